@@ -1,0 +1,102 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One library per concern: the wire format and the cryptography are pure values
+// with no I/O; the relay and the client are the two ends of the network; the
+// executables only parse arguments and run one of those.
+let package = Package(
+    name: "p22p",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "p22p-server", targets: ["p22p-server"]),
+        .executable(name: "p22p", targets: ["p22p"]),
+        .library(name: "P22PClient", targets: ["P22PClient"]),
+        .library(name: "P22PRelay", targets: ["P22PRelay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "P22PWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "P22PCrypto",
+            dependencies: [
+                "P22PWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "P22PRelay",
+            dependencies: [
+                "P22PWire",
+                "P22PCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .target(
+            name: "P22PClient",
+            dependencies: [
+                "P22PWire",
+                "P22PCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .executableTarget(
+            name: "p22p-server",
+            dependencies: [
+                "P22PRelay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .executableTarget(
+            name: "p22p",
+            dependencies: [
+                "P22PClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
+        .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
+        .testTarget(
+            name: "P22PEndToEndTests",
+            dependencies: [
+                "P22PRelay",
+                "P22PClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+    ]
+)
+
+// The networking modules keep their mutable state confined to one NIO event
+// loop per connection, which NIO asserts at run time; Swift 6's static
+// Sendable checking cannot see that confinement, so these modules build in
+// Swift 5 mode. The pure modules (wire format, crypto) use Swift 6 mode.
+var eventLoopConfined: [SwiftSetting] { [.swiftLanguageMode(.v5)] }

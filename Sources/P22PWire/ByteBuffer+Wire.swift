@@ -1,0 +1,47 @@
+import NIOCore
+
+// Length-prefixed fields with the limits checked on the way in and out; the
+// decoders never trust a length they have not bounded.
+extension ByteBuffer {
+    mutating func writeShortString(_ string: String) {
+        precondition(string.utf8.count <= Int(UInt8.max))
+        writeInteger(UInt8(string.utf8.count))
+        writeString(string)
+    }
+
+    mutating func readShortString(field: String, limit: Int = Limits.maxNameBytes) throws(WireError) -> String {
+        guard let length = readInteger(as: UInt8.self) else { throw .truncated(what: field) }
+        guard Int(length) <= limit else { throw .fieldTooLong(field: field, length: Int(length), limit: limit) }
+        guard let string = readString(length: Int(length)) else { throw .truncated(what: field) }
+        return string
+    }
+
+    mutating func writeLongString(_ string: String) {
+        let clipped = String(decoding: string.utf8.prefix(Limits.maxMessageBytes), as: UTF8.self)
+        writeInteger(UInt16(clipped.utf8.count))
+        writeString(clipped)
+    }
+
+    mutating func readLongString(field: String) throws(WireError) -> String {
+        guard let length = readInteger(as: UInt16.self) else { throw .truncated(what: field) }
+        guard Int(length) <= Limits.maxMessageBytes else {
+            throw .fieldTooLong(field: field, length: Int(length), limit: Limits.maxMessageBytes)
+        }
+        guard let string = readString(length: Int(length)) else { throw .truncated(what: field) }
+        return string
+    }
+
+    mutating func readFixedBytes(_ count: Int, field: String) throws(WireError) -> [UInt8] {
+        guard let bytes = readBytes(length: count) else { throw .truncated(what: field) }
+        return bytes
+    }
+
+    mutating func readWireInteger<T: FixedWidthInteger>(as: T.Type = T.self, field: String) throws(WireError) -> T {
+        guard let value = readInteger(as: T.self) else { throw .truncated(what: field) }
+        return value
+    }
+
+    func expectEnd(of context: String) throws(WireError) {
+        guard readableBytes == 0 else { throw .trailingBytes(context: context, count: readableBytes) }
+    }
+}

@@ -1,0 +1,62 @@
+import NIOCore
+
+/// Messages between a member and the relay itself (never end-to-end).
+public enum ControlMessage: Equatable, Sendable {
+    // relay → member
+    /// First message on every connection: the relay's version and a fresh
+    /// challenge that the member signs to prove it knows the group password.
+    case hello(version: UInt8, challenge: [UInt8])
+    case welcome(cid: CID, name: String, created: Bool)
+    /// `existing` is true for members that were already in the group when the
+    /// receiver joined, so clients can tell the roster from arrivals.
+    case memberJoined(cid: CID, name: String, existing: Bool)
+    case memberLeft(cid: CID, name: String, reason: String)
+    case refused(RefusalCode, message: String)
+    /// A relayed frame could not be delivered because its destination left.
+    case undeliverable(cid: CID)
+
+    // member → relay
+    case create(AuthRequest)
+    case join(AuthRequest)
+    case leave
+
+    public static let challengeSize = 32
+}
+
+/// `create` and `join` carry the same fields; `create` adds the public key the
+/// relay keeps to check later joins.
+public struct AuthRequest: Equatable, Sendable {
+    public var version: UInt8
+    public var group: String
+    public var name: String
+    /// Ed25519 public key derived from the password; only sent by `create`.
+    public var authPublicKey: [UInt8]?
+    /// Ed25519 signature over `AuthTranscript` for the relay's challenge.
+    public var signature: [UInt8]
+
+    public init(version: UInt8 = ProtocolVersion.current, group: String, name: String, authPublicKey: [UInt8]?, signature: [UInt8]) {
+        self.version = version
+        self.group = group
+        self.name = name
+        self.authPublicKey = authPublicKey
+        self.signature = signature
+    }
+
+    public static let publicKeySize = 32
+    public static let signatureSize = 64
+}
+
+/// What a member signs to create or join, so a captured signature is useless
+/// for another challenge, operation, group or name.
+public enum AuthTranscript {
+    public static func bytes(challenge: [UInt8], create: Bool, group: String, name: String) -> [UInt8] {
+        var out = Array("p22p-auth-v1".utf8)
+        out += challenge
+        out.append(create ? 1 : 2)
+        out.append(UInt8(group.utf8.count))
+        out += Array(group.utf8)
+        out.append(UInt8(name.utf8.count))
+        out += Array(name.utf8)
+        return out
+    }
+}
