@@ -35,10 +35,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "P22PTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .target(
             name: "P22PRelay",
             dependencies: [
                 "P22PWire",
                 "P22PCrypto",
+                "P22PTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -52,6 +61,7 @@ let package = Package(
             dependencies: [
                 "P22PWire",
                 "P22PCrypto",
+                "P22PTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,0 +1,38 @@
+import NIOConcurrencyHelpers
+import P22PCrypto
+import P22PWire
+
+/// All groups on this relay by name. A group is created by its first member
+/// and removed with its last; lock order is registry, then group.
+final class GroupRegistry: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var groups: [String: RelayGroup] = [:]
+
+    enum CreateError: Error { case exists, tooMany }
+
+    func create(_ name: String, verifier: AuthVerifier, maxGroups: Int) throws(CreateError) -> RelayGroup {
+        lock.lock()
+        defer { lock.unlock() }
+        guard groups[name] == nil else { throw .exists }
+        guard groups.count < maxGroups else { throw .tooMany }
+        let group = RelayGroup(name: name, verifier: verifier)
+        groups[name] = group
+        return group
+    }
+
+    func group(named name: String) -> RelayGroup? {
+        lock.withLock { groups[name] }
+    }
+
+    /// Removes `group` once it has no members, unless someone joined meanwhile.
+    func removeIfEmpty(_ group: RelayGroup) {
+        lock.withLock {
+            if groups[group.name] === group, group.isEmpty { groups.removeValue(forKey: group.name) }
+        }
+    }
+
+    /// Undoes a `create` whose first member could not be admitted.
+    func discard(_ group: RelayGroup) { removeIfEmpty(group) }
+
+    var count: Int { lock.withLock { groups.count } }
+}

@@ -1,0 +1,31 @@
+import NIOCore
+import P22PTransport
+import P22PWire
+
+/// Everything the relay can be told, as a plain value. Defaults are what
+/// `p22p-server` runs with when given no flags.
+public struct RelayConfiguration: Sendable {
+    public var host: String = "0.0.0.0"
+    public var port: Int = 39453
+    /// Event-loop threads; each member connection lives on one of them.
+    public var threads: Int = System.coreCount
+    /// Largest WebSocket message accepted from a member.
+    public var maxFrameSize: Int = Limits.defaultMaxFrameSize
+    public var keepalive: Keepalive = .standard
+    /// Time from TCP accept to a successful create or join.
+    public var authTimeout: TimeAmount = .seconds(10)
+    public var maxGroups: Int = 10_000
+    public var maxMembersPerGroup: Int = Limits.maxMembersPerGroup
+    /// Bytes queued toward one member above which the relay stops reading from
+    /// the members sending to it, until the queue drains below `resumeBelow`.
+    public var pauseAbove: Int = 1 << 20
+    public var resumeBelow: Int = 256 << 10
+    /// Bytes queued toward one member above which it is disconnected as not
+    /// reading. Pausing keeps well-behaved traffic far below this.
+    public var maxBufferedPerMember: Int = 16 << 20
+    /// Test hook: sees every relayed frame after routing and before delivery.
+    /// Tests use it to tamper with payloads the way a hostile relay could.
+    public var frameTap: (@Sendable (inout ByteBuffer) -> Void)?
+
+    public init() {}
+}

@@ -1,0 +1,269 @@
+import Logging
+import NIOCore
+import NIOWebSocket
+import P22PCrypto
+import P22PTransport
+import P22PWire
+
+/// One member's WebSocket on the relay, after the HTTP upgrade. Inbound are
+/// whole binary messages (see `WebSocketMessageHandler`). Before joining only
+/// `create` and `join` are accepted; after, relayed frames are routed by CID
+/// and `leave` ends the membership.
+final class RelayConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum State {
+        case awaitingAuth(challenge: [UInt8])
+        case joined(MemberLink, RelayGroup)
+        case closed
+    }
+
+    private var state: State
+    private let registry: GroupRegistry
+    private let configuration: RelayConfiguration
+    private let stats: RelayStats
+    private let routingKey: String
+    private let authDeadline: Scheduled<Void>?
+    private var logger: Logger
+    private var context: ChannelHandlerContext?
+    private var paused = false
+    private var readPending = false
+
+    init(registry: GroupRegistry, configuration: RelayConfiguration, stats: RelayStats,
+         routingKey: String, authDeadline: Scheduled<Void>?, logger: Logger) {
+        var challenge = [UInt8](repeating: 0, count: ControlMessage.challengeSize)
+        var generator = SystemRandomNumberGenerator()
+        for index in challenge.indices { challenge[index] = generator.next() }
+        self.state = .awaitingAuth(challenge: challenge)
+        self.registry = registry
+        self.configuration = configuration
+        self.stats = stats
+        self.routingKey = routingKey
+        self.authDeadline = authDeadline
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        stats.connections.add(1, ordering: .relaxed)
+        if case .awaitingAuth(let challenge) = state {
+            send(.hello(version: ProtocolVersion.current, challenge: challenge), context: context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        leaveGroup(reason: "disconnected")
+        stats.connections.subtract(1, ordering: .relaxed)
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        leaveGroup(reason: "disconnected")
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        switch error {
+        case TransportError.closedByPeer:
+            logger.debug("connection closed", metadata: ["reason": "\(error)"])
+        default:
+            logger.notice("closing connection", metadata: ["reason": "\(error)"])
+            leaveGroup(reason: "\(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let destination = Frame.relayedCID(in: buffer) {
+            route(buffer, to: destination, context: context)
+            return
+        }
+        let message: ControlMessage
+        do {
+            guard case .control(let decoded) = try Frame.decode(buffer) else { return }
+            message = decoded
+        } catch {
+            disconnect(reason: "malformed frame: \(error)")
+            return
+        }
+        switch (message, state) {
+        case (.create(let request), .awaitingAuth(let challenge)):
+            admit(request, create: true, challenge: challenge, context: context)
+        case (.join(let request), .awaitingAuth(let challenge)):
+            admit(request, create: false, challenge: challenge, context: context)
+        case (.leave, .joined):
+            leaveGroup(reason: "left")
+            disconnect(reason: "left the group", code: .normalClosure, quietly: true)
+        case (.create, .joined), (.join, .joined):
+            refuse(.alreadyJoined, "this connection is already in a group; open another connection for another group")
+        default:
+            disconnect(reason: "unexpected \(message) in this state")
+        }
+    }
+
+    private func route(_ frame: ByteBuffer, to destination: CID, context: ChannelHandlerContext) {
+        guard case .joined(let me, let group) = state else {
+            disconnect(reason: "relayed frame before joining a group")
+            return
+        }
+        guard frame.readableBytes > Frame.relayedHeaderSize else {
+            disconnect(reason: "empty relayed frame")
+            return
+        }
+        guard destination != me.cid, let target = group.member(destination) else {
+            send(.undeliverable(cid: destination), context: context)
+            return
+        }
+        var frame = frame
+        Frame.rewriteRelayedCID(in: &frame, to: me.cid)
+        configuration.frameTap?(&frame)
+        target.deliver(frame, from: me, configuration: configuration, stats: stats)
+    }
+
+    // MARK: Joining and leaving
+
+    private func admit(_ request: AuthRequest, create: Bool, challenge: [UInt8], context: ChannelHandlerContext) {
+        guard request.version == ProtocolVersion.current else {
+            refuse(.versionMismatch, "this relay speaks protocol version \(ProtocolVersion.current), the client \(request.version)")
+            return
+        }
+        do {
+            try Names.validateGroup(request.group)
+            try Names.validateMember(request.name)
+        } catch {
+            refuse(.invalidRequest, "\(error)")
+            return
+        }
+        guard RoutingKey.key(forGroup: request.group) == routingKey else {
+            refuse(.invalidRequest, "the URL path does not match group \(request.group)")
+            return
+        }
+        let group: RelayGroup
+        if create {
+            guard let key = request.authPublicKey, let verifier = AuthVerifier(publicKey: key),
+                  verifier.verify(request, challenge: challenge, create: true) else {
+                refuse(.invalidRequest, "create request is not signed by its own key")
+                return
+            }
+            do {
+                group = try registry.create(request.group, verifier: verifier, maxGroups: configuration.maxGroups)
+            } catch .exists {
+                refuse(.groupExists, "group \(request.group) already exists; join it instead")
+                return
+            } catch {
+                refuse(.tooManyGroups, "this relay holds its maximum of \(configuration.maxGroups) groups")
+                return
+            }
+        } else {
+            guard let existing = registry.group(named: request.group) else {
+                refuse(.noSuchGroup, "group \(request.group) does not exist; create it first")
+                return
+            }
+            guard existing.verifier.verify(request, challenge: challenge, create: false) else {
+                logger.notice("failed join", metadata: ["group": "\(request.group)", "name": "\(request.name)"])
+                refuse(.wrongPassword, "wrong password for group \(request.group)")
+                return
+            }
+            group = existing
+        }
+        let channel = context.channel
+        let admitted: (MemberLink, [MemberLink])
+        do {
+            admitted = try group.admit(name: request.name, limit: configuration.maxMembersPerGroup) { cid in
+                MemberLink(cid: cid, name: request.name, channel: channel, connection: self)
+            }
+        } catch {
+            if create { registry.discard(group) }
+            switch error {
+            case .nameInUse: refuse(.nameInUse, "name \(request.name) is already used in group \(request.group); pick another with --name")
+            case .full: refuse(.groupFull, "group \(request.group) is full")
+            }
+            return
+        }
+        let (me, others) = admitted
+        authDeadline?.cancel()
+        state = .joined(me, group)
+        logger[metadataKey: "group"] = "\(group.name)"
+        logger[metadataKey: "cid"] = "\(me.cid)"
+        logger.info("member \(create ? "created group" : "joined")", metadata: ["name": "\(me.name)"])
+        // Tell the others first: once the newcomer has its welcome it may send
+        // them frames, and those must not overtake the news of its arrival.
+        for other in others { other.send(.memberJoined(cid: me.cid, name: me.name, existing: false)) }
+        send(.welcome(cid: me.cid, name: me.name, created: create), context: context, flush: false)
+        for other in others { send(.memberJoined(cid: other.cid, name: other.name, existing: true), context: context, flush: false) }
+        context.flush()
+    }
+
+    private func leaveGroup(reason: String) {
+        guard case .joined(let me, let group) = state else { return }
+        state = .closed
+        let (others, empty) = group.remove(me.cid)
+        if empty { registry.removeIfEmpty(group) }
+        me.wakeWaiters()
+        for other in others { other.send(.memberLeft(cid: me.cid, name: me.name, reason: reason)) }
+        logger.info("member left", metadata: ["name": "\(me.name)", "reason": "\(reason)"])
+    }
+
+    private func refuse(_ code: RefusalCode, _ message: String) {
+        guard let context else { return }
+        logger.info("refused", metadata: ["reason": "\(message)"])
+        send(.refused(code, message: message), context: context)
+        // A refused connection gets no second try: the client reconnects with a fresh challenge.
+        context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: .normalClosure, reason: message), promise: nil)
+    }
+
+    /// Ends this connection with a reason in the log and in the close frame.
+    func disconnect(reason: String, code: WebSocketErrorCode = .protocolError, quietly: Bool = false) {
+        guard let context else { return }
+        if !quietly { logger.notice("closing connection", metadata: ["reason": "\(reason)"]) }
+        leaveGroup(reason: reason)
+        context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: code, reason: reason), promise: nil)
+    }
+
+    private func send(_ message: ControlMessage, context: ChannelHandlerContext, flush: Bool = true) {
+        let buffer = Frame.control(message).encoded(allocator: context.channel.allocator)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Stops reading from this member until `target` has drained, so a fast
+    /// sender cannot grow the relay's memory; its TCP window then pushes back.
+    func pauseReading(until target: MemberLink, configuration: RelayConfiguration) {
+        guard !paused, let me else { return }
+        paused = true
+        target.addWaiter(me, configuration: configuration)
+    }
+
+    func resumeReading() {
+        guard paused, let context else { return }
+        paused = false
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private var me: MemberLink? {
+        if case .joined(let link, _) = state { return link }
+        return nil
+    }
+}

@@ -1,0 +1,55 @@
+import NIOConcurrencyHelpers
+import P22PCrypto
+import P22PWire
+
+/// One group on the relay: its auth verifier and its members by CID and name.
+/// Shared by the event loops of all its members, so every access takes the lock;
+/// the lock is held only for dictionary operations, never for I/O.
+final class RelayGroup: @unchecked Sendable {
+    let name: String
+    let verifier: AuthVerifier
+    private let lock = NIOLock()
+    private var members: [CID: MemberLink] = [:]
+    private var cidsByName: [String: CID] = [:]
+    private var nextCID: UInt16 = 1
+
+    init(name: String, verifier: AuthVerifier) {
+        self.name = name
+        self.verifier = verifier
+    }
+
+    enum AdmitError: Error { case nameInUse, full }
+
+    /// Adds a member under a fresh CID. CIDs are handed out round-robin so a CID
+    /// that just left is not reused at once and confused with its successor.
+    func admit(name: String, limit: Int, makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, [MemberLink]) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard cidsByName[name] == nil else { throw .nameInUse }
+        guard members.count < min(limit, Limits.maxMembersPerGroup) else { throw .full }
+        var cid = CID(nextCID)
+        while members[cid] != nil || cid.rawValue == 0 {
+            cid = CID(cid.rawValue &+ 1)
+        }
+        nextCID = cid.rawValue &+ 1
+        let others = Array(members.values)
+        let link = makeLink(cid)
+        members[cid] = link
+        cidsByName[name] = cid
+        return (link, others)
+    }
+
+    /// Removes a member; returns the members left to tell, and whether the group is now empty.
+    func remove(_ cid: CID) -> (others: [MemberLink], empty: Bool) {
+        lock.withLock {
+            if let link = members.removeValue(forKey: cid) { cidsByName.removeValue(forKey: link.name) }
+            return (Array(members.values), members.isEmpty)
+        }
+    }
+
+    func member(_ cid: CID) -> MemberLink? {
+        lock.withLock { members[cid] }
+    }
+
+    var isEmpty: Bool { lock.withLock { members.isEmpty } }
+}

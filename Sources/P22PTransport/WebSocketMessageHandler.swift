@@ -1,0 +1,133 @@
+import NIOCore
+import NIOWebSocket
+
+/// Turns a WebSocket into a channel of whole binary messages for the layers
+/// above, and owns everything about WebSockets they should not see: masking,
+/// ping/pong, the close handshake and the keepalive timer.
+///
+/// Inbound it emits `ByteBuffer` messages; outbound it takes `ByteBuffer`
+/// messages and frames them (masked when acting as a client, as RFC 6455
+/// requires). When the peer closes, a `TransportError.closedByPeer` is fired
+/// as an error before the channel closes, so the owner can log why.
+public final class WebSocketMessageHandler: ChannelDuplexHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = WebSocketFrame
+
+    public enum Role: Sendable { case client, server }
+
+    private let role: Role
+    private let keepalive: Keepalive
+    private var lastHeard = NIODeadline.now()
+    private var timer: RepeatedTask?
+    private var closeSent = false
+
+    public init(role: Role, keepalive: Keepalive) {
+        self.role = role
+        self.keepalive = keepalive
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        lastHeard = .now()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: keepalive.interval, delay: keepalive.interval) { _ in
+            let (handler, context) = loopBound.value
+            handler.tick(context: context)
+        }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    private func tick(context: ChannelHandlerContext) {
+        let silence = NIODeadline.now() - lastHeard
+        if silence >= keepalive.timeout {
+            context.fireErrorCaught(TransportError.keepaliveTimeout(seconds: silence.nanoseconds / 1_000_000_000))
+            context.close(promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(frame(.ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let incoming = unwrapInboundIn(data)
+        lastHeard = .now()
+        switch incoming.opcode {
+        case .binary:
+            context.fireChannelRead(wrapInboundOut(incoming.unmaskedData))
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(frame(.pong, data: incoming.unmaskedData)), promise: nil)
+        case .pong:
+            break
+        case .connectionClose:
+            var payload = incoming.unmaskedData
+            let code = payload.readInteger(as: UInt16.self)
+            let reason = payload.readString(length: payload.readableBytes) ?? ""
+            context.fireErrorCaught(TransportError.closedByPeer(code: code, reason: reason))
+            sendClose(context: context, code: .normalClosure, reason: "", then: true)
+        case .text:
+            context.fireErrorCaught(TransportError.textFrame)
+            sendClose(context: context, code: .unacceptableData, reason: "binary frames only", then: true)
+        default:
+            break
+        }
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(wrapOutboundOut(frame(.binary, data: unwrapOutboundIn(data))), promise: promise)
+    }
+
+    /// Starts the close handshake with a reason the peer can show its user.
+    public func sendClose(context: ChannelHandlerContext, code: WebSocketErrorCode, reason: String, then close: Bool) {
+        guard !closeSent else {
+            if close { context.close(promise: nil) }
+            return
+        }
+        closeSent = true
+        var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        payload.write(webSocketErrorCode: code)
+        payload.writeString(String(decoding: reason.utf8.prefix(120), as: UTF8.self))
+        let written = context.writeAndFlush(wrapOutboundOut(frame(.connectionClose, data: payload)))
+        if close {
+            // Give the peer a moment to read the reason; never wait on it forever.
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private func frame(_ opcode: WebSocketOpcode, data: ByteBuffer) -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: opcode, maskKey: role == .client ? .random() : nil, data: data)
+    }
+}
+
+/// A close request that any handler can send down the pipeline to end the link
+/// with a WebSocket close reason instead of a bare TCP close.
+public struct CloseWithReason: Sendable {
+    public var code: WebSocketErrorCode
+    public var reason: String
+
+    public init(code: WebSocketErrorCode = .normalClosure, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+}
+
+extension WebSocketMessageHandler {
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let close = event as? CloseWithReason {
+            sendClose(context: context, code: close.code, reason: close.reason, then: true)
+            promise?.succeed(())
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+}
