@@ -71,10 +71,20 @@ let package = Package(
             ],
             swiftSettings: eventLoopConfined
         ),
+        .target(
+            name: "P22PCommandLine",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
         .executableTarget(
             name: "p22p-server",
             dependencies: [
                 "P22PRelay",
+                "P22PCommandLine",
+                "P22PTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,6 +94,9 @@ let package = Package(
             name: "p22p",
             dependencies: [
                 "P22PClient",
+                "P22PCommandLine",
+                "P22PCrypto",
+                "P22PWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

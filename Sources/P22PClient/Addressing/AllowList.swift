@@ -1,0 +1,36 @@
+/// The targets this member lets peers open on its machine. Empty by default:
+/// a member exposes only what it declares.
+public struct AllowList: Sendable, Equatable {
+    public private(set) var entries: [TargetAddress]
+
+    public init(_ entries: [TargetAddress] = []) {
+        self.entries = []
+        for entry in entries { allow(entry) }
+    }
+
+    /// Parses `--allow` values: `PORT` or `HOST:PORT`.
+    public init(parsing values: [String]) throws(AddressError) {
+        var list = AllowList()
+        for value in values { list.allow(try TargetAddress(parsing: value)) }
+        self = list
+    }
+
+    public mutating func allow(_ target: TargetAddress) {
+        let normalized = Self.normalize(target)
+        if !entries.contains(normalized) { entries.append(normalized) }
+    }
+
+    public mutating func deny(_ target: TargetAddress) {
+        entries.removeAll { $0 == Self.normalize(target) }
+    }
+
+    public func permits(_ target: TargetAddress) -> Bool {
+        entries.contains(Self.normalize(target))
+    }
+
+    /// `localhost` and 127.0.0.1 name the same thing to a user; compare them as one.
+    static func normalize(_ target: TargetAddress) -> TargetAddress {
+        let host = target.host.lowercased()
+        return TargetAddress(host: host == "localhost" ? "127.0.0.1" : host, port: target.port)
+    }
+}

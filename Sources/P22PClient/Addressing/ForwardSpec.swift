@@ -1,0 +1,31 @@
+/// "Listen on `listen` here; carry each connection to `target` as seen from `peer`."
+public struct ForwardSpec: Hashable, Sendable, CustomStringConvertible {
+    public var peer: PeerReference
+    public var listen: TargetAddress
+    public var target: TargetAddress
+
+    public init(peer: PeerReference, listen: TargetAddress, target: TargetAddress) {
+        self.peer = peer
+        self.listen = listen
+        self.target = target
+    }
+
+    public var description: String { "\(listen) -> \(peer) \(target)" }
+
+    public static let syntax = "PEER:LOCAL:REMOTE, PEER:LOCAL:HOST:REMOTE or PEER:BIND:LOCAL:HOST:REMOTE"
+
+    /// Parses `--relay` values. LOCAL may be 0 for any free port; the bind
+    /// address defaults to loopback so a forward is never exposed by accident.
+    public init(parsing text: String) throws(AddressError) {
+        let parts = try AddressParts.split(text)
+        guard parts.count >= 3, parts.count <= 5, !parts.contains(where: \.isEmpty) else {
+            throw .malformed(text, expected: Self.syntax)
+        }
+        let peer = try PeerReference(parsing: parts[0])
+        let bind = parts.count == 5 ? parts[1] : "127.0.0.1"
+        let local = try AddressParts.port(parts[parts.count == 5 ? 2 : 1], in: text, allowZero: true)
+        let host = parts.count >= 4 ? parts[parts.count - 2] : "127.0.0.1"
+        let remote = try AddressParts.port(parts[parts.count - 1], in: text)
+        self.init(peer: peer, listen: TargetAddress(host: bind, port: local), target: TargetAddress(host: host, port: remote))
+    }
+}

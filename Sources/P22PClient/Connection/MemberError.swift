@@ -1,0 +1,29 @@
+import P22PWire
+
+/// Why joining or staying in a group failed, in words for the user.
+public enum MemberError: Error, Equatable, CustomStringConvertible {
+    case cannotConnect(ServerURL, reason: String)
+    case relayRejected(status: Int, message: String)
+    case refused(RefusalCode, message: String)
+    case protocolViolation(String)
+    case disconnected(reason: String)
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case .cannotConnect(let url, let reason): "cannot connect to \(url): \(reason)"
+        case .relayRejected(let status, let message):
+            "the relay refused the WebSocket upgrade (HTTP \(status))" + (message.isEmpty ? "" : ": \(message)")
+        case .refused(_, let message): message
+        case .protocolViolation(let what): "protocol error: \(what)"
+        case .disconnected(let reason): "disconnected from the relay: \(reason)"
+        case .invalidConfiguration(let what): what
+        }
+    }
+
+    /// True when the relay could not be reached at all (exit status 2 in the tools).
+    public var isConnectFailure: Bool {
+        if case .cannotConnect = self { return true }
+        return false
+    }
+}

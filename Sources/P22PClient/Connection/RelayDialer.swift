@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import P22PCrypto
+import P22PTransport
+import P22PWire
+
+/// Opens the WebSocket to a relay for one group: TCP (and TLS for wss://),
+/// the HTTP upgrade with subprotocol p22p.v1 on the group's routing path, then
+/// the message handlers. Fails with a `MemberError` the user can act on.
+enum RelayDialer {
+    static func connect(
+        to url: ServerURL, group: String, tls: TLSOptions, keepalive: Keepalive, maxFrameSize: Int,
+        on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10),
+        makeHandler: @escaping () -> ChannelHandler
+    ) -> EventLoopFuture<Channel> {
+        let upgraded = eventLoop.makePromise(of: Void.self)
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = url.secure ? try makeSSLContext(tls) : nil
+        } catch {
+            return eventLoop.makeFailedFuture(MemberError.cannotConnect(url, reason: "TLS setup: \(error)"))
+        }
+        let path = url.pathPrefix + RoutingKey.path(forGroup: group)
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.isIPAddress ? nil : url.host)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    let catcher = UpgradeFailureCatcher(promise: upgraded)
+                    let upgrader = NIOWebSocketClientUpgrader(
+                        maxFrameSize: maxFrameSize, automaticErrorHandling: true,
+                        upgradePipelineHandler: { channel, response in
+                            guard response.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains(where: { $0 == ProtocolVersion.subprotocol }) else {
+                                upgraded.fail(MemberError.protocolViolation("the relay did not accept subprotocol \(ProtocolVersion.subprotocol)"))
+                                return channel.close()
+                            }
+                            return channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandlers([
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
+                                        maxAccumulatedFrameSize: maxFrameSize),
+                                    WebSocketMessageHandler(role: .client, keepalive: keepalive),
+                                    makeHandler(),
+                                ])
+                                upgraded.succeed(())
+                            }
+                        })
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .forwardBytes,
+                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            context.pipeline.removeHandler(catcher, promise: nil)
+                        }))
+                    try channel.pipeline.syncOperations.addHandler(catcher)
+                }
+            }
+        let hostHeader = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+        return bootstrap.connect(host: url.host, port: url.port)
+            .flatMapErrorThrowing { error in
+                throw MemberError.cannotConnect(url, reason: describeConnectFailure(error))
+            }
+            .flatMap { channel in
+                var headers = HTTPHeaders()
+                headers.add(name: "Host", value: hostHeader)
+                headers.add(name: "Sec-WebSocket-Protocol", value: ProtocolVersion.subprotocol)
+                headers.add(name: "Content-Length", value: "0")
+                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+                channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                channel.closeFuture.whenComplete { _ in
+                    upgraded.fail(MemberError.cannotConnect(url, reason: "connection closed during the WebSocket handshake"))
+                }
+                let timeout = channel.eventLoop.scheduleTask(in: connectTimeout) {
+                    upgraded.fail(MemberError.cannotConnect(url, reason: "no WebSocket handshake within \(connectTimeout.nanoseconds / 1_000_000_000) s"))
+                    channel.close(promise: nil)
+                }
+                return upgraded.futureResult.map {
+                    timeout.cancel()
+                    return channel
+                }.flatMapError { error in
+                    timeout.cancel()
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+    }
+
+    private static func makeSSLContext(_ options: TLSOptions) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let caFile = options.caFile {
+            configuration.trustRoots = .file(caFile)
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+/// Reads the HTTP response when the relay refuses to upgrade, so the user sees
+/// the relay's own reason instead of a bare status code.
+private final class UpgradeFailureCatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let promise: EventLoopPromise<Void>
+    private var status = 0
+    private var body = ""
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): status = Int(head.status.code)
+        case .body(var buffer): if body.utf8.count < 512 { body += buffer.readString(length: buffer.readableBytes) ?? "" }
+        case .end:
+            promise.fail(MemberError.relayRejected(status: status, message: body.trimmingCharacters(in: .whitespacesAndNewlines)))
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        promise.fail(MemberError.protocolViolation("during the WebSocket handshake: \(error)"))
+        context.close(promise: nil)
+    }
+}
+
+extension String {
+    var isIPAddress: Bool { (try? SocketAddress(ipAddress: self, port: 0)) != nil }
+}
+
+/// "connection refused" rather than NIO's nested error dump.
+func describeConnectFailure(_ error: Error) -> String {
+    if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
+        return describeConnectFailure(first.error)
+    }
+    if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+    return "\(error)"
+}

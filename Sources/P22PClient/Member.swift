@@ -1,0 +1,230 @@
+import Logging
+import NIOCore
+import NIOPosix
+import P22PCrypto
+import P22PTransport
+import P22PWire
+
+/// One member of one group: the WebSocket to the relay, the roster, one
+/// end-to-end session per peer, and the local forwards. Everything it owns
+/// lives on one event loop, so its state needs no locks; public methods hop
+/// onto that loop.
+public final class Member: @unchecked Sendable {
+    public let eventLoop: EventLoop
+    public let configuration: MemberConfiguration
+    let secrets: GroupSecrets
+    var logger: Logger
+    private let onEvent: (@Sendable (MemberEvent) -> Void)?
+
+    private var link: Channel?
+    private var joinPromise: EventLoopPromise<Void>?
+    private let closedPromise: EventLoopPromise<String>
+    private var closeReason: String?
+
+    /// Our CID; valid once joined.
+    public private(set) var cid = CID(0)
+    var roster = Roster()
+    private var sessions: [CID: PeerSession] = [:]
+    private var forwards: [ForwardListener] = []
+    public internal(set) var allowList: AllowList
+
+    private init(configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop,
+                 logger: Logger, onEvent: (@Sendable (MemberEvent) -> Void)?) {
+        self.configuration = configuration
+        self.secrets = secrets
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.onEvent = onEvent
+        self.allowList = configuration.allowList
+        self.closedPromise = eventLoop.makePromise()
+    }
+
+    /// Connects to the relay and creates or joins the group. The future
+    /// succeeds once the relay has admitted us.
+    public static func connect(
+        _ configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
+        onEvent: (@Sendable (MemberEvent) -> Void)? = nil
+    ) -> EventLoopFuture<Member> {
+        let member = Member(configuration: configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: onEvent)
+        let joined = eventLoop.makePromise(of: Void.self)
+        member.joinPromise = joined
+        return RelayDialer.connect(
+            to: configuration.server, group: configuration.group, tls: configuration.tls,
+            keepalive: configuration.keepalive, maxFrameSize: configuration.maxFrameSize, on: eventLoop,
+            makeHandler: { MemberConnectionHandler(member: member) }
+        ).flatMapError { error in
+            member.joinPromise = nil
+            joined.fail(error)
+            member.closedPromise.succeed("\(error)")
+            return eventLoop.makeFailedFuture(error)
+        }.flatMap { channel in
+            member.link = channel
+            let timeout = eventLoop.scheduleTask(in: .seconds(15)) {
+                joined.fail(MemberError.disconnected(reason: "no answer to \(configuration.mode == .create ? "create" : "join") within 15 s"))
+            }
+            return joined.futureResult.map {
+                timeout.cancel()
+                return member
+            }.flatMapError { error in
+                timeout.cancel()
+                channel.close(promise: nil)
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+    }
+
+    /// Succeeds with the reason once the link to the relay has ended.
+    public var closeFuture: EventLoopFuture<String> { closedPromise.futureResult }
+
+    public var name: String { configuration.name }
+
+    // MARK: Control messages from the relay
+
+    func handle(_ message: ControlMessage) {
+        switch message {
+        case .hello(let version, let challenge):
+            guard version == ProtocolVersion.current else {
+                fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version), this client \(ProtocolVersion.current); upgrade the older one"))
+                return
+            }
+            let create = configuration.mode == .create
+            do {
+                let signature = try secrets.sign(challenge: challenge, create: create, name: configuration.name)
+                let request = AuthRequest(group: configuration.group, name: configuration.name,
+                                          authPublicKey: create ? secrets.authPublicKey : nil, signature: signature)
+                sendControl(create ? .create(request) : .join(request))
+            } catch {
+                fail(MemberError.protocolViolation("cannot sign the challenge: \(error)"))
+            }
+        case .welcome(let cid, let name, let created):
+            self.cid = cid
+            logger[metadataKey: "cid"] = "\(cid)"
+            logger.info("\(created ? "created" : "joined") group \(configuration.group) as \(name) (CID \(cid))")
+            emit(.joined(Peer(cid: cid, name: name), group: configuration.group, created: created))
+            joinPromise?.succeed(())
+            joinPromise = nil
+        case .memberJoined(let cid, let name, let existing):
+            let peer = Peer(cid: cid, name: name)
+            roster.add(peer)
+            logger.info(existing ? "peer \(peer) is in the group" : "peer \(peer) joined")
+            emit(.peerJoined(peer))
+        case .memberLeft(let cid, _, let reason):
+            guard let peer = roster.remove(cid) else { return }
+            logger.info("peer \(peer) left (\(reason))")
+            sessions.removeValue(forKey: cid)?.close(reason: "peer \(peer.name) left")
+            emit(.peerLeft(peer, reason: reason))
+        case .refused(let code, let text):
+            fail(MemberError.refused(code, message: text))
+        case .undeliverable(let cid):
+            sessions.removeValue(forKey: cid)?.close(reason: "peer CID \(cid) is gone")
+        case .create, .join, .leave:
+            fail(MemberError.protocolViolation("the relay sent a member's message"))
+        }
+    }
+
+    func handleRelayed(from source: CID, payload: ByteBuffer) {
+        let frame: PeerFrame
+        do {
+            frame = try PeerFrame.decode(payload)
+        } catch {
+            logger.warning("dropping malformed frame from CID \(source): \(error)")
+            return
+        }
+        session(for: source).receive(frame)
+    }
+
+    /// The session with `peer`, created on first use.
+    func session(for peer: CID) -> PeerSession {
+        if let existing = sessions[peer] { return existing }
+        let created = PeerSession(peer: peer, member: self)
+        sessions[peer] = created
+        return created
+    }
+
+    // MARK: Sending
+
+    func sendControl(_ message: ControlMessage) {
+        guard let link else { return }
+        link.writeAndFlush(Frame.control(message).encoded(allocator: link.allocator), promise: nil)
+    }
+
+    /// Writes one relayed frame to `peer`; `body` appends the peer frame.
+    func sendRelayed(to peer: CID, capacity: Int, _ body: (inout ByteBuffer) -> Void) {
+        guard let link else { return }
+        var buffer = link.allocator.buffer(capacity: Frame.relayedHeaderSize + capacity)
+        Frame.writeRelayedHeader(cid: peer, into: &buffer)
+        body(&buffer)
+        link.writeAndFlush(buffer, promise: nil)
+    }
+
+    var linkWritable: Bool { link?.isWritable ?? false }
+
+    func linkWritabilityChanged() {
+        guard linkWritable else { return }
+        for session in sessions.values { session.resumeStreams() }
+    }
+
+    // MARK: Link lifecycle
+
+    func linkFailed(_ error: Error) {
+        if closeReason == nil { closeReason = "\(error)" }
+    }
+
+    func linkClosed() {
+        let reason = closeReason ?? "connection closed"
+        fail(MemberError.disconnected(reason: reason))
+        for session in sessions.values { session.close(reason: "disconnected from the relay") }
+        sessions.removeAll()
+        link = nil
+        emit(.disconnected(reason: reason))
+        closedPromise.succeed(reason)
+    }
+
+    private func fail(_ error: MemberError) {
+        if let joinPromise {
+            self.joinPromise = nil
+            joinPromise.fail(error)
+            link?.close(promise: nil)
+        } else if closeReason == nil {
+            closeReason = error.description
+        }
+    }
+
+    func emit(_ event: MemberEvent) { onEvent?(event) }
+
+    // MARK: Public operations
+
+    /// Starts listening for `spec`; the future gives the bound port (useful with port 0).
+    public func addForward(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
+        eventLoop.flatSubmit {
+            ForwardListener.start(spec, member: self).map { listener in
+                self.forwards.append(listener)
+                self.logger.info("forwarding \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)")
+                self.emit(.forwardListening(spec, port: listener.port))
+                return listener.port
+            }
+        }
+    }
+
+    /// Members currently in the group, other than us.
+    public func peers() -> EventLoopFuture<[Peer]> {
+        eventLoop.submit { self.roster.all }
+    }
+
+    /// Leaves the group and closes the link and every forward.
+    public func leave() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.closeReason = self.closeReason ?? "left the group"
+            let listeners = self.forwards.map { $0.close() }
+            self.forwards.removeAll()
+            self.sendControl(.leave)
+            let closed = self.link?.close() ?? self.eventLoop.makeSucceededVoidFuture()
+            return EventLoopFuture.andAllComplete(listeners + [closed.recover { _ in }], on: self.eventLoop)
+                .flatMap { self.closeFuture.map { _ in } }
+        }
+    }
+
+    func resolve(_ reference: PeerReference) -> Peer? {
+        roster.find(reference)
+    }
+}

@@ -1,0 +1,35 @@
+import P22PTransport
+import P22PWire
+
+/// Everything needed to be one member of one group.
+public struct MemberConfiguration: Sendable {
+    public enum JoinMode: Sendable, Equatable { case create, join }
+
+    public var server: ServerURL
+    public var group: String
+    public var name: String
+    public var mode: JoinMode
+    public var allowList: AllowList
+    public var tls: TLSOptions
+    public var keepalive: Keepalive
+    /// Bytes each stream may have in flight toward us before we grant more.
+    public var streamWindow: Int
+    public var maxFrameSize: Int
+
+    public init(
+        server: ServerURL = .default, group: String, name: String, mode: JoinMode,
+        allowList: AllowList = AllowList(), tls: TLSOptions = TLSOptions(),
+        keepalive: Keepalive = .standard, streamWindow: Int = 1 << 20,
+        maxFrameSize: Int = Limits.defaultMaxFrameSize
+    ) {
+        self.server = server
+        self.group = group
+        self.name = name
+        self.mode = mode
+        self.allowList = allowList
+        self.tls = tls
+        self.keepalive = keepalive
+        self.streamWindow = streamWindow
+        self.maxFrameSize = maxFrameSize
+    }
+}

@@ -1,0 +1,170 @@
+import NIOCore
+import P22PCrypto
+import P22PWire
+
+/// The end-to-end session with one peer: the authenticated key exchange, the
+/// sealing of every stream message, and the streams themselves.
+///
+/// Messages sent before the handshake completes wait in `queued`. If both
+/// sides start a handshake at once, the lower CID's wins and the other side
+/// answers it.
+final class PeerSession {
+    let peer: CID
+    unowned let member: Member
+
+    private enum Handshake {
+        case idle
+        case initiating(PairHandshake.Initiator)
+        case established(sealer: FrameSealer, opener: FrameOpener)
+    }
+
+    private var handshake = Handshake.idle
+    private var queued: [(stream: UInt32, message: StreamMessage)] = []
+    private(set) var streams: [UInt32: ForwardedStream] = [:]
+    private var nextStreamID: UInt32
+
+    init(peer: CID, member: Member) {
+        self.peer = peer
+        self.member = member
+        // Each side numbers its own streams with its own parity, so ids never collide.
+        self.nextStreamID = member.cid < peer ? 1 : 2
+    }
+
+    var peerName: String { member.roster[peer]?.name ?? "CID \(peer)" }
+
+    // MARK: Sending
+
+    func send(_ message: StreamMessage, stream: UInt32) {
+        guard case .established(var sealer, let opener) = handshake else {
+            queued.append((stream, message))
+            if case .idle = handshake { startHandshake() }
+            return
+        }
+        var payloadSize = 64
+        if case .data(let bytes) = message { payloadSize += bytes.readableBytes }
+        member.sendRelayed(to: peer, capacity: SealedHeader.encodedSize + payloadSize + FrameSealer.tagSize) { buffer in
+            sealer.seal(message, stream: stream, into: &buffer)
+        }
+        handshake = .established(sealer: sealer, opener: opener)
+    }
+
+    private func startHandshake() {
+        let initiator = PairHandshake.Initiator(me: member.cid, peer: peer)
+        handshake = .initiating(initiator)
+        let frame = initiator.initFrame(groupKey: member.secrets.groupKey)
+        member.sendRelayed(to: peer, capacity: 80) { frame.encode(into: &$0) }
+    }
+
+    private func established(_ keys: SessionKeys) {
+        handshake = .established(sealer: FrameSealer(key: keys.sending), opener: FrameOpener(key: keys.receiving))
+        let waiting = queued
+        queued.removeAll()
+        for (stream, message) in waiting { send(message, stream: stream) }
+    }
+
+    // MARK: Receiving
+
+    func receive(_ frame: PeerFrame) {
+        switch frame {
+        case .handshakeInit(let key, let mac):
+            if case .initiating = handshake, member.cid < peer { return }
+            if case .established = handshake {
+                // The peer lost its session state; ours is useless to it.
+                resetAllStreams(reason: "peer restarted its session")
+            }
+            do {
+                let (response, keys) = try PairHandshake.respond(
+                    initKey: key, mac: mac, me: member.cid, peer: peer, groupKey: member.secrets.groupKey)
+                member.sendRelayed(to: peer, capacity: 80) { response.encode(into: &$0) }
+                established(keys)
+            } catch {
+                member.logger.warning("handshake from \(peerName) failed: \(error) (different group password?)")
+            }
+        case .handshakeResponse(let key, let mac):
+            guard case .initiating(let initiator) = handshake else { return }
+            do {
+                established(try initiator.finish(responseKey: key, mac: mac, groupKey: member.secrets.groupKey))
+            } catch {
+                member.logger.warning("handshake with \(peerName) failed: \(error) (different group password?)")
+                handshake = .idle
+            }
+        case .sealed(let header, let body):
+            guard case .established(let sealer, var opener) = handshake else { return }
+            let message: StreamMessage
+            do {
+                message = try opener.open(header, body: body)
+            } catch {
+                handshake = .established(sealer: sealer, opener: opener)
+                member.logger.error("frame from \(peerName) on stream \(header.stream) rejected: \(error); resetting the stream")
+                if let stream = streams[header.stream] {
+                    stream.reset(reason: "authentication failed", notifyPeer: true)
+                }
+                return
+            }
+            handshake = .established(sealer: sealer, opener: opener)
+            dispatch(message, stream: header.stream)
+        }
+    }
+
+    private func dispatch(_ message: StreamMessage, stream id: UInt32) {
+        switch message {
+        case .ping(let token):
+            send(.pong(token: token), stream: 0)
+        case .pong:
+            break
+        case .open(let host, let port, let window):
+            acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window))
+        default:
+            streams[id]?.receive(message)
+        }
+    }
+
+    // MARK: Streams
+
+    /// A local connection accepted by a forward: ask the peer to open `target`.
+    func openStream(target: TargetAddress, local: Channel) -> ForwardedStream {
+        let id = nextStreamID
+        nextStreamID &+= 2
+        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: true)
+        stream.attach(local)
+        streams[id] = stream
+        send(.open(host: target.host, port: UInt16(target.port), window: UInt32(member.configuration.streamWindow)), stream: id)
+        return stream
+    }
+
+    private func acceptOpen(id: UInt32, target: TargetAddress, window: Int) {
+        guard streams[id] == nil, id % 2 != nextStreamID % 2 else {
+            send(.reset(reason: "stream id \(id) is not valid"), stream: id)
+            return
+        }
+        guard member.allowList.permits(target) else {
+            member.logger.notice("refused stream from \(peerName) to \(target): not in the allow list")
+            send(.openRefused(reason: "\(target) is not allowed"), stream: id)
+            return
+        }
+        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: false)
+        try? stream.window.granted(window)
+        streams[id] = stream
+        stream.connectToTarget()
+    }
+
+    func streamEnded(_ id: UInt32) {
+        streams.removeValue(forKey: id)
+    }
+
+    func resumeStreams() {
+        for stream in streams.values { stream.resumeReading() }
+    }
+
+    private func resetAllStreams(reason: String) {
+        for stream in streams.values { stream.reset(reason: reason, notifyPeer: false) }
+        streams.removeAll()
+    }
+
+    /// The peer or the link is gone: every stream ends abruptly.
+    func close(reason: String) {
+        resetAllStreams(reason: reason)
+        queued.removeAll()
+        handshake = .idle
+    }
+}

@@ -1,0 +1,238 @@
+import NIOCore
+import NIOPosix
+import P22PWire
+
+/// One forwarded TCP connection: the local socket on this side, the stream id
+/// shared with the peer, and its flow-control window.
+///
+/// Reading from the local socket is gated: we only ask NIO for more bytes when
+/// the peer has granted credit and the WebSocket can take writes, so a slow
+/// reader anywhere on the path stalls this stream and nothing else.
+final class ForwardedStream {
+    let id: UInt32
+    unowned let session: PeerSession
+    let target: TargetAddress
+    let initiatedLocally: Bool
+    var window: StreamWindow
+    let openedAt = NIODeadline.now()
+    private(set) var bytesIn = 0
+    private(set) var bytesOut = 0
+
+    private enum Phase { case opening, open, ended }
+    private var phase = Phase.opening
+    private var channel: Channel?
+    /// Bytes read locally that did not fit in the peer's window yet.
+    private var held: ByteBuffer?
+    private var readWanted = false
+    private var localFinished = false
+    private var finishSent = false
+    private var remoteFinished = false
+    private var lastWrite: EventLoopFuture<Void>?
+
+    init(id: UInt32, session: PeerSession, target: TargetAddress, initiatedLocally: Bool) {
+        self.id = id
+        self.session = session
+        self.target = target
+        self.initiatedLocally = initiatedLocally
+        self.window = StreamWindow(receiveWindow: session.member.configuration.streamWindow)
+    }
+
+    private var member: Member { session.member }
+
+    func attach(_ channel: Channel) {
+        self.channel = channel
+        try? channel.pipeline.syncOperations.addHandler(LocalSocketHandler(stream: self))
+    }
+
+    // MARK: Opening
+
+    /// Accepting side: connect to the target on this machine, then accept or refuse.
+    func connectToTarget() {
+        let target = self.target
+        ClientBootstrap(group: member.eventLoop)
+            .connectTimeout(.seconds(10))
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(host: target.host, port: target.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    guard self.phase == .opening else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    self.attach(channel)
+                    self.phase = .open
+                    self.session.send(.openAccepted(window: UInt32(self.window.receiveWindow)), stream: self.id)
+                    self.resumeReading()
+                case .failure(let error):
+                    guard self.phase == .opening else { return }
+                    let reason = "cannot connect to \(target): \(error)"
+                    self.member.logger.notice("stream from \(self.session.peerName) refused: \(reason)")
+                    self.session.send(.openRefused(reason: reason), stream: self.id)
+                    self.end()
+                }
+            }
+    }
+
+    // MARK: Messages from the peer
+
+    func receive(_ message: StreamMessage) {
+        guard phase != .ended else { return }
+        switch message {
+        case .openAccepted(let credit):
+            guard initiatedLocally, phase == .opening else { return protocolError("unexpected open acceptance") }
+            phase = .open
+            grant(Int(credit))
+        case .openRefused(let reason):
+            member.logger.warning("refused by \(session.peerName): \(reason)")
+            member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
+            reset(reason: reason, notifyPeer: false, quietly: true)
+        case .data(let bytes):
+            deliver(bytes)
+        case .window(let increment):
+            grant(Int(increment))
+        case .finish:
+            remoteFinished = true
+            let channel = self.channel
+            (lastWrite ?? member.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
+                channel?.close(mode: .output, promise: nil)
+                self.endIfDone()
+            }
+        case .reset(let reason):
+            member.logger.info("stream \(id) to \(session.peerName) \(target) reset by the peer: \(reason)")
+            member.emit(.streamReset(peer: session.peerName, target: target, reason: reason))
+            reset(reason: reason, notifyPeer: false, quietly: true)
+        case .open, .ping, .pong:
+            protocolError("unexpected \(message.kind) on stream \(id)")
+        }
+    }
+
+    private func deliver(_ bytes: ByteBuffer) {
+        guard phase == .open, let channel, !remoteFinished else { return protocolError("data on a stream that is not open") }
+        let count = bytes.readableBytes
+        do {
+            try window.received(count)
+        } catch {
+            return protocolError("peer overran its window: \(error)")
+        }
+        bytesIn += count
+        let write = channel.writeAndFlush(bytes)
+        lastWrite = write
+        write.whenSuccess {
+            guard self.phase != .ended, let grant = self.window.delivered(count) else { return }
+            self.session.send(.window(increment: UInt32(grant)), stream: self.id)
+        }
+    }
+
+    private func grant(_ credit: Int) {
+        do {
+            try window.granted(credit)
+        } catch {
+            return protocolError("window overflow")
+        }
+        sendHeld()
+        resumeReading()
+    }
+
+    private func protocolError(_ what: String) {
+        member.logger.warning("stream \(id) with \(session.peerName): \(what); resetting it")
+        reset(reason: what, notifyPeer: true)
+    }
+
+    // MARK: Local socket
+
+    var canRead: Bool {
+        phase == .open && held == nil && !localFinished && window.sendCredit > 0 && member.linkWritable
+    }
+
+    /// NIO wants to read from the local socket; say whether it may now.
+    func localReadRequested() -> Bool {
+        if canRead { return true }
+        readWanted = true
+        return false
+    }
+
+    func resumeReading() {
+        guard readWanted, canRead, let channel else { return }
+        readWanted = false
+        channel.read()
+    }
+
+    func localRead(_ buffer: ByteBuffer) {
+        guard phase == .open else { return }
+        bytesOut += buffer.readableBytes
+        if var existing = held {
+            var buffer = buffer
+            existing.writeBuffer(&buffer)
+            held = existing
+        } else {
+            held = buffer
+        }
+        sendHeld()
+    }
+
+    /// Sends as much held data as the window allows, in chunks the relay accepts.
+    private func sendHeld() {
+        guard var pending = held else { return }
+        while pending.readableBytes > 0, window.sendCredit > 0 {
+            let size = min(pending.readableBytes, window.sendCredit, Limits.maxDataChunk)
+            window.sent(size)
+            session.send(.data(pending.readSlice(length: size)!), stream: id)
+        }
+        held = pending.readableBytes > 0 ? pending : nil
+        if held == nil, localFinished, !finishSent { sendFinish() }
+    }
+
+    /// The local program shut down its write side (TCP FIN).
+    func localInputClosed() {
+        guard phase != .ended, !localFinished else { return }
+        localFinished = true
+        if held == nil { sendFinish() }
+    }
+
+    private func sendFinish() {
+        finishSent = true
+        session.send(.finish, stream: id)
+        endIfDone()
+    }
+
+    func localFailed(_ error: Error) {
+        guard phase != .ended else { return }
+        reset(reason: "local connection failed: \(error)", notifyPeer: true)
+    }
+
+    func localClosed() {
+        guard phase != .ended else { return }
+        reset(reason: "local connection closed", notifyPeer: true, quietly: true)
+    }
+
+    private func endIfDone() {
+        guard finishSent, remoteFinished, phase != .ended else { return }
+        end()
+        channel?.close(promise: nil)
+    }
+
+    // MARK: Ending
+
+    /// Ends the stream abruptly: the local socket is reset (not closed
+    /// gracefully) so the program there sees the failure, as TCP would.
+    func reset(reason: String, notifyPeer: Bool, quietly: Bool = false) {
+        guard phase != .ended else { return }
+        if notifyPeer { session.send(.reset(reason: reason), stream: id) }
+        if !quietly { member.emit(.streamReset(peer: session.peerName, target: target, reason: reason)) }
+        end()
+        if let channel {
+            // SO_LINGER 0 makes close() send RST instead of FIN.
+            let linger = (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+                ?? channel.eventLoop.makeSucceededVoidFuture()
+            linger.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    private func end() {
+        phase = .ended
+        held = nil
+        session.streamEnded(id)
+    }
+}

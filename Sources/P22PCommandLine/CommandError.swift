@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+
+/// A failure the tools report as one line and an exit status:
+/// 1 for usage or a failed operation, 2 when the relay cannot be reached.
+public enum CommandError: Error, CustomStringConvertible {
+    case usage(String)
+    case failed(String)
+    case cannotConnect(String)
+
+    public var description: String {
+        switch self {
+        case .usage(let text), .failed(let text), .cannotConnect(let text): text
+        }
+    }
+
+    public var exitCode: Int32 {
+        switch self {
+        case .usage, .failed: 1
+        case .cannotConnect: 2
+        }
+    }
+}
+
+public enum CommandRunner {
+    /// Runs an argument-parser command, printing `tool: message` for any error
+    /// instead of a stack trace, and mapping usage errors to exit status 1.
+    public static func main<Command: AsyncParsableCommand>(_ type: Command.Type, tool: String) async -> Never {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        do {
+            var command = try type.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit(0)
+        } catch let error as CommandError {
+            FileHandle.standardError.write(Data("\(tool): \(error.description)\n".utf8))
+            exit(error.exitCode)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            let code = type.exitCode(for: error)
+            if code == .success {
+                print(type.fullMessage(for: error))
+                exit(0)
+            }
+            FileHandle.standardError.write(Data("\(tool): \(type.fullMessage(for: error))\n".utf8))
+            exit(code == .validationFailure ? 1 : code.rawValue)
+        }
+    }
+}

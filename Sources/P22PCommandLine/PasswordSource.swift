@@ -1,0 +1,54 @@
+import Foundation
+
+/// Where a group password comes from, in order: a file (its first line), the
+/// `P22P_PASSWORD` environment variable, or a no-echo prompt on a terminal.
+public enum PasswordSource {
+    public static let environmentVariable = "P22P_PASSWORD"
+
+    public static func resolve(file: String?, group: String) throws(CommandError) -> String {
+        if let file {
+            guard let contents = try? String(contentsOfFile: expandTilde(file), encoding: .utf8) else {
+                throw .usage("cannot read password file \(file)")
+            }
+            let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let password = line.hasSuffix("\r") ? String(line.dropLast()) : line
+            guard !password.isEmpty else { throw .usage("password file \(file) is empty") }
+            return password
+        }
+        if let value = ProcessInfo.processInfo.environment[environmentVariable], !value.isEmpty {
+            return value
+        }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw .usage("no password: use --password-file FILE, set \(environmentVariable), or run on a terminal")
+        }
+        guard let password = Terminal.readHidden(prompt: "Password for group \(group): "), !password.isEmpty else {
+            throw .usage("no password entered")
+        }
+        return password
+    }
+
+    public static func expandTilde(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
+    }
+}
+
+public enum Terminal {
+    /// Reads one line from the terminal with echo off, restoring the terminal
+    /// even when interrupted mid-way.
+    public static func readHidden(prompt: String) -> String? {
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var saved = termios()
+        let haveTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
+        if haveTerminal {
+            var silent = saved
+            silent.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        }
+        defer {
+            if haveTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        return readLine(strippingNewline: true)
+    }
+}

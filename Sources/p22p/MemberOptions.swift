@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import P22PClient
+import P22PCommandLine
+
+/// Options shared by every subcommand that joins a group.
+struct MemberOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Relay to connect to.", valueName: "URL"))
+    var server: String = ServerURL.default.description
+
+    @Option(name: .long, help: ArgumentHelp("Member name in the group (default: this host's name).", valueName: "NAME"))
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("Read the group password from the first line of FILE (else $P22P_PASSWORD, else a prompt).", valueName: "FILE"))
+    var passwordFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Let peers open TARGET on this machine: PORT (127.0.0.1:PORT) or HOST:PORT. Repeatable; default: nothing.", valueName: "TARGET"))
+    var allow: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Forward a local port to a peer: \(ForwardSpec.syntax). LOCAL 0 picks a free port. Repeatable.", valueName: "SPEC"))
+    var relay: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE"))
+    var caFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    /// The host name made into a valid member name.
+    static var defaultName: String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        let cleaned = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.filter(\.isASCII))
+        return cleaned.isEmpty || cleaned.allSatisfy(\.isNumber) ? "member" : String(cleaned.prefix(64))
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import P22PCommandLine
+
+@main
+struct P22PCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "p22p",
+        abstract: "Forward TCP ports between machines that cannot accept connections, through a p22p relay.",
+        discussion: """
+            Every member connects out to the relay, joins a password-protected group,
+            and forwards local ports to ports on other members. Traffic between members
+            is end-to-end encrypted with keys derived from the group password.
+            See p22p(1).
+            """,
+        subcommands: [CreateCommand.self, JoinCommand.self])
+
+    static func main() async { await CommandRunner.main(self, tool: "p22p") }
+}
+
+struct CreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a group and stay in it, forwarding ports, until interrupted.",
+        discussion: "Fails if the group already exists on the relay.")
+
+    @Argument(help: "Name of the group to create.") var group: String
+    @OptionGroup var options: MemberOptions
+
+    func run() async throws {
+        try await MemberSession(group: group, mode: .create, options: options).run()
+    }
+}
+
+struct JoinCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "join",
+        abstract: "Join an existing group and stay in it, forwarding ports, until interrupted.",
+        discussion: "Fails if the group does not exist or the password is wrong.")
+
+    @Argument(help: "Name of the group to join.") var group: String
+    @OptionGroup var options: MemberOptions
+
+    func run() async throws {
+        try await MemberSession(group: group, mode: .join, options: options).run()
+    }
+}
