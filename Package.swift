@@ -109,7 +109,13 @@ let package = Package(
             dependencies: [
                 "P22PRelay",
                 "P22PClient",
+                "P22PCrypto",
+                "P22PTransport",
+                "P22PWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -5,6 +5,11 @@ public struct Peer: Hashable, Sendable, CustomStringConvertible {
     public var cid: CID
     public var name: String
 
+    public init(cid: CID, name: String) {
+        self.cid = cid
+        self.name = name
+    }
+
     public var description: String { "\(name) (CID \(cid))" }
 }
 

@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+@testable import P22PClient
+import P22PCrypto
+@testable import P22PRelay
+import P22PTransport
+import P22PWire
+import XCTest
+
+/// A real relay on a loopback port and real members connected to it over
+/// WebSockets, all in this process so tests can watch the relay's counters and
+/// members' events.
+final class Cluster: @unchecked Sendable {
+    let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let relay: RelayServer
+    let group: String
+    private var members: [Member] = []
+    let events = EventLog()
+
+    static let password = "correct horse battery staple"
+    private static let secretsCache = NIOLockedValueBox<[String: GroupSecrets]>([:])
+
+    init(group: String = "demo", configure: (inout RelayConfiguration) -> Void = { _ in }) async throws {
+        var configuration = RelayConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configure(&configuration)
+        var logger = Logger(label: "relay")
+        logger.logLevel = .notice
+        relay = try await RelayServer.start(configuration: configuration, eventLoopGroup: loops, logger: logger)
+        self.group = group
+    }
+
+    var url: ServerURL { ServerURL(secure: false, host: "127.0.0.1", port: relay.localAddress.port!, pathPrefix: "") }
+
+    static func secrets(group: String, password: String = Cluster.password) throws -> GroupSecrets {
+        let key = group + "\u{0}" + password
+        if let cached = secretsCache.withLockedValue({ $0[key] }) { return cached }
+        let derived = try GroupSecrets(password: password, group: group)
+        secretsCache.withLockedValue { $0[key] = derived }
+        return derived
+    }
+
+    func member(
+        _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
+        password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20
+    ) async throws -> Member {
+        let groupName = group ?? self.group
+        let configuration = MemberConfiguration(
+            server: url, group: groupName, name: name, mode: mode,
+            allowList: try AllowList(parsing: allow), streamWindow: streamWindow)
+        var logger = Logger(label: name)
+        logger.logLevel = .notice
+        let log = events
+        let member = try await Member.connect(
+            configuration, secrets: try Cluster.secrets(group: groupName, password: password),
+            eventLoop: loops.next(), logger: logger, onEvent: { log.append(name, $0) }
+        ).get()
+        members.append(member)
+        return member
+    }
+
+    /// A host that allows `allow` and a guest forwarding a fresh local port to it.
+    func pair(allow: [String], target: Int, streamWindow: Int = 1 << 20) async throws -> (host: Member, guest: Member, port: Int) {
+        let host = try await member("host", mode: .create, allow: allow, streamWindow: streamWindow)
+        let guest = try await member("guest", streamWindow: streamWindow)
+        let spec = ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+                               target: TargetAddress(host: "127.0.0.1", port: target))
+        let port = try await guest.addForward(spec).get()
+        return (host, guest, port)
+    }
+
+    func shutdown() async {
+        for member in members { _ = try? await member.leave().get() }
+        try? await relay.shutdown()
+        try? await loops.shutdownGracefully()
+    }
+}
+
+/// Every member event, in order, with the member's name.
+final class EventLog: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var entries: [(String, MemberEvent)] = []
+
+    func append(_ member: String, _ event: MemberEvent) {
+        lock.withLock { entries.append((member, event)) }
+    }
+
+    func events(of member: String) -> [MemberEvent] {
+        lock.withLock { entries.filter { $0.0 == member }.map(\.1) }
+    }
+
+    /// Waits up to `timeout` for an event of `member` that `matches`.
+    func wait(for member: String, timeout: TimeInterval = 10, _ matches: (MemberEvent) -> Bool) async throws -> MemberEvent {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let found = events(of: member).first(where: matches) { return found }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw SocketError("\(member) saw no matching event within \(timeout) s; saw \(events(of: member))")
+    }
+}
+
+/// One request/response exchange through a forward, as a user would do it.
+func roundTrip(port: Int, message: [UInt8]) throws -> [UInt8] {
+    let connection = try TCPConnection.connect(port: port)
+    defer { connection.close() }
+    try connection.send(message)
+    return try connection.receive(exactly: message.count)
+}

@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Crypto
+
+/// Plain blocking POSIX sockets: the "real TCP programs" at both ends of a
+/// forward, independent of the NIO code under test.
+final class TCPConnection: @unchecked Sendable {
+    let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    static func connect(port: Int, timeoutSeconds: Int = 30) throws -> TCPConnection {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SocketError("socket: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw SocketError("connect to \(port): \(String(cString: strerror(code)))")
+        }
+        let connection = TCPConnection(fd: fd)
+        connection.setTimeout(seconds: timeoutSeconds)
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        return connection
+    }
+
+    func setTimeout(seconds: Int) {
+        var time = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw SocketError("send: \(String(cString: strerror(errno)))") }
+            offset += sent
+        }
+    }
+
+    /// Reads up to `max` bytes; empty means EOF. Throws on reset or timeout.
+    func receive(max: Int = 65536) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, max, 0) }
+        guard count >= 0 else { throw SocketError(errno == ECONNRESET ? "reset" : "recv: \(String(cString: strerror(errno)))") }
+        return Array(buffer[0..<count])
+    }
+
+    func receive(exactly count: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while out.count < count {
+            let chunk = try receive(max: min(65536, count - out.count))
+            guard !chunk.isEmpty else { throw SocketError("EOF after \(out.count) of \(count) bytes") }
+            out += chunk
+        }
+        return out
+    }
+
+    /// Reads until EOF, hashing as it goes; returns (byte count, SHA-256).
+    func receiveAllHashed(limit: Int = 1 << 30) throws -> (Int, SHA256.Digest) {
+        var hasher = SHA256()
+        var total = 0
+        while total <= limit {
+            let chunk = try receive()
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+            total += chunk.count
+        }
+        return (total, hasher.finalize())
+    }
+
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Closes with RST instead of FIN.
+    func reset() {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        Glibc.close(fd)
+    }
+
+    func close() { Glibc.close(fd) }
+}
+
+struct SocketError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A listening socket on 127.0.0.1 that runs `handle` on its own thread for
+/// each accepted connection, until `stop`.
+final class TCPTestServer: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let handle: @Sendable (TCPConnection) -> Void
+
+    init(handle: @escaping @Sendable (TCPConnection) -> Void) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0, listen(fd, 512) == 0 else { throw SocketError("cannot listen") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        self.handle = handle
+        let listener = fd
+        Thread { Self.acceptLoop(listener, handle) }.start()
+    }
+
+    private static func acceptLoop(_ listener: Int32, _ handle: @escaping @Sendable (TCPConnection) -> Void) {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { return }
+            let connection = TCPConnection(fd: client)
+            connection.setTimeout(seconds: 60)
+            Thread { handle(connection) }.start()
+        }
+    }
+
+    func stop() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+
+    /// Echoes every byte back until the client's EOF, then closes.
+    static func echo() throws -> TCPTestServer {
+        try TCPTestServer { connection in
+            while let chunk = try? connection.receive(), !chunk.isEmpty {
+                if (try? connection.send(chunk)) == nil { break }
+            }
+            connection.close()
+        }
+    }
+}
+
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    var bytes = [UInt8](repeating: 0, count: count)
+    var index = 0
+    while index + 8 <= count {
+        let value = generator.next()
+        withUnsafeBytes(of: value) { raw in
+            for offset in 0..<8 { bytes[index + offset] = raw[offset] }
+        }
+        index += 8
+    }
+    while index < count {
+        bytes[index] = UInt8.random(in: 0...255)
+        index += 1
+    }
+    return bytes
+}
