@@ -78,6 +78,7 @@ final class ForwardedStream {
     // MARK: Messages from the peer
 
     func receive(_ message: StreamMessage) {
+        member.logger.trace("stream \(id) received \(message.kind) in \(phase)")
         guard phase != .ended else { return }
         switch message {
         case .openAccepted(let credit):
@@ -159,8 +160,13 @@ final class ForwardedStream {
         channel.read()
     }
 
+    /// Bytes from the local socket. Usually only after we asked for them, but
+    /// NIO drains a socket eagerly once it sees its EOF, so bytes may also
+    /// come while the stream is still opening or out of credit: they wait in
+    /// `held` (bounded by the kernel's receive buffer).
     func localRead(_ buffer: ByteBuffer) {
-        guard phase == .open else { return }
+        member.logger.trace("stream \(id) read \(buffer.readableBytes) bytes locally in \(phase)")
+        guard phase != .ended else { return }
         bytesOut += buffer.readableBytes
         if var existing = held {
             var buffer = buffer
@@ -174,7 +180,11 @@ final class ForwardedStream {
 
     /// Sends as much held data as the window allows, in chunks the relay accepts.
     private func sendHeld() {
-        guard var pending = held else { return }
+        guard phase == .open else { return }
+        guard var pending = held else {
+            if localFinished, !finishSent { sendFinish() }
+            return
+        }
         while pending.readableBytes > 0, window.sendCredit > 0 {
             let size = min(pending.readableBytes, window.sendCredit, Limits.maxDataChunk)
             window.sent(size)
@@ -186,9 +196,10 @@ final class ForwardedStream {
 
     /// The local program shut down its write side (TCP FIN).
     func localInputClosed() {
+        member.logger.trace("stream \(id) local input closed in \(phase)")
         guard phase != .ended, !localFinished else { return }
         localFinished = true
-        if held == nil { sendFinish() }
+        sendHeld()
     }
 
     private func sendFinish() {
@@ -202,9 +213,16 @@ final class ForwardedStream {
         reset(reason: "local connection failed: \(error)", notifyPeer: true)
     }
 
+    /// The local socket closed. After we shut its output, the program's FIN
+    /// closes it completely (NIO reports no separate input-closed event then),
+    /// so that is a graceful end of its direction; otherwise it is an abort.
     func localClosed() {
         guard phase != .ended else { return }
-        reset(reason: "local connection closed", notifyPeer: true, quietly: true)
+        if remoteFinished {
+            localInputClosed()
+        } else {
+            reset(reason: "local connection closed", notifyPeer: true, quietly: true)
+        }
     }
 
     private func endIfDone() {

@@ -29,7 +29,7 @@ final class Cluster: @unchecked Sendable {
         configuration.port = 0
         configure(&configuration)
         var logger = Logger(label: "relay")
-        logger.logLevel = .notice
+        logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
         relay = try await RelayServer.start(configuration: configuration, eventLoopGroup: loops, logger: logger)
         self.group = group
     }
@@ -53,7 +53,7 @@ final class Cluster: @unchecked Sendable {
             server: url, group: groupName, name: name, mode: mode,
             allowList: try AllowList(parsing: allow), streamWindow: streamWindow)
         var logger = Logger(label: name)
-        logger.logLevel = .notice
+        logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
         let log = events
         let member = try await Member.connect(
             configuration, secrets: try Cluster.secrets(group: groupName, password: password),

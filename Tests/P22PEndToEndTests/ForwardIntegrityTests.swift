@@ -1,0 +1,93 @@
+import Crypto
+import Foundation
+import P22PClient
+import XCTest
+
+/// Bytes through a forward arrive exactly as sent, in bulk and across many
+/// concurrent streams.
+final class ForwardIntegrityTests: XCTestCase {
+    func testSixtyFourMebibytesEachWayArriveIntact() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let cluster = try await Cluster()
+        defer { Task { await cluster.shutdown() } }
+        let (_, _, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
+
+        let total = 64 << 20
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        // Send from another thread while this one reads the echo, so both
+        // directions are busy at once and neither side's buffers can hide a stall.
+        let sentDigest = LockedDigest()
+        let sender = Thread {
+            var hasher = SHA256()
+            var remaining = total
+            while remaining > 0 {
+                let chunk = randomBytes(min(remaining, 1 << 20))
+                hasher.update(data: chunk)
+                do { try connection.send(chunk) } catch { break }
+                remaining -= chunk.count
+            }
+            sentDigest.set(hasher.finalize())
+            connection.shutdownWrite()
+        }
+        sender.start()
+        let (received, receivedDigest) = try connection.receiveAllHashed()
+        XCTAssertEqual(received, total)
+        XCTAssertEqual(receivedDigest, sentDigest.get())
+    }
+
+    func testTwoHundredConcurrentStreamsOfRandomSizesArriveIntact() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let cluster = try await Cluster()
+        defer { Task { await cluster.shutdown() } }
+        let (_, _, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
+
+        // Sizes spread evenly on a log scale from 1 byte to 2 MiB.
+        let sizes = (0..<200).map { index in index == 0 ? 1 : index == 1 ? 2 << 20 : Int(pow(2.0, Double.random(in: 0...21))) }
+        let failures = Failures()
+        let group = DispatchGroup()
+        for size in sizes {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                do {
+                    let payload = randomBytes(size)
+                    let connection = try TCPConnection.connect(port: port)
+                    defer { connection.close() }
+                    let writer = Thread {
+                        try? connection.send(payload)
+                        connection.shutdownWrite()
+                    }
+                    writer.start()
+                    let (count, digest) = try connection.receiveAllHashed()
+                    if count != size || digest != SHA256.hash(data: payload) {
+                        failures.add("stream of \(size) bytes: got \(count) bytes, digest match \(digest == SHA256.hash(data: payload))")
+                    }
+                } catch {
+                    failures.add("stream of \(size) bytes: \(error)")
+                }
+            }.start()
+        }
+        let finished = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: group.wait(timeout: .now() + 240) == .success) }
+        }
+        XCTAssertTrue(finished, "streams did not finish within 240 s")
+        XCTAssertEqual(failures.all, [])
+    }
+}
+
+final class LockedDigest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var digest: SHA256.Digest?
+    func set(_ value: SHA256.Digest) { lock.withLock { digest = value } }
+    func get() -> SHA256.Digest? { lock.withLock { digest } }
+}
+
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ text: String) { lock.withLock { list.append(text) } }
+    var all: [String] { lock.withLock { list } }
+}
