@@ -4,8 +4,14 @@ import NIOCore
 import P22PWire
 
 /// Seals stream messages for one direction of a member pair with AES-256-GCM.
-/// The nonce is the frame counter, which also travels in the header; it never
-/// repeats under one key because every session has fresh keys.
+///
+/// The nonce is the session's frame counter, which also travels in the clear
+/// header; it never repeats under one key because every session has fresh
+/// keys. The associated data is that header plus the message's index within
+/// its stream, which is *not* sent: both ends count it. So a frame the relay
+/// drops, or moves to another stream by editing the header, makes the next
+/// frame of the affected stream fail to open, and the stream is reset instead
+/// of silently missing bytes.
 public struct FrameSealer: Sendable {
     let key: SymmetricKey
     public private(set) var counter: UInt64 = 0
@@ -15,28 +21,37 @@ public struct FrameSealer: Sendable {
     public static let tagSize = 16
 
     /// Appends a complete peer frame (header, ciphertext, tag) to `buffer`.
-    public mutating func seal(_ message: StreamMessage, stream: UInt32, into buffer: inout ByteBuffer) {
-        var body = ByteBuffer()
-        if case .data(let bytes) = message {
-            body = bytes
-        } else {
-            message.encodeBody(into: &body)
-        }
-        seal(kind: message.kind, stream: stream, plaintext: body, into: &buffer)
-    }
-
-    public mutating func seal(kind: StreamMessageKind, stream: UInt32, plaintext: ByteBuffer, into buffer: inout ByteBuffer) {
-        let header = SealedHeader(kind: kind, stream: stream, counter: counter)
+    /// `index` is how many messages this side has sent on `stream` before.
+    public mutating func seal(_ message: StreamMessage, stream: UInt32, index: UInt64, into buffer: inout ByteBuffer) {
+        let header = SealedHeader(kind: message.kind, stream: stream, counter: counter)
         counter += 1
-        let headerStart = buffer.writerIndex
         header.encode(into: &buffer)
-        let aad = buffer.getBytes(at: headerStart, length: SealedHeader.encodedSize)!
-        let box = plaintext.withUnsafeReadableBytes { plain in
-            // AES-GCM with a unique nonce cannot fail for in-range sizes.
-            try! AES.GCM.seal(plain, using: key, nonce: Self.nonce(header.counter), authenticating: aad)
+        let aad = Self.associatedData(header, index: index)
+        let box: AES.GCM.SealedBox
+        if case .data(let bytes) = message {
+            box = Self.seal(bytes, key: key, header: header, aad: aad)
+        } else {
+            var body = ByteBuffer()
+            message.encodeBody(into: &body)
+            box = Self.seal(body, key: key, header: header, aad: aad)
         }
         buffer.writeBytes(box.ciphertext)
         buffer.writeBytes(box.tag)
+    }
+
+    private static func seal(_ plaintext: ByteBuffer, key: SymmetricKey, header: SealedHeader, aad: [UInt8]) -> AES.GCM.SealedBox {
+        plaintext.withUnsafeReadableBytes { plain in
+            // AES-GCM with a unique nonce and in-range sizes cannot fail.
+            try! AES.GCM.seal(plain, using: key, nonce: nonce(header.counter), authenticating: aad)
+        }
+    }
+
+    static func associatedData(_ header: SealedHeader, index: UInt64) -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(SealedHeader.encodedSize + 8)
+        header.encode(into: &buffer)
+        buffer.writeInteger(index)
+        return Array(buffer.readableBytesView)
     }
 
     static func nonce(_ counter: UInt64) -> AES.GCM.Nonce {
@@ -64,18 +79,17 @@ public struct FrameOpener: Sendable {
         public var description: String {
             switch self {
             case .replayed(let counter): "replayed or reordered frame (counter \(counter))"
-            case .authenticationFailed: "frame failed authentication (tampered or wrong key)"
+            case .authenticationFailed: "frame failed authentication (tampered, lost or wrong key)"
             case .malformed(let error): "malformed sealed message: \(error)"
             }
         }
     }
 
-    public mutating func open(_ header: SealedHeader, body: ByteBuffer) throws(Failure) -> StreamMessage {
+    /// `index` is how many messages this side has accepted on the stream before.
+    public mutating func open(_ header: SealedHeader, body: ByteBuffer, index: UInt64) throws(Failure) -> StreamMessage {
         if let lastCounter, header.counter <= lastCounter { throw .replayed(counter: header.counter) }
         guard body.readableBytes >= FrameSealer.tagSize else { throw .authenticationFailed }
-        var aadBuffer = ByteBuffer()
-        header.encode(into: &aadBuffer)
-        let aad = aadBuffer.readableBytesView.map { $0 }
+        let aad = FrameSealer.associatedData(header, index: index)
         let plaintext: Data
         do {
             let ciphertextLength = body.readableBytes - FrameSealer.tagSize

@@ -29,10 +29,11 @@ final class MemberLink: @unchecked Sendable {
 
     /// Queues a relayed frame toward this member. Called on the sender's loop.
     /// A member over its hard bound is disconnected and the frame dropped.
-    func deliver(_ frame: ByteBuffer, from source: MemberLink, configuration: RelayConfiguration, stats: RelayStats) {
+    func deliver(_ frame: ByteBuffer, from source: MemberLink, configuration: RelayConfiguration, stats: RelayStats,
+                 relayed: Bool = true) {
         let size = frame.readableBytes
         let total = buffered.add(size, ordering: .relaxed).newValue
-        stats.queued(size)
+        stats.queued(size, relayed: relayed)
         if total > configuration.maxBufferedPerMember {
             drained(size, configuration: configuration, stats: stats)
             disconnect(reason: "not reading: \(total) bytes queued toward it, limit \(configuration.maxBufferedPerMember)")

@@ -23,9 +23,10 @@ public struct RelayConfiguration: Sendable {
     /// Bytes queued toward one member above which it is disconnected as not
     /// reading. Pausing keeps well-behaved traffic far below this.
     public var maxBufferedPerMember: Int = 16 << 20
-    /// Test hook: sees every relayed frame after routing and before delivery.
-    /// Tests use it to tamper with payloads the way a hostile relay could.
-    public var frameTap: (@Sendable (inout ByteBuffer) -> Void)?
+    /// Test hook: sees every relayed frame after routing and before delivery,
+    /// and drops it by returning false. Tests use it to tamper with or lose
+    /// frames the way a hostile relay could.
+    public var frameTap: (@Sendable (inout ByteBuffer) -> Bool)?
 
     public init() {}
 }

@@ -117,12 +117,15 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             return
         }
         guard destination != me.cid, let target = group.member(destination) else {
-            send(.undeliverable(cid: destination), context: context)
+            // Counted and bounded like relayed frames, so a member that keeps
+            // sending to nobody and never reads the answers cannot grow memory.
+            me.deliver(Frame.control(.undeliverable(cid: destination)).encoded(allocator: context.channel.allocator),
+                       from: me, configuration: configuration, stats: stats, relayed: false)
             return
         }
         var frame = frame
         Frame.rewriteRelayedCID(in: &frame, to: me.cid)
-        configuration.frameTap?(&frame)
+        if let tap = configuration.frameTap, !tap(&frame) { return }
         target.deliver(frame, from: me, configuration: configuration, stats: stats)
     }
 

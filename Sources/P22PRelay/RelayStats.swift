@@ -19,10 +19,14 @@ public final class RelayStats: Sendable {
     public var relayedBytes: Int { bytesRelayed.load(ordering: .relaxed) }
     public var openConnections: Int { connections.load(ordering: .relaxed) }
 
-    func queued(_ bytes: Int) {
+    /// `relayed` is false for the relay's own replies, which count toward
+    /// the buffer but not toward traffic between members.
+    func queued(_ bytes: Int, relayed: Bool) {
         let now = buffered.add(bytes, ordering: .relaxed).newValue
-        framesRelayed.add(1, ordering: .relaxed)
-        bytesRelayed.add(bytes, ordering: .relaxed)
+        if relayed {
+            framesRelayed.add(1, ordering: .relaxed)
+            bytesRelayed.add(bytes, ordering: .relaxed)
+        }
         var peak = peakBuffered.load(ordering: .relaxed)
         while now > peak {
             let (exchanged, original) = peakBuffered.compareExchange(expected: peak, desired: now, ordering: .relaxed)

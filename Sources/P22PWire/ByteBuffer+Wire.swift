@@ -17,7 +17,12 @@ extension ByteBuffer {
     }
 
     mutating func writeLongString(_ string: String) {
-        let clipped = String(decoding: string.utf8.prefix(Limits.maxMessageBytes), as: UTF8.self)
+        // Clip on a character boundary so the result never grows past the limit.
+        var clipped = ""
+        for character in string {
+            guard clipped.utf8.count + character.utf8.count <= Limits.maxMessageBytes else { break }
+            clipped.append(character)
+        }
         writeInteger(UInt16(clipped.utf8.count))
         writeString(clipped)
     }

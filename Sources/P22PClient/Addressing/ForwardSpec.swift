@@ -22,9 +22,9 @@ public struct ForwardSpec: Hashable, Sendable, CustomStringConvertible {
             throw .malformed(text, expected: Self.syntax)
         }
         let peer = try PeerReference(parsing: parts[0])
-        let bind = parts.count == 5 ? parts[1] : "127.0.0.1"
+        let bind = parts.count == 5 ? try AddressParts.host(parts[1], in: text) : "127.0.0.1"
         let local = try AddressParts.port(parts[parts.count == 5 ? 2 : 1], in: text, allowZero: true)
-        let host = parts.count >= 4 ? parts[parts.count - 2] : "127.0.0.1"
+        let host = parts.count >= 4 ? try AddressParts.host(parts[parts.count - 2], in: text) : "127.0.0.1"
         let remote = try AddressParts.port(parts[parts.count - 1], in: text)
         self.init(peer: peer, listen: TargetAddress(host: bind, port: local), target: TargetAddress(host: host, port: remote))
     }

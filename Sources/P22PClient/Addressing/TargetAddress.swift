@@ -18,7 +18,7 @@ public struct TargetAddress: Hashable, Sendable, CustomStringConvertible {
         let port = try AddressParts.port(last, in: text)
         switch parts.count {
         case 0: self.init(host: defaultHost, port: port)
-        case 1 where !parts[0].isEmpty: self.init(host: parts[0], port: port)
+        case 1: self.init(host: try AddressParts.host(parts[0], in: text), port: port)
         default: throw .malformed(text, expected: "PORT or HOST:PORT")
         }
     }
@@ -55,6 +55,12 @@ enum AddressParts {
         guard !inBrackets else { throw .malformed(text, expected: "a closed [IPv6] address") }
         parts.append(current)
         return parts
+    }
+
+    /// Host names travel in one length byte, and DNS allows no more anyway.
+    static func host(_ text: String, in whole: String) throws(AddressError) -> String {
+        guard !text.isEmpty, text.utf8.count <= 253 else { throw .malformed(whole, expected: "a host name of 1 to 253 bytes") }
+        return text
     }
 
     static func port(_ text: String, in whole: String, allowZero: Bool = false) throws(AddressError) -> Int {

@@ -20,6 +20,10 @@ final class PeerSession {
 
     private var handshake = Handshake.idle
     private var queued: [(stream: UInt32, message: StreamMessage)] = []
+    /// Messages sent and accepted per stream, part of every frame's
+    /// authenticated data (see `FrameSealer`); forgotten when a stream ends.
+    private var sentIndex: [UInt32: UInt64] = [:]
+    private var receivedIndex: [UInt32: UInt64] = [:]
     private(set) var streams: [UInt32: ForwardedStream] = [:]
     private var nextStreamID: UInt32
 
@@ -42,8 +46,10 @@ final class PeerSession {
         }
         var payloadSize = 64
         if case .data(let bytes) = message { payloadSize += bytes.readableBytes }
+        let index = sentIndex[stream, default: 0]
+        sentIndex[stream] = index + 1
         member.sendRelayed(to: peer, capacity: SealedHeader.encodedSize + payloadSize + FrameSealer.tagSize) { buffer in
-            sealer.seal(message, stream: stream, into: &buffer)
+            sealer.seal(message, stream: stream, index: index, into: &buffer)
         }
         handshake = .established(sealer: sealer, opener: opener)
     }
@@ -57,6 +63,8 @@ final class PeerSession {
 
     private func established(_ keys: SessionKeys) {
         handshake = .established(sealer: FrameSealer(key: keys.sending), opener: FrameOpener(key: keys.receiving))
+        sentIndex.removeAll()
+        receivedIndex.removeAll()
         let waiting = queued
         queued.removeAll()
         for (stream, message) in waiting { send(message, stream: stream) }
@@ -68,18 +76,22 @@ final class PeerSession {
         switch frame {
         case .handshakeInit(let key, let mac):
             if case .initiating = handshake, member.cid < peer { return }
-            if case .established = handshake {
-                // The peer lost its session state; ours is useless to it.
-                resetAllStreams(reason: "peer restarted its session")
-            }
+            let response: PeerFrame
+            let keys: SessionKeys
             do {
-                let (response, keys) = try PairHandshake.respond(
+                (response, keys) = try PairHandshake.respond(
                     initKey: key, mac: mac, me: member.cid, peer: peer, groupKey: member.secrets.groupKey)
-                member.sendRelayed(to: peer, capacity: 80) { response.encode(into: &$0) }
-                established(keys)
             } catch {
                 member.logger.warning("handshake from \(peerName) failed: \(error) (different group password?)")
+                return
             }
+            if case .established = handshake {
+                // A genuine new handshake means the peer lost its session
+                // state; the streams of the old session cannot go on.
+                resetAllStreams(reason: "peer restarted its session")
+            }
+            member.sendRelayed(to: peer, capacity: 80) { response.encode(into: &$0) }
+            established(keys)
         case .handshakeResponse(let key, let mac):
             guard case .initiating(let initiator) = handshake else { return }
             do {
@@ -91,17 +103,20 @@ final class PeerSession {
         case .sealed(let header, let body):
             guard case .established(let sealer, var opener) = handshake else { return }
             let message: StreamMessage
+            let index = receivedIndex[header.stream, default: 0]
             do {
-                message = try opener.open(header, body: body)
+                message = try opener.open(header, body: body, index: index)
             } catch {
                 handshake = .established(sealer: sealer, opener: opener)
+                // Late frames for a stream that already ended fail too (their
+                // index is forgotten); only a live stream is worth a reset.
+                guard let stream = streams[header.stream] else { return }
                 member.logger.error("frame from \(peerName) on stream \(header.stream) rejected: \(error); resetting the stream")
-                if let stream = streams[header.stream] {
-                    stream.reset(reason: "authentication failed", notifyPeer: true)
-                }
+                stream.reset(reason: "authentication failed: \(error)", notifyPeer: true)
                 return
             }
             handshake = .established(sealer: sealer, opener: opener)
+            receivedIndex[header.stream] = index + 1
             dispatch(message, stream: header.stream)
         }
     }
@@ -133,13 +148,15 @@ final class PeerSession {
     }
 
     private func acceptOpen(id: UInt32, target: TargetAddress, window: Int) {
-        guard streams[id] == nil, id % 2 != nextStreamID % 2 else {
+        guard streams[id] == nil, id != 0, id % 2 != nextStreamID % 2 else {
             send(.reset(reason: "stream id \(id) is not valid"), stream: id)
+            forget(id)
             return
         }
         guard member.allowList.permits(target) else {
             member.logger.notice("refused stream from \(peerName) to \(target): not in the allow list")
             send(.openRefused(reason: "\(target) is not allowed"), stream: id)
+            forget(id)
             return
         }
         let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: false)
@@ -150,6 +167,12 @@ final class PeerSession {
 
     func streamEnded(_ id: UInt32) {
         streams.removeValue(forKey: id)
+        forget(id)
+    }
+
+    private func forget(_ id: UInt32) {
+        sentIndex.removeValue(forKey: id)
+        receivedIndex.removeValue(forKey: id)
     }
 
     func resumeStreams() {
@@ -159,6 +182,8 @@ final class PeerSession {
     private func resetAllStreams(reason: String) {
         for stream in streams.values { stream.reset(reason: reason, notifyPeer: false) }
         streams.removeAll()
+        sentIndex.removeAll()
+        receivedIndex.removeAll()
     }
 
     /// The peer or the link is gone: every stream ends abruptly.
