@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 
 /// Answers every HTTP request that is not a valid p22p upgrade with a short
 /// plain-text reason, and logs HTTP-level garbage before closing. Removed from
@@ -31,6 +32,9 @@ final class HTTPGate: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A refused upgrade is reported as an error and then passed on as a
+        // plain request, which `channelRead` answers with the reason.
+        if error is NIOWebSocketUpgradeError { return }
         logger.notice("closing connection", metadata: ["reason": "bad HTTP before the WebSocket handshake: \(error)"])
         context.close(promise: nil)
     }

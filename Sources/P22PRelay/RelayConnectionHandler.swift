@@ -69,6 +69,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         switch error {
         case TransportError.closedByPeer:
             logger.debug("connection closed", metadata: ["reason": "\(error)"])
+            leaveGroup(reason: "disconnected")
+        case is TransportError:
+            // The WebSocket layer is already closing with a reason of its own.
+            logger.notice("closing connection", metadata: ["reason": "\(error)"])
+            leaveGroup(reason: "\(error)")
         default:
             logger.notice("closing connection", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "\(error)")

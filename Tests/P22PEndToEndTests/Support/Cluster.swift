@@ -19,6 +19,8 @@ final class Cluster: @unchecked Sendable {
     let group: String
     private var members: [Member] = []
     let events = EventLog()
+    /// Everything the relay logged.
+    let relayLog = RecordingLogHandler.Lines()
 
     static let password = "correct horse battery staple"
     private static let secretsCache = NIOLockedValueBox<[String: GroupSecrets]>([:])
@@ -28,8 +30,8 @@ final class Cluster: @unchecked Sendable {
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configure(&configuration)
-        var logger = Logger(label: "relay")
-        logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
+        let lines = relayLog
+        let logger = Logger(label: "relay") { _ in RecordingLogHandler(lines: lines) }
         relay = try await RelayServer.start(configuration: configuration, eventLoopGroup: loops, logger: logger)
         self.group = group
     }
