@@ -12,6 +12,7 @@ public struct Keepalive: Sendable, Equatable {
         self.timeout = timeout
     }
 
-    /// Detects a dead link within 45 seconds, sending one small frame every 15.
+    /// A ping every 15 s; a link silent for 45 s is closed at the next tick,
+    /// so a dead link is detected within 60 s.
     public static let standard = Keepalive(interval: .seconds(15), timeout: .seconds(45))
 }

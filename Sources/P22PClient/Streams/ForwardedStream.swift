@@ -88,7 +88,9 @@ final class ForwardedStream {
         case .openRefused(let reason):
             member.logger.warning("refused by \(session.peerName): \(reason)")
             member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
-            reset(reason: reason, notifyPeer: false, quietly: true)
+            // Nothing was ever connected, so a plain close (as ssh -L does), not a reset.
+            end()
+            channel?.close(promise: nil)
         case .data(let bytes):
             deliver(bytes)
         case .window(let increment):

@@ -1,0 +1,144 @@
+import Foundation
+import XCTest
+
+/// The tools as a user runs them: real relay and member processes, a real
+/// web server behind the forward and a real client in front of it.
+final class CommandLineTests: XCTestCase {
+    private var processes: [ToolProcess] = []
+
+    override func tearDown() {
+        for process in processes { process.stop() }
+        processes.removeAll()
+    }
+
+    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolProcess {
+        let process = try ToolProcess(tool, arguments, environment: environment)
+        processes.append(process)
+        return process
+    }
+
+    private func startRelay(_ extra: [String] = []) async throws -> RelayProcess {
+        let relay = try await RelayProcess(extraArguments: extra)
+        processes.append(relay.tool)
+        return relay
+    }
+
+    /// The README's two-machine example, on one machine.
+    func testReadmeExampleForwardsAWebServerAndExitsCleanly() async throws {
+        let web = try TCPTestServer { connection in
+            var request: [UInt8] = []
+            while !request.ends(with: Array("\r\n\r\n".utf8)), let chunk = try? connection.receive(), !chunk.isEmpty { request += chunk }
+            let body = "hello from host\n"
+            try? connection.send(Array("HTTP/1.0 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+            connection.close()
+        }
+        defer { web.stop() }
+        let relay = try await startRelay()
+        let pw = try passwordFile("s3cret pass")
+        let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host", "--password-file", pw,
+                                    "--allow", "127.0.0.1:\(web.port)"])
+        try await host.waitForLine(containing: "created group demo as host (CID 1)")
+        let guest = try run("p22p", ["join", "demo", "--server", relay.url, "--name", "guest", "--password-file", pw,
+                                     "--relay", "host:0:\(web.port)", "--relay", "1:0:127.0.0.1:9"])
+        try await guest.waitForLine(containing: "joined group demo as guest (CID 2)")
+        try await host.waitForLine(containing: "peer guest (CID 2) joined")
+        let line = try await guest.waitForLine(containing: "to host 127.0.0.1:\(web.port)")
+        let port = try XCTUnwrap(Int(line.components(separatedBy: "127.0.0.1:")[1].split(separator: " ")[0]))
+
+        let connection = try TCPConnection.connect(port: port)
+        try connection.send(Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        var response: [UInt8] = []
+        while let chunk = try? connection.receive(), !chunk.isEmpty { response += chunk }
+        connection.close()
+        XCTAssertTrue(String(decoding: response, as: UTF8.self).hasSuffix("\r\n\r\nhello from host\n"))
+
+        // A target the host did not allow is refused, and the guest says so.
+        let refusedLine = try await guest.waitForLine(containing: "to CID 1 127.0.0.1:9")
+        let refusedPort = try XCTUnwrap(Int(refusedLine.components(separatedBy: "127.0.0.1:")[1].split(separator: " ")[0]))
+        let refused = try TCPConnection.connect(port: refusedPort)
+        XCTAssertEqual(try refused.receive(), [], "the local connection is closed")
+        refused.close()
+        try await guest.waitForLine(containing: "refused by host: 127.0.0.1:9 is not allowed")
+
+        guest.send(SIGINT)
+        let guestStatus = try await guest.waitForExit(timeout: 5)
+        XCTAssertEqual(guestStatus, 0)
+        try await host.waitForLine(containing: "peer guest (CID 2) left")
+        host.send(SIGTERM)
+        let hostStatus = try await host.waitForExit(timeout: 5)
+        XCTAssertEqual(hostStatus, 0)
+        relay.tool.send(SIGTERM)
+        let relayStatus = try await relay.tool.waitForExit(timeout: 5)
+        XCTAssertEqual(relayStatus, 0)
+    }
+
+    func testWrongPasswordFailsClearlyWithinFiveSeconds() async throws {
+        let relay = try await startRelay()
+        let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host", "--password-file", try passwordFile("right")])
+        try await host.waitForLine(containing: "created group demo")
+        let started = Date()
+        let intruder = try run("p22p", ["join", "demo", "--server", relay.url, "--name", "intruder"], environment: ["P22P_PASSWORD": "wrong"])
+        let status = try await intruder.waitForExit(timeout: 5)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(status, 1)
+        XCTAssertEqual(intruder.standardError, "p22p: wrong password for group demo\n")
+        try await relay.tool.waitForLine(containing: "failed join")
+    }
+
+    func testGroupThatExistsOrDoesNotIsAClearError() async throws {
+        let relay = try await startRelay()
+        let env = ["P22P_PASSWORD": "pw"]
+        let missing = try run("p22p", ["join", "nowhere", "--server", relay.url, "--name", "a"], environment: env)
+        let missingStatus = try await missing.waitForExit()
+        XCTAssertEqual(missingStatus, 1)
+        XCTAssertEqual(missing.standardError, "p22p: group nowhere does not exist; create it first\n")
+        let first = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "a"], environment: env)
+        try await first.waitForLine(containing: "created group demo")
+        let second = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "b"], environment: env)
+        let secondStatus = try await second.waitForExit()
+        XCTAssertEqual(secondStatus, 1)
+        XCTAssertEqual(second.standardError, "p22p: group demo already exists; join it instead\n")
+    }
+
+    func testUsageErrorsAreOneLineAndExitOne() async throws {
+        let cases: [([String], String)] = [
+            (["join", "demo", "--relay", "host:notaport:22"], "--relay"),
+            (["join", "demo", "--allow", "99999"], "--allow"),
+            (["join", "demo", "--server", "http://example"], "--server"),
+            (["join", "demo", "--name", "bad name"], "member name"),
+            (["join", "demo"], "no password"),
+        ]
+        for (arguments, mention) in cases {
+            let tool = try run("p22p", arguments)
+            let status = try await tool.waitForExit()
+            XCTAssertEqual(status, 1, "\(arguments)")
+            let lines = tool.standardError.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(arguments): \(tool.standardError)")
+            XCTAssertTrue(tool.standardError.contains(mention), "\(arguments): \(tool.standardError)")
+            XCTAssertFalse(tool.output.contains("Fatal error"))
+        }
+    }
+
+    func testUnreachableRelayExitsTwo() async throws {
+        let tool = try run("p22p", ["join", "demo", "--server", "ws://127.0.0.1:1", "--name", "a"], environment: ["P22P_PASSWORD": "pw"])
+        let status = try await tool.waitForExit()
+        XCTAssertEqual(status, 2)
+        XCTAssertEqual(tool.standardError, "p22p: cannot connect to ws://127.0.0.1:1: connection refused\n")
+    }
+
+    /// A member frozen mid-session (no FIN, no answers) is dropped by the
+    /// relay's keepalive and reported to its peers.
+    func testSilentlyDeadMemberIsDroppedAndReported() async throws {
+        let relay = try await startRelay(["--keepalive", "1"])
+        let env = ["P22P_PASSWORD": "pw"]
+        let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: env)
+        try await host.waitForLine(containing: "created group demo")
+        let guest = try run("p22p", ["join", "demo", "--server", relay.url, "--name", "guest"], environment: env)
+        try await host.waitForLine(containing: "peer guest (CID 2) joined")
+        guest.send(SIGSTOP)
+        let frozen = Date()
+        try await host.waitForLine(containing: "peer guest (CID 2) left", timeout: 60)
+        XCTAssertLessThan(Date().timeIntervalSince(frozen), 60)
+        try await relay.tool.waitForLine(containing: "keepalive timeout")
+    }
+}

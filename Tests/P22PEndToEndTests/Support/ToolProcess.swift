@@ -1,0 +1,111 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// One of the built executables (`p22p`, `p22p-server`) run as a real
+/// process, with its combined output collected for assertions.
+final class ToolProcess: @unchecked Sendable {
+    let process = Process()
+    private let collected = NIOLockedValueBox("")
+    private let errors = NIOLockedValueBox("")
+
+    /// Where `swift build` put the executables: next to the test bundle.
+    static let binDirectory: URL = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathComponents.count > 1, !FileManager.default.fileExists(atPath: url.appendingPathComponent("p22p-server").path) {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+
+    init(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = ToolProcess.binDirectory.appendingPathComponent(tool)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "P22P_PASSWORD")
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let collected = self.collected
+        let errors = self.errors
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            collected.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            let text = String(decoding: data, as: UTF8.self)
+            errors.withLockedValue { $0 += text }
+            collected.withLockedValue { $0 += text }
+        }
+        try process.run()
+    }
+
+    var output: String { collected.withLockedValue { $0 } }
+    var standardError: String { errors.withLockedValue { $0 } }
+
+    /// Waits for a line containing `text`; returns that line.
+    @discardableResult
+    func waitForLine(containing text: String, timeout: TimeInterval = 15) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if !process.isRunning, !output.contains(text) {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+                throw SocketError("\(tool) exited (\(process.terminationStatus)) without printing \"\(text)\"; output:\n\(output)")
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw SocketError("\(tool) did not print \"\(text)\" within \(timeout) s; output:\n\(output)")
+    }
+
+    /// Waits for the process to end; nil if it is still running after `timeout`.
+    func waitForExit(timeout: TimeInterval = 10) async throws -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Ends the process if it is still running (tests clean up after themselves).
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGCONT)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    private var tool: String { process.executableURL?.lastPathComponent ?? "process" }
+}
+
+/// A relay process on a free loopback port.
+final class RelayProcess {
+    let tool: ToolProcess
+    let port: Int
+
+    init(extraArguments: [String] = []) async throws {
+        tool = try ToolProcess("p22p-server", ["--listen", "127.0.0.1:0"] + extraArguments)
+        let line = try await tool.waitForLine(containing: "relay listening")
+        guard let portText = line.split(separator: ":").last, let port = Int(portText) else {
+            throw SocketError("no port in \(line)")
+        }
+        self.port = port
+    }
+
+    var url: String { "ws://127.0.0.1:\(port)" }
+}
+
+/// A password file in a fresh temporary directory.
+func passwordFile(_ password: String) throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("p22p-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let file = directory.appendingPathComponent("pw")
+    try (password + "\n").write(to: file, atomically: true, encoding: .utf8)
+    return file.path
+}
