@@ -105,6 +105,17 @@ let package = Package(
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
         .testTarget(
+            name: "P22PRelayTests",
+            dependencies: [
+                "P22PRelay",
+                "P22PCrypto",
+                "P22PWire",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .testTarget(
             name: "P22PEndToEndTests",
             dependencies: [
                 "P22PRelay",

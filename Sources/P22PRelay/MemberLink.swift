@@ -18,7 +18,7 @@ final class MemberLink: @unchecked Sendable {
     private let waitersLock = NIOLock()
     private var waiters: [MemberLink] = []
 
-    init(cid: CID, name: String, channel: Channel, connection: RelayConnectionHandler) {
+    init(cid: CID, name: String, channel: Channel, connection: RelayConnectionHandler?) {
         self.cid = cid
         self.name = name
         self.channel = channel

@@ -181,7 +181,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             group = existing
         }
         let channel = context.channel
-        let admitted: (MemberLink, [MemberLink])
+        let admitted: (MemberLink, RelayGroup.Snapshot)
         do {
             admitted = try group.admit(name: request.name, limit: configuration.maxMembersPerGroup) { cid in
                 MemberLink(cid: cid, name: request.name, channel: channel, connection: self)
@@ -194,7 +194,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        let (me, others) = admitted
+        let (me, everyone) = admitted
+        let others = everyone.values.lazy.filter { $0 !== me }
         authDeadline?.cancel()
         state = .joined(me, group)
         logger[metadataKey: "group"] = "\(group.name)"
@@ -211,8 +212,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private func leaveGroup(reason: String) {
         guard case .joined(let me, let group) = state else { return }
         state = .closed
-        let (others, empty) = group.remove(me.cid)
-        if empty { registry.removeIfEmpty(group) }
+        let others = group.remove(me.cid).values
+        if others.isEmpty { registry.removeIfEmpty(group) }
         me.wakeWaiters()
         for other in others { other.send(.memberLeft(cid: me.cid, name: me.name, reason: reason)) }
         logger.info("member left", metadata: ["name": "\(me.name)", "reason": "\(reason)"])

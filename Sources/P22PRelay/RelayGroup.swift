@@ -20,9 +20,15 @@ final class RelayGroup: @unchecked Sendable {
 
     enum AdmitError: Error { case nameInUse, full }
 
-    /// Adds a member under a fresh CID. CIDs are handed out round-robin so a CID
-    /// that just left is not reused at once and confused with its successor.
-    func admit(name: String, limit: Int, makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, [MemberLink]) {
+    /// Everyone in the group at one instant. A dictionary, not an array: the
+    /// copy is free until the group next changes, so a join stays O(1) under
+    /// the lock however large the group.
+    typealias Snapshot = [CID: MemberLink]
+
+    /// Adds a member under a fresh CID and returns it with the group as it is
+    /// now (including it). CIDs are handed out round-robin so a CID that just
+    /// left is not reused at once and confused with its successor.
+    func admit(name: String, limit: Int, makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, Snapshot) {
         lock.lock()
         defer { lock.unlock() }
         guard cidsByName[name] == nil else { throw .nameInUse }
@@ -32,18 +38,17 @@ final class RelayGroup: @unchecked Sendable {
             cid = CID(cid.rawValue &+ 1)
         }
         nextCID = cid.rawValue &+ 1
-        let others = Array(members.values)
         let link = makeLink(cid)
         members[cid] = link
         cidsByName[name] = cid
-        return (link, others)
+        return (link, members)
     }
 
-    /// Removes a member; returns the members left to tell, and whether the group is now empty.
-    func remove(_ cid: CID) -> (others: [MemberLink], empty: Bool) {
+    /// Removes a member; returns the members left to tell.
+    func remove(_ cid: CID) -> Snapshot {
         lock.withLock {
             if let link = members.removeValue(forKey: cid) { cidsByName.removeValue(forKey: link.name) }
-            return (Array(members.values), members.isEmpty)
+            return members
         }
     }
 

@@ -1,0 +1,40 @@
+import Crypto
+import NIOEmbedded
+@testable import P22PRelay
+import P22PCrypto
+import P22PWire
+import XCTest
+
+final class GroupCapacityTests: XCTestCase {
+    /// Every non-zero CID can be handed out, no two members share one, and the
+    /// 65,536th member is refused; a CID freed by a leaver is used again.
+    func testGroupHoldsSixtyFiveThousandFiveHundredThirtyFiveMembers() throws {
+        let key = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation
+        let group = RelayGroup(name: "big", verifier: try XCTUnwrap(AuthVerifier(publicKey: Array(key))))
+        let channel = EmbeddedChannel()
+        var seen = Set<UInt16>()
+        for index in 0..<Limits.maxMembersPerGroup {
+            let (link, _) = try group.admit(name: "m\(index)", limit: .max) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil) }
+            XCTAssertTrue(seen.insert(link.cid.rawValue).inserted)
+        }
+        XCTAssertEqual(seen.count, 65535)
+        XCTAssertFalse(seen.contains(0))
+        XCTAssertThrowsError(try group.admit(name: "one-too-many", limit: .max) { MemberLink(cid: $0, name: "x", channel: channel, connection: nil) })
+        XCTAssertThrowsError(try group.admit(name: "m5", limit: .max) { MemberLink(cid: $0, name: "m5", channel: channel, connection: nil) })
+
+        _ = group.remove(CID(300))
+        let (again, everyone) = try group.admit(name: "late", limit: .max) { MemberLink(cid: $0, name: "late", channel: channel, connection: nil) }
+        XCTAssertEqual(again.cid, CID(300))
+        XCTAssertEqual(everyone.count, 65535)
+    }
+
+    func testConfiguredLimitIsEnforced() throws {
+        let key = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation
+        let group = RelayGroup(name: "small", verifier: try XCTUnwrap(AuthVerifier(publicKey: Array(key))))
+        let channel = EmbeddedChannel()
+        for index in 0..<3 {
+            _ = try group.admit(name: "m\(index)", limit: 3) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil) }
+        }
+        XCTAssertThrowsError(try group.admit(name: "m3", limit: 3) { MemberLink(cid: $0, name: "m3", channel: channel, connection: nil) })
+    }
+}

@@ -1,0 +1,101 @@
+import NIOCore
+import P22PWire
+import XCTest
+
+final class FrameCodingTests: XCTestCase {
+    private func roundTrip(_ frame: Frame, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try Frame.decode(frame.encoded()), frame, file: file, line: line)
+    }
+
+    func testControlMessagesRoundTrip() throws {
+        let request = AuthRequest(group: "#club 1", name: "laptop", authPublicKey: Array(repeating: 7, count: 32), signature: Array(repeating: 9, count: 64))
+        try roundTrip(.control(.hello(version: 1, challenge: Array(0..<32))))
+        try roundTrip(.control(.welcome(cid: CID(65535), name: "a-b_c.d", created: true)))
+        try roundTrip(.control(.memberJoined(cid: CID(2), name: "bob", existing: false)))
+        try roundTrip(.control(.memberLeft(cid: CID(2), name: "bob", reason: "keepalive timeout")))
+        try roundTrip(.control(.refused(.wrongPassword, message: "wrong password for group demo")))
+        try roundTrip(.control(.undeliverable(cid: CID(9))))
+        try roundTrip(.control(.create(request)))
+        var join = request
+        join.authPublicKey = nil
+        try roundTrip(.control(.join(join)))
+        try roundTrip(.control(.leave))
+    }
+
+    func testRelayedFrameCIDIsRewrittenInPlace() throws {
+        var payload = ByteBuffer()
+        payload.writeBytes([1, 2, 3, 4])
+        var frame = Frame.relayed(cid: CID(5), payload: payload).encoded()
+        XCTAssertEqual(Frame.relayedCID(in: frame), CID(5))
+        Frame.rewriteRelayedCID(in: &frame, to: CID(700))
+        XCTAssertEqual(try Frame.decode(frame), .relayed(cid: CID(700), payload: payload))
+    }
+
+    func testTruncatedAndTrailingBytesAreRejected() throws {
+        let full = Frame.control(.welcome(cid: CID(3), name: "carol", created: false)).encoded()
+        for length in 0..<full.readableBytes {
+            XCTAssertThrowsError(try Frame.decode(full.getSlice(at: 0, length: length)!), "prefix of \(length) bytes")
+        }
+        var longer = full
+        longer.writeInteger(UInt8(0))
+        XCTAssertThrowsError(try Frame.decode(longer)) { error in
+            XCTAssertEqual(error as? WireError, .trailingBytes(context: "control message", count: 1))
+        }
+        XCTAssertThrowsError(try Frame.decode(ByteBuffer(bytes: [0x33]))) { error in
+            XCTAssertEqual(error as? WireError, .unknownKind(0x33, context: "frame"))
+        }
+    }
+
+    func testOverlongLengthFieldsAreRejectedBeforeReading() {
+        // A member name claiming 200 bytes, more than the 64 allowed.
+        var buffer = ByteBuffer(bytes: [0x02, 0, 1, 200])
+        buffer.writeBytes(Array(repeating: UInt8(ascii: "a"), count: 200))
+        buffer.writeInteger(UInt8(0))
+        XCTAssertThrowsError(try Frame.decode(buffer)) { error in
+            XCTAssertEqual(error as? WireError, .fieldTooLong(field: "welcome name", length: 200, limit: 64))
+        }
+    }
+
+    func testLongMessagesAreClippedOnCharacterBoundaries() throws {
+        let long = String(repeating: "é", count: 400)   // 800 bytes
+        let decoded = try Frame.decode(Frame.control(.refused(.other, message: long)).encoded())
+        guard case .control(.refused(_, let message)) = decoded else { return XCTFail() }
+        XCTAssertEqual(message.utf8.count, 512)
+        XCTAssertTrue(long.hasPrefix(message))
+    }
+
+    func testStreamMessagesRoundTrip() throws {
+        var data = ByteBuffer()
+        data.writeBytes(Array(repeating: 0xAB, count: 1000))
+        let messages: [StreamMessage] = [
+            .open(host: "db.local", port: 5432, window: 1 << 20), .openAccepted(window: 65536),
+            .openRefused(reason: "127.0.0.1:22 is not allowed"), .data(data), .window(increment: 4096),
+            .finish, .reset(reason: "gone"), .ping(token: 42), .pong(token: 42),
+        ]
+        for message in messages {
+            var body = ByteBuffer()
+            message.encodeBody(into: &body)
+            XCTAssertEqual(try StreamMessage.decode(kind: message.kind, body: body), message)
+        }
+        var oversized = ByteBuffer()
+        oversized.writeBytes(Array(repeating: 0, count: Limits.maxDataChunk + 1))
+        XCTAssertThrowsError(try StreamMessage.decode(kind: .data, body: oversized))
+    }
+
+    func testPeerFramesRoundTrip() throws {
+        let initFrame = PeerFrame.handshakeInit(ephemeralKey: Array(repeating: 1, count: 32), mac: Array(repeating: 2, count: 32))
+        var buffer = ByteBuffer()
+        initFrame.encode(into: &buffer)
+        XCTAssertEqual(try PeerFrame.decode(buffer), initFrame)
+        XCTAssertThrowsError(try PeerFrame.decode(buffer.getSlice(at: 0, length: 40)!))
+    }
+
+    func testMemberNames() {
+        for good in ["laptop", "home-pc", "a.b_c", "x1"] { XCTAssertNoThrow(try Names.validateMember(good), good) }
+        for bad in ["", "has space", "a:b", "12345", String(repeating: "a", count: 65), "é"] {
+            XCTAssertThrowsError(try Names.validateMember(bad), bad)
+        }
+        XCTAssertNoThrow(try Names.validateGroup("#club with spaces"))
+        XCTAssertThrowsError(try Names.validateGroup("bad\u{7}bell"))
+    }
+}
