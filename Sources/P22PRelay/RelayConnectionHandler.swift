@@ -124,14 +124,13 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         guard destination != me.cid, let target = group.member(destination) else {
             // Counted and bounded like relayed frames, so a member that keeps
             // sending to nobody and never reads the answers cannot grow memory.
-            me.deliver(Frame.control(.undeliverable(cid: destination)).encoded(allocator: context.channel.allocator),
-                       from: me, configuration: configuration, stats: stats, relayed: false)
+            me.send(.undeliverable(cid: destination))
             return
         }
         var frame = frame
         Frame.rewriteRelayedCID(in: &frame, to: me.cid)
         if let tap = configuration.frameTap, !tap(&frame) { return }
-        target.deliver(frame, from: me, configuration: configuration, stats: stats)
+        target.deliver(frame, pausing: me)
     }
 
     // MARK: Joining and leaving
@@ -184,7 +183,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let admitted: (MemberLink, RelayGroup.Snapshot)
         do {
             admitted = try group.admit(name: request.name, limit: configuration.maxMembersPerGroup) { cid in
-                MemberLink(cid: cid, name: request.name, channel: channel, connection: self)
+                MemberLink(cid: cid, name: request.name, channel: channel, connection: self,
+                           configuration: self.configuration, stats: self.stats)
             }
         } catch {
             if create { registry.discard(group) }
@@ -256,10 +256,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     /// Stops reading from this member until `target` has drained, so a fast
     /// sender cannot grow the relay's memory; its TCP window then pushes back.
-    func pauseReading(until target: MemberLink, configuration: RelayConfiguration) {
+    func pauseReading(until target: MemberLink) {
         guard !paused, let me else { return }
         paused = true
-        target.addWaiter(me, configuration: configuration)
+        target.addWaiter(me)
     }
 
     func resumeReading() {

@@ -169,4 +169,34 @@ final class TamperTests: XCTestCase {
         try connection.send(Array("after".utf8))
         XCTAssertEqual(try connection.receive(exactly: 5), Array("after".utf8))
     }
+
+    /// The relay records the guest's handshake init and plays it to the host
+    /// again later: it carries a valid MAC, but the host must not let it
+    /// replace the live session (whose streams would then break for good).
+    func testReplayedHandshakeDoesNotReplaceTheSession() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let recorded = NIOLockedValueBox<[UInt8]?>(nil)
+        let cluster = try await Cluster { configuration in
+            configuration.frameTap = { frame in
+                if frame.getInteger(at: frame.readerIndex + 3, as: UInt8.self) == 0x01 {
+                    recorded.withLockedValue { $0 = frame.getBytes(at: frame.readerIndex + 3, length: frame.readableBytes - 3) }
+                }
+                return true
+            }
+        }
+        defer { Task { await cluster.shutdown() } }
+        let (host, guest, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try connection.send(Array("before".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 6), Array("before".utf8))
+        let initFrame = try XCTUnwrap(recorded.withLockedValue { $0 })
+        try await guest.eventLoop.submit {
+            guest.sendRelayed(to: host.cid, capacity: initFrame.count) { $0.writeBytes(initFrame) }
+        }.get()
+        try await Task.sleep(nanoseconds: 200_000_000)
+        try connection.send(Array("after".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 5), Array("after".utf8))
+    }
 }

@@ -36,7 +36,7 @@ enum RelayDialer {
                         let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.isIPAddress ? nil : url.host)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
-                    let catcher = UpgradeFailureCatcher(promise: upgraded)
+                    let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
                     let upgrader = NIOWebSocketClientUpgrader(
                         maxFrameSize: maxFrameSize, automaticErrorHandling: true,
                         upgradePipelineHandler: { channel, response in
@@ -109,10 +109,14 @@ private final class UpgradeFailureCatcher: ChannelInboundHandler, RemovableChann
     typealias InboundIn = HTTPClientResponsePart
 
     private let promise: EventLoopPromise<Void>
+    private let url: ServerURL
     private var status = 0
     private var body = ""
 
-    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+    init(promise: EventLoopPromise<Void>, url: ServerURL) {
+        self.promise = promise
+        self.url = url
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -125,7 +129,11 @@ private final class UpgradeFailureCatcher: ChannelInboundHandler, RemovableChann
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        promise.fail(MemberError.protocolViolation("during the WebSocket handshake: \(error)"))
+        if error is NIOSSLError {
+            promise.fail(MemberError.cannotConnect(url, reason: describeTLSFailure(error)))
+        } else {
+            promise.fail(MemberError.protocolViolation("during the WebSocket handshake: \(error)"))
+        }
         context.close(promise: nil)
     }
 }
@@ -141,4 +149,16 @@ func describeConnectFailure(_ error: Error) -> String {
     }
     if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
     return "\(error)"
+}
+
+/// A TLS failure in words a user can act on; never a silent fallback to ws://.
+func describeTLSFailure(_ error: Error) -> String {
+    let text = "\(error)"
+    if text.contains("CERTIFICATE_VERIFY_FAILED") {
+        return "TLS: the relay's certificate is not trusted (CERTIFICATE_VERIFY_FAILED); if a private CA signed it, pass its certificate with --ca-file"
+    }
+    if text.contains("hostname") || text.contains("HostnameMismatch") || text.contains("unableToValidateCertificate") {
+        return "TLS: the relay's certificate does not match its address: \(text)"
+    }
+    return "TLS handshake failed: \(text)"
 }

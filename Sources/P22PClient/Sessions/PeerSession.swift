@@ -24,6 +24,9 @@ final class PeerSession {
     /// authenticated data (see `FrameSealer`); forgotten when a stream ends.
     private var sentIndex: [UInt32: UInt64] = [:]
     private var receivedIndex: [UInt32: UInt64] = [:]
+    /// Ephemeral keys of inits already answered: a relay replaying an old
+    /// (validly MACed) init must not be able to replace a live session.
+    private var answeredInits: Set<[UInt8]> = []
     private(set) var streams: [UInt32: ForwardedStream] = [:]
     private var nextStreamID: UInt32
 
@@ -76,6 +79,10 @@ final class PeerSession {
         switch frame {
         case .handshakeInit(let key, let mac):
             if case .initiating = handshake, member.cid < peer { return }
+            guard !answeredInits.contains(key) else {
+                member.logger.warning("ignoring a replayed handshake from \(peerName)")
+                return
+            }
             let response: PeerFrame
             let keys: SessionKeys
             do {
@@ -85,6 +92,7 @@ final class PeerSession {
                 member.logger.warning("handshake from \(peerName) failed: \(error) (different group password?)")
                 return
             }
+            answeredInits.insert(key)
             if case .established = handshake {
                 // A genuine new handshake means the peer lost its session
                 // state; the streams of the old session cannot go on.
@@ -148,7 +156,11 @@ final class PeerSession {
     }
 
     private func acceptOpen(id: UInt32, target: TargetAddress, window: Int) {
-        guard streams[id] == nil, id != 0, id % 2 != nextStreamID % 2 else {
+        if let existing = streams[id] {
+            existing.reset(reason: "peer opened stream \(id) twice", notifyPeer: true)
+            return
+        }
+        guard id != 0, id % 2 != nextStreamID % 2 else {
             send(.reset(reason: "stream id \(id) is not valid"), stream: id)
             forget(id)
             return

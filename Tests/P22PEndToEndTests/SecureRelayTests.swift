@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+@testable import P22PClient
+import XCTest
+
+/// wss:// through a TLS-terminating proxy in front of the relay, with the
+/// certificate checked (here against a CA made for the test).
+final class SecureRelayTests: XCTestCase {
+    func testMembersForwardThroughATLSTerminatingProxy() async throws {
+        let certificates = try TestCertificates()
+        let cluster = try await Cluster()
+        defer { Task { await cluster.shutdown() } }
+        let proxy = try TLSTerminator(certificate: certificates.certificateFile, key: certificates.keyFile,
+                                      backendPort: cluster.relay.localAddress.port!, group: cluster.loops)
+        defer { proxy.stop() }
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+
+        let secure = ServerURL(secure: true, host: "127.0.0.1", port: proxy.port, pathPrefix: "")
+        func connect(_ name: String, _ mode: MemberConfiguration.JoinMode, caFile: String?, allow: [String] = []) async throws -> Member {
+            let configuration = MemberConfiguration(server: secure, group: "demo", name: name, mode: mode,
+                                                    allowList: try AllowList(parsing: allow), tls: TLSOptions(caFile: caFile))
+            return try await Member.connect(configuration, secrets: try Cluster.secrets(group: "demo"),
+                                            eventLoop: cluster.loops.next(), logger: Logger(label: name)).get()
+        }
+        let host = try await connect("host", .create, caFile: certificates.caFile, allow: ["\(echo.port)"])
+        let guest = try await connect("guest", .join, caFile: certificates.caFile)
+        let port = try await guest.addForward(ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+                                                          target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
+        let message = randomBytes(200_000)
+        XCTAssertEqual(try roundTrip(port: port, message: message), message)
+
+        // Without the test CA the system trust store rejects the certificate: a clear error, no fallback.
+        do {
+            _ = try await connect("stranger", .join, caFile: nil)
+            XCTFail("an untrusted certificate was accepted")
+        } catch let error as MemberError {
+            XCTAssertTrue(error.isConnectFailure)
+            XCTAssertTrue(error.description.contains("the relay's certificate is not trusted"), "\(error)")
+        }
+        _ = try await guest.leave().get()
+        _ = try await host.leave().get()
+    }
+}
