@@ -16,10 +16,7 @@ final class FlowControlTests: XCTestCase {
                 while let chunk = try? connection.receive(), !chunk.isEmpty { stalledBytes.add(chunk.count) }
                 connection.close()
             } else {
-                while let chunk = try? connection.receive(), !chunk.isEmpty {
-                    if (try? connection.send(chunk)) == nil { break }
-                }
-                connection.close()
+                connection.echoUntilEOF()
             }
         }
         defer { target.stop() }

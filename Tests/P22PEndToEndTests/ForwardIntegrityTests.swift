@@ -9,9 +9,8 @@ final class ForwardIntegrityTests: XCTestCase {
     func testSixtyFourMebibytesEachWayArriveIntact() async throws {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
-        let cluster = try await Cluster()
+        let (cluster, port) = try await Cluster.forwarding(to: echo.port)
         defer { Task { await cluster.shutdown() } }
-        let (_, _, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
 
         let total = 64 << 20
         let connection = try TCPConnection.connect(port: port)
@@ -40,13 +39,12 @@ final class ForwardIntegrityTests: XCTestCase {
     func testTwoHundredConcurrentStreamsOfRandomSizesArriveIntact() async throws {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
-        let cluster = try await Cluster()
+        let (cluster, port) = try await Cluster.forwarding(to: echo.port)
         defer { Task { await cluster.shutdown() } }
-        let (_, _, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
 
         // Sizes spread evenly on a log scale from 1 byte to 2 MiB.
         let sizes = (0..<200).map { index in index == 0 ? 1 : index == 1 ? 2 << 20 : Int(pow(2.0, Double.random(in: 0...21))) }
-        let failures = Failures()
+        let failures = Recorder()
         let group = DispatchGroup()
         for size in sizes {
             group.enter()
@@ -85,7 +83,7 @@ final class LockedDigest: @unchecked Sendable {
     func get() -> SHA256.Digest? { lock.withLock { digest } }
 }
 
-final class Failures: @unchecked Sendable {
+final class Recorder: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [String] = []
     func add(_ text: String) { lock.withLock { list.append(text) } }

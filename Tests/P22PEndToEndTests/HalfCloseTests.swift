@@ -17,9 +17,8 @@ final class HalfCloseTests: XCTestCase {
             connection.close()
         }
         defer { server.stop() }
-        let cluster = try await Cluster()
+        let (cluster, port) = try await Cluster.forwarding(to: server.port)
         defer { Task { await cluster.shutdown() } }
-        let (_, _, port) = try await cluster.pair(allow: ["\(server.port)"], target: server.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -47,9 +46,8 @@ final class HalfCloseTests: XCTestCase {
             connection.close()
         }
         defer { server.stop() }
-        let cluster = try await Cluster()
+        let (cluster, port) = try await Cluster.forwarding(to: server.port)
         defer { Task { await cluster.shutdown() } }
-        let (_, _, port) = try await cluster.pair(allow: ["\(server.port)"], target: server.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -66,9 +64,8 @@ final class HalfCloseTests: XCTestCase {
             connection.reset()
         }
         defer { server.stop() }
-        let cluster = try await Cluster()
+        let (cluster, port) = try await Cluster.forwarding(to: server.port)
         defer { Task { await cluster.shutdown() } }
-        let (_, _, port) = try await cluster.pair(allow: ["\(server.port)"], target: server.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -79,7 +76,7 @@ final class HalfCloseTests: XCTestCase {
     }
 
     func testClientResetReachesTheTarget() async throws {
-        let outcome = Failures()
+        let outcome = Recorder()
         let server = try TCPTestServer { connection in
             _ = try? connection.receive(exactly: 5)
             do {
@@ -90,9 +87,8 @@ final class HalfCloseTests: XCTestCase {
             }
         }
         defer { server.stop() }
-        let cluster = try await Cluster()
+        let (cluster, port) = try await Cluster.forwarding(to: server.port)
         defer { Task { await cluster.shutdown() } }
-        let (_, _, port) = try await cluster.pair(allow: ["\(server.port)"], target: server.port)
 
         let connection = try TCPConnection.connect(port: port)
         try connection.send(Array("hello".utf8))

@@ -9,26 +9,14 @@ import XCTest
 /// corrupted bytes delivered.
 final class TamperTests: XCTestCase {
     func testFlippedBitResetsOnlyThatStreamAndDeliversNoCorruptByte() async throws {
-        let victimReceived = Failures()
-        let victimOutcome = Failures()
+        let victimReceived = Recorder()
+        let victimOutcome = Recorder()
         let target = try TCPTestServer { connection in
             guard let mode = try? connection.receive(exactly: 4) else { return }
             if mode == Array("VICT".utf8) {
-                do {
-                    while true {
-                        let chunk = try connection.receive()
-                        if chunk.isEmpty { break }
-                        victimReceived.add(String(decoding: chunk, as: UTF8.self))
-                    }
-                    victimOutcome.add("EOF")
-                } catch {
-                    victimOutcome.add("\(error)")
-                }
+                connection.record(into: victimReceived, outcome: victimOutcome)
             } else {
-                while let chunk = try? connection.receive(), !chunk.isEmpty {
-                    if (try? connection.send(chunk)) == nil { break }
-                }
-                connection.close()
+                connection.echoUntilEOF()
             }
         }
         defer { target.stop() }
@@ -87,20 +75,9 @@ final class TamperTests: XCTestCase {
     /// unnoticed: the next frame of that stream fails to open and the stream
     /// is reset, with nothing after the gap delivered.
     func testDroppedFrameResetsItsStreamInsteadOfLeavingAGap() async throws {
-        let received = Failures()
-        let outcome = Failures()
-        let target = try TCPTestServer { connection in
-            do {
-                while true {
-                    let chunk = try connection.receive()
-                    if chunk.isEmpty { break }
-                    received.add(String(decoding: chunk, as: UTF8.self))
-                }
-                outcome.add("EOF")
-            } catch {
-                outcome.add("\(error)")
-            }
-        }
+        let received = Recorder()
+        let outcome = Recorder()
+        let target = try TCPTestServer { $0.record(into: received, outcome: outcome) }
         defer { target.stop() }
         let dataFrames = NIOLockedValueBox(0)
         let cluster = try await Cluster { configuration in

@@ -75,6 +75,13 @@ final class Cluster: @unchecked Sendable {
         return (host, guest, port)
     }
 
+    /// A cluster whose guest forwards a fresh local port to `target` on the host.
+    static func forwarding(to target: Int) async throws -> (Cluster, port: Int) {
+        let cluster = try await Cluster()
+        let port = try await cluster.pair(allow: ["\(target)"], target: target).port
+        return (cluster, port)
+    }
+
     func shutdown() async {
         for member in members { _ = try? await member.leave().get() }
         try? await relay.shutdown()

@@ -81,6 +81,29 @@ final class TCPConnection: @unchecked Sendable {
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Sends back everything it receives until EOF, then closes.
+    func echoUntilEOF() {
+        while let chunk = try? receive(), !chunk.isEmpty {
+            if (try? send(chunk)) == nil { break }
+        }
+        close()
+    }
+
+    /// Reads until the connection ends, noting the text received and how it
+    /// ended: "EOF" or the error ("reset").
+    func record(into received: Recorder, outcome: Recorder) {
+        do {
+            while true {
+                let chunk = try receive()
+                if chunk.isEmpty { break }
+                received.add(String(decoding: chunk, as: UTF8.self))
+            }
+            outcome.add("EOF")
+        } catch {
+            outcome.add("\(error)")
+        }
+    }
+
     /// Closes with RST instead of FIN.
     func reset() {
         var option = linger(l_onoff: 1, l_linger: 0)
@@ -143,12 +166,7 @@ final class TCPTestServer: @unchecked Sendable {
 
     /// Echoes every byte back until the client's EOF, then closes.
     static func echo() throws -> TCPTestServer {
-        try TCPTestServer { connection in
-            while let chunk = try? connection.receive(), !chunk.isEmpty {
-                if (try? connection.send(chunk)) == nil { break }
-            }
-            connection.close()
-        }
+        try TCPTestServer { $0.echoUntilEOF() }
     }
 }
 
