@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -70,6 +71,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: eventLoopConfined
+        ),
+        .target(
+            name: "P22PProfile",
+            dependencies: [
+                "P22PClient",
+                "P22PWire",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .target(
             name: "P22PCommandLine",

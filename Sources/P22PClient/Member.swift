@@ -91,7 +91,8 @@ public final class Member: @unchecked Sendable {
             do {
                 let signature = try secrets.sign(challenge: challenge, create: create, name: configuration.name)
                 let request = AuthRequest(group: configuration.group, name: configuration.name,
-                                          authPublicKey: create ? secrets.authPublicKey : nil, signature: signature)
+                                          authPublicKey: create ? secrets.authPublicKey : nil, signature: signature,
+                                          instance: configuration.instance)
                 sendControl(create ? .create(request) : .join(request))
             } catch {
                 fail(MemberError.protocolViolation("cannot sign the challenge: \(error)"))
@@ -197,7 +198,13 @@ public final class Member: @unchecked Sendable {
     /// Starts listening for `spec`; the future gives the bound port (useful with port 0).
     public func addForward(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
         eventLoop.flatSubmit {
-            ForwardListener.start(spec, member: self).map { listener in
+            ForwardListener.start(spec, on: self.eventLoop) { local in
+                guard self.openStream(from: local, for: spec) else {
+                    self.logger.warning("closing connection to \(spec.listen.host):\(local.localAddress?.port ?? 0): peer \(spec.peer) is not in group \(self.configuration.group)")
+                    local.close(promise: nil)
+                    return
+                }
+            }.map { listener in
                 self.forwards.append(listener)
                 self.logger.info("forwarding \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)")
                 self.emit(.forwardListening(spec, port: listener.port))
@@ -224,7 +231,18 @@ public final class Member: @unchecked Sendable {
         }
     }
 
-    func resolve(_ reference: PeerReference) -> Peer? {
-        roster.find(reference)
+    /// Carries an accepted local connection to `spec.target` on `spec.peer`.
+    /// Returns false, leaving `local` alone, if that peer is not in the group
+    /// or the link is down. Call on `eventLoop`, with `local` on it too.
+    public func openStream(from local: Channel, for spec: ForwardSpec) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        guard link != nil, joinPromise == nil, let peer = roster.find(spec.peer) else { return false }
+        _ = session(for: peer.cid).openStream(target: spec.target, local: local)
+        return true
+    }
+
+    /// Whether `reference` names a member in the group right now.
+    public func hasPeer(_ reference: PeerReference) -> EventLoopFuture<Bool> {
+        eventLoop.submit { self.roster.find(reference) != nil }
     }
 }

@@ -15,6 +15,14 @@ public struct MemberConfiguration: Sendable {
     /// Bytes each stream may have in flight toward us before we grant more.
     public var streamWindow: Int
     public var maxFrameSize: Int
+    /// Identifies this client process to the relay, so a reconnect replaces
+    /// its own stale session instead of finding its name in use.
+    public var instance: [UInt8] = MemberConfiguration.processInstance
+
+    public static let processInstance: [UInt8] = {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }()
 
     public init(
         server: ServerURL = .default, group: String, name: String, mode: JoinMode,

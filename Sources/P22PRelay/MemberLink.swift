@@ -13,6 +13,7 @@ import Synchronization
 final class MemberLink: @unchecked Sendable {
     let cid: CID
     let name: String
+    let instance: [UInt8]
     let channel: Channel
     /// Only touched on `channel.eventLoop`.
     weak var connection: RelayConnectionHandler?
@@ -24,10 +25,11 @@ final class MemberLink: @unchecked Sendable {
     private let waitersLock = NIOLock()
     private var waiters: [MemberLink] = []
 
-    init(cid: CID, name: String, channel: Channel, connection: RelayConnectionHandler?,
+    init(cid: CID, name: String, instance: [UInt8] = [], channel: Channel, connection: RelayConnectionHandler?,
          configuration: RelayConfiguration, stats: RelayStats) {
         self.cid = cid
         self.name = name
+        self.instance = instance
         self.channel = channel
         self.connection = connection
         self.configuration = configuration

@@ -180,10 +180,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             group = existing
         }
         let channel = context.channel
-        let admitted: (MemberLink, RelayGroup.Snapshot)
+        let admitted: (MemberLink, RelayGroup.Snapshot, replaced: MemberLink?)
         do {
-            admitted = try group.admit(name: request.name, limit: configuration.maxMembersPerGroup) { cid in
-                MemberLink(cid: cid, name: request.name, channel: channel, connection: self,
+            admitted = try group.admit(name: request.name, instance: request.instance, limit: configuration.maxMembersPerGroup) { cid in
+                MemberLink(cid: cid, name: request.name, instance: request.instance, channel: channel, connection: self,
                            configuration: self.configuration, stats: self.stats)
             }
         } catch {
@@ -194,8 +194,12 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        let (me, everyone) = admitted
+        let (me, everyone, replaced) = admitted
         let others = everyone.values.lazy.filter { $0 !== me }
+        if let replaced {
+            replaced.disconnect(reason: "replaced by a new session of the same member")
+            for other in others { other.send(.memberLeft(cid: replaced.cid, name: replaced.name, reason: "reconnected")) }
+        }
         authDeadline?.cancel()
         state = .joined(me, group)
         logger[metadataKey: "group"] = "\(group.name)"
@@ -212,9 +216,13 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private func leaveGroup(reason: String) {
         guard case .joined(let me, let group) = state else { return }
         state = .closed
-        let others = group.remove(me.cid).values
-        if others.isEmpty { registry.removeIfEmpty(group) }
         me.wakeWaiters()
+        guard let remaining = group.remove(me.cid) else {
+            logger.info("stale session closed", metadata: ["name": "\(me.name)", "reason": "\(reason)"])
+            return
+        }
+        let others = remaining.values
+        if others.isEmpty { registry.removeIfEmpty(group) }
         for other in others { other.send(.memberLeft(cid: me.cid, name: me.name, reason: reason)) }
         logger.info("member left", metadata: ["name": "\(me.name)", "reason": "\(reason)"])
     }

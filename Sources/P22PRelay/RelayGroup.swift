@@ -28,10 +28,19 @@ final class RelayGroup: @unchecked Sendable {
     /// Adds a member under a fresh CID and returns it with the group as it is
     /// now (including it). CIDs are handed out round-robin so a CID that just
     /// left is not reused at once and confused with its successor.
-    func admit(name: String, limit: Int, makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, Snapshot) {
+    /// A member whose name is taken by a link of the same client `instance`
+    /// replaces that stale link, which is returned so it can be closed.
+    func admit(name: String, instance: [UInt8], limit: Int,
+               makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, Snapshot, replaced: MemberLink?) {
         lock.lock()
         defer { lock.unlock() }
-        guard cidsByName[name] == nil else { throw .nameInUse }
+        var replaced: MemberLink?
+        if let taken = cidsByName[name] {
+            guard let stale = members[taken], stale.instance == instance else { throw .nameInUse }
+            members.removeValue(forKey: taken)
+            cidsByName.removeValue(forKey: name)
+            replaced = stale
+        }
         guard members.count < min(limit, Limits.maxMembersPerGroup) else { throw .full }
         var cid = CID(nextCID)
         while members[cid] != nil || cid.rawValue == 0 {
@@ -41,13 +50,15 @@ final class RelayGroup: @unchecked Sendable {
         let link = makeLink(cid)
         members[cid] = link
         cidsByName[name] = cid
-        return (link, members)
+        return (link, members, replaced)
     }
 
-    /// Removes a member; returns the members left to tell.
-    func remove(_ cid: CID) -> Snapshot {
+    /// Removes a member; returns the members left to tell, or nil if it was
+    /// no longer here (already replaced), so nobody is told twice.
+    func remove(_ cid: CID) -> Snapshot? {
         lock.withLock {
-            if let link = members.removeValue(forKey: cid) { cidsByName.removeValue(forKey: link.name) }
+            guard let link = members.removeValue(forKey: cid) else { return nil }
+            cidsByName.removeValue(forKey: link.name)
             return members
         }
     }

@@ -33,17 +33,25 @@ public struct AuthRequest: Equatable, Sendable {
     public var authPublicKey: [UInt8]?
     /// Ed25519 signature over `AuthTranscript` for the relay's challenge.
     public var signature: [UInt8]
+    /// Random per client process. A join under a name that is still taken by
+    /// a session with the same instance replaces that (stale) session, so a
+    /// member that reconnects before the relay noticed its old link died
+    /// keeps its name; anyone else gets "name in use".
+    public var instance: [UInt8]
 
-    public init(version: UInt8 = ProtocolVersion.current, group: String, name: String, authPublicKey: [UInt8]?, signature: [UInt8]) {
+    public init(version: UInt8 = ProtocolVersion.current, group: String, name: String, authPublicKey: [UInt8]?,
+                signature: [UInt8], instance: [UInt8] = Array(repeating: 0, count: AuthRequest.instanceSize)) {
         self.version = version
         self.group = group
         self.name = name
         self.authPublicKey = authPublicKey
         self.signature = signature
+        self.instance = instance
     }
 
     public static let publicKeySize = 32
     public static let signatureSize = 64
+    public static let instanceSize = 16
 }
 
 /// What a member signs to create or join, so a captured signature is useless

@@ -153,6 +153,7 @@ extension AuthRequest {
         buffer.writeShortString(name)
         if let authPublicKey { buffer.writeBytes(authPublicKey) }
         buffer.writeBytes(signature)
+        buffer.writeBytes(instance)
     }
 
     static func decode(_ buffer: inout ByteBuffer, create: Bool) throws(WireError) -> AuthRequest {
@@ -161,6 +162,7 @@ extension AuthRequest {
         let name = try buffer.readShortString(field: "member name")
         let key = create ? try buffer.readFixedBytes(publicKeySize, field: "auth public key") : nil
         let signature = try buffer.readFixedBytes(signatureSize, field: "auth signature")
-        return AuthRequest(version: version, group: group, name: name, authPublicKey: key, signature: signature)
+        let instance = try buffer.readFixedBytes(instanceSize, field: "client instance")
+        return AuthRequest(version: version, group: group, name: name, authPublicKey: key, signature: signature, instance: instance)
     }
 }

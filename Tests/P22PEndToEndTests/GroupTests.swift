@@ -61,6 +61,30 @@ final class GroupTests: XCTestCase {
         _ = try await cluster.member("alice2", mode: .create, password: "another")
     }
 
+    /// A member that reconnects before the relay noticed its old link died
+    /// keeps its name: the stale session is replaced, and peers see it leave
+    /// and come back. A different machine with that name is still refused.
+    func testReconnectingMemberReplacesItsStaleSession() async throws {
+        let cluster = try await Cluster()
+        defer { Task { await cluster.shutdown() } }
+        _ = try await cluster.member("alice", mode: .create)
+        let laptop: [UInt8] = Array(repeating: 7, count: 16)
+        let first = try await cluster.member("bob", instance: laptop)
+        let second = try await cluster.member("bob", instance: laptop)
+        XCTAssertNotEqual(first.cid, second.cid)
+        _ = try await cluster.events.wait(for: "alice") {
+            if case .peerLeft(let peer, _) = $0 { return peer.cid == first.cid }
+            return false
+        }
+        let reason = try await first.closeFuture.get()
+        XCTAssertTrue(reason.contains("replaced by a new session"), reason)
+        let peers = try await cluster.member("carol").peers().get()
+        XCTAssertEqual(peers.filter { $0.name == "bob" }.map(\.cid), [second.cid])
+        await assertRefused(.nameInUse, containing: "already used") {
+            _ = try await cluster.member("bob")
+        }
+    }
+
     private func assertRefused(_ code: RefusalCode, containing text: String, _ body: () async throws -> Void,
                                file: StaticString = #filePath, line: UInt = #line) async {
         do {

@@ -14,16 +14,16 @@ final class GroupCapacityTests: XCTestCase {
         let channel = EmbeddedChannel()
         var seen = Set<UInt16>()
         for index in 0..<Limits.maxMembersPerGroup {
-            let (link, _) = try group.admit(name: "m\(index)", limit: .max) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
+            let (link, _, _) = try group.admit(name: "m\(index)", instance: [], limit: .max) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
             XCTAssertTrue(seen.insert(link.cid.rawValue).inserted)
         }
         XCTAssertEqual(seen.count, 65535)
         XCTAssertFalse(seen.contains(0))
-        XCTAssertThrowsError(try group.admit(name: "one-too-many", limit: .max) { MemberLink(cid: $0, name: "x", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
-        XCTAssertThrowsError(try group.admit(name: "m5", limit: .max) { MemberLink(cid: $0, name: "m5", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
+        XCTAssertThrowsError(try group.admit(name: "one-too-many", instance: [], limit: .max) { MemberLink(cid: $0, name: "x", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
+        XCTAssertThrowsError(try group.admit(name: "m5", instance: [1], limit: .max) { MemberLink(cid: $0, name: "m5", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
 
         _ = group.remove(CID(300))
-        let (again, everyone) = try group.admit(name: "late", limit: .max) { MemberLink(cid: $0, name: "late", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
+        let (again, everyone, _) = try group.admit(name: "late", instance: [], limit: .max) { MemberLink(cid: $0, name: "late", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
         XCTAssertEqual(again.cid, CID(300))
         XCTAssertEqual(everyone.count, 65535)
     }
@@ -33,8 +33,8 @@ final class GroupCapacityTests: XCTestCase {
         let group = RelayGroup(name: "small", verifier: try XCTUnwrap(AuthVerifier(publicKey: Array(key))))
         let channel = EmbeddedChannel()
         for index in 0..<3 {
-            _ = try group.admit(name: "m\(index)", limit: 3) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
+            _ = try group.admit(name: "m\(index)", instance: [], limit: 3) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
         }
-        XCTAssertThrowsError(try group.admit(name: "m3", limit: 3) { MemberLink(cid: $0, name: "m3", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
+        XCTAssertThrowsError(try group.admit(name: "m3", instance: [], limit: 3) { MemberLink(cid: $0, name: "m3", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
     }
 }

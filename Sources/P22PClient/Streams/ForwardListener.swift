@@ -1,12 +1,13 @@
 import NIOCore
 import NIOPosix
 
-/// A local listening socket for one forward. Each accepted connection becomes
-/// a stream to the forward's peer.
-final class ForwardListener {
-    let spec: ForwardSpec
-    let channel: Channel
-    let port: Int
+/// A local listening socket for one forward. What happens to an accepted
+/// connection is up to the owner: a `Member` opens a stream at once, the
+/// daemon may first wait for its link or the peer.
+public final class ForwardListener: @unchecked Sendable {
+    public let spec: ForwardSpec
+    public let port: Int
+    private let channel: Channel
 
     private init(spec: ForwardSpec, channel: Channel) {
         self.spec = spec
@@ -14,13 +15,17 @@ final class ForwardListener {
         self.port = channel.localAddress?.port ?? spec.listen.port
     }
 
-    static func start(_ spec: ForwardSpec, member: Member) -> EventLoopFuture<ForwardListener> {
-        ServerBootstrap(group: member.eventLoop)
+    /// Binds `spec.listen`. Accepted connections do not read until a stream
+    /// takes them over; `accept` runs on `eventLoop`.
+    public static func start(_ spec: ForwardSpec, on eventLoop: EventLoop,
+                             accept: @escaping (Channel) -> Void) -> EventLoopFuture<ForwardListener> {
+        ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { channel in
-                accept(channel, spec: spec, member: member)
+                accept(channel)
                 return channel.eventLoop.makeSucceededVoidFuture()
             }
             .bind(host: spec.listen.host, port: spec.listen.port)
@@ -30,16 +35,7 @@ final class ForwardListener {
             .map { ForwardListener(spec: spec, channel: $0) }
     }
 
-    private static func accept(_ channel: Channel, spec: ForwardSpec, member: Member) {
-        guard let peer = member.resolve(spec.peer) else {
-            member.logger.warning("closing connection to \(spec.listen.host):\(channel.localAddress?.port ?? 0): peer \(spec.peer) is not in group \(member.configuration.group)")
-            channel.close(promise: nil)
-            return
-        }
-        _ = member.session(for: peer.cid).openStream(target: spec.target, local: channel)
-    }
-
-    func close() -> EventLoopFuture<Void> {
+    public func close() -> EventLoopFuture<Void> {
         channel.close().recover { _ in }
     }
 }

@@ -42,6 +42,9 @@ final class ForwardedStream {
     func attach(_ channel: Channel) {
         self.channel = channel
         try? channel.pipeline.syncOperations.addHandler(LocalSocketHandler(stream: self))
+        // Accepted connections wait with reading off until a stream owns them;
+        // from here the handler decides when to read.
+        channel.setOption(.autoRead, value: true).whenFailure { _ in }
     }
 
     // MARK: Opening

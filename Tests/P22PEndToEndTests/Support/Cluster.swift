@@ -48,12 +48,15 @@ final class Cluster: @unchecked Sendable {
 
     func member(
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
-        password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20
+        password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
+        instance: [UInt8]? = nil
     ) async throws -> Member {
         let groupName = group ?? self.group
-        let configuration = MemberConfiguration(
+        var configuration = MemberConfiguration(
             server: url, group: groupName, name: name, mode: mode,
             allowList: try AllowList(parsing: allow), streamWindow: streamWindow)
+        // Each member stands for a different machine unless a test says otherwise.
+        configuration.instance = instance ?? (0..<16).map { _ in UInt8.random(in: 0...255) }
         var logger = Logger(label: name)
         logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
         let log = events

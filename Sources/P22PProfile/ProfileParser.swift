@@ -1,0 +1,297 @@
+import Foundation
+import P22PClient
+import P22PWire
+import Yams
+
+/// Reads a profile from YAML, checking every key, type and value, and
+/// reporting the first problem as `file:line:column: message`. Unknown keys
+/// are errors: a typo must never silently disable a forward.
+public struct ProfileParser {
+    public let fileName: String
+    /// Relative paths in the profile resolve against this directory.
+    public let baseDirectory: String
+    public let environment: [String: String]
+    public let defaultName: String
+
+    public init(fileName: String, baseDirectory: String, environment: [String: String], defaultName: String) {
+        self.fileName = fileName
+        self.baseDirectory = baseDirectory
+        self.environment = environment
+        self.defaultName = defaultName
+    }
+
+    /// Reads and checks the profile at `path`.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            defaultName: String) throws(ProfileError) -> LoadedProfile {
+        let url = URL(fileURLWithPath: path)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ProfileError(file: path, line: 1, column: 1, message: "cannot read the profile")
+        }
+        let parser = ProfileParser(fileName: path, baseDirectory: url.deletingLastPathComponent().path,
+                                   environment: environment, defaultName: defaultName)
+        return try parser.parse(text)
+    }
+
+    public func parse(_ text: String) throws(ProfileError) -> LoadedProfile {
+        let root: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else { throw error(at: nil, "the profile is empty") }
+            root = composed
+        } catch let yaml as YamlError {
+            throw syntaxError(yaml)
+        } catch let profile as ProfileError {
+            throw profile
+        } catch {
+            throw self.error(at: nil, "cannot parse the profile: \(error)")
+        }
+        var warnings: [ProfileWarning] = []
+        let profile = try parseProfile(root, warnings: &warnings)
+        return LoadedProfile(profile: profile, warnings: warnings)
+    }
+
+    // MARK: Sections
+
+    private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
+        let top = try mapping(node, "the profile", keys: ["server", "name", "tls", "reconnect", "log", "relay", "groups"])
+        let server = try top["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") } ?? .default
+        let name = try top["name"].map { value throws(ProfileError) in try memberName(value) } ?? defaultName
+        let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSSettings()
+        let reconnect = try top["reconnect"].map { value throws(ProfileError) in try parseReconnect(value) } ?? .standard
+        let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
+        let relay = try top["relay"].map { value throws(ProfileError) in try parseRelay(value) }
+        guard let groupsNode = top["groups"] else { throw error(at: node, "missing key \"groups\": a profile needs at least one group") }
+        let groupNodes = try sequence(groupsNode, key: "groups")
+        guard !groupNodes.isEmpty else { throw error(at: groupsNode, "\"groups\" is empty: a profile needs at least one group") }
+        var groups: [GroupProfile] = []
+        var listeners: [TargetAddress: Node] = [:]
+        for groupNode in groupNodes {
+            let group = try parseGroup(groupNode, listeners: &listeners, warnings: &warnings)
+            if groups.contains(where: { $0.name == group.name && ($0.server ?? server) == (group.server ?? server) }) {
+                throw error(at: groupNode, "group \"\(group.name)\" is listed twice")
+            }
+            groups.append(group)
+        }
+        return Profile(server: server, name: name, tls: tls, reconnect: reconnect, log: log, relay: relay, groups: groups)
+    }
+
+    private func parseTLS(_ node: Node) throws(ProfileError) -> TLSSettings {
+        let fields = try mapping(node, "tls", keys: ["ca_file", "pin_sha256"])
+        var settings = TLSSettings()
+        if let caFile = fields["ca_file"] { settings.caFile = try existingFile(caFile, key: "tls.ca_file") }
+        if let pin = fields["pin_sha256"] {
+            let text = try string(pin, key: "tls.pin_sha256").lowercased().replacingOccurrences(of: ":", with: "")
+            guard text.count == 64, text.allSatisfy(\.isHexDigit) else {
+                throw error(at: pin, "tls.pin_sha256 must be 64 hex digits (the SHA-256 of the relay's certificate)")
+            }
+            settings.pinSHA256 = text
+        }
+        return settings
+    }
+
+    private func parseReconnect(_ node: Node) throws(ProfileError) -> ReconnectPolicy {
+        let fields = try mapping(node, "reconnect", keys: ["initial_delay", "max_delay"])
+        var policy = ReconnectPolicy.standard
+        if let value = fields["initial_delay"] { policy.initialDelay = try duration(value, key: "reconnect.initial_delay") }
+        if let value = fields["max_delay"] { policy.maxDelay = try duration(value, key: "reconnect.max_delay") }
+        guard policy.initialDelay > .zero else { throw error(at: fields["initial_delay"], "reconnect.initial_delay must be above 0") }
+        guard policy.maxDelay >= policy.initialDelay else {
+            throw error(at: fields["max_delay"] ?? fields["initial_delay"], "reconnect.max_delay must not be below reconnect.initial_delay")
+        }
+        return policy
+    }
+
+    private func parseLog(_ node: Node) throws(ProfileError) -> LogSettings {
+        let fields = try mapping(node, "log", keys: ["target", "level", "format"])
+        var settings = LogSettings.standard
+        if let value = fields["target"] { settings.target = try choice(value, key: "log.target") }
+        if let value = fields["format"] { settings.format = try choice(value, key: "log.format") }
+        if let value = fields["level"] {
+            let level = try string(value, key: "log.level")
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(level) else { throw error(at: value, "log.level must be one of \(levels.joined(separator: ", ")), not \"\(level)\"") }
+            settings.level = level
+        }
+        return settings
+    }
+
+    private func parseRelay(_ node: Node) throws(ProfileError) -> RelaySettings {
+        let fields = try mapping(node, "relay", keys: ["listen"])
+        guard let listen = fields["listen"] else { throw error(at: node, "relay needs \"listen\" (HOST:PORT)") }
+        return RelaySettings(listen: try address(listen, key: "relay.listen"))
+    }
+
+    private func parseGroup(_ node: Node, listeners: inout [TargetAddress: Node],
+                            warnings: inout [ProfileWarning]) throws(ProfileError) -> GroupProfile {
+        let keys = ["name", "password_file", "password_env", "password", "create", "reservation", "allow", "forwards", "server"]
+        let fields = try mapping(node, "a group", keys: keys)
+        guard let nameNode = fields["name"] else { throw error(at: node, "a group needs \"name\"") }
+        let name = try string(nameNode, key: "name")
+        do { try Names.validateGroup(name) } catch { throw self.error(at: nameNode, "\(error)") }
+
+        let sources = ["password_file", "password_env", "password"].filter { fields[$0] != nil }
+        guard sources.count == 1 else {
+            throw error(at: sources.count > 1 ? fields[sources[1]] : node,
+                        sources.isEmpty ? "group \"\(name)\" needs one of password_file, password_env or password"
+                                        : "group \"\(name)\" has both \(sources[0]) and \(sources[1]); keep one")
+        }
+        let password: GroupProfile.PasswordSource
+        if let file = fields["password_file"] {
+            password = .file(try existingFile(file, key: "password_file"))
+        } else if let variable = fields["password_env"] {
+            let key = try string(variable, key: "password_env")
+            guard environment[key]?.isEmpty == false else {
+                throw error(at: variable, "environment variable \(key) (password_env) is not set")
+            }
+            password = .environment(key)
+        } else {
+            let inline = fields["password"]!
+            password = .inline(try string(inline, key: "password"))
+            warnings.append(ProfileWarning(file: fileName, line: line(inline), column: column(inline),
+                                           message: "group \"\(name)\" has its password inline; prefer password_file or password_env"))
+        }
+        let create: GroupProfile.CreateMode = try fields["create"].map { value throws(ProfileError) in try choice(value, key: "create") } ?? .auto
+        let reservation = try fields["reservation"].map { value throws(ProfileError) in try existingFile(value, key: "reservation") }
+        let server = try fields["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") }
+
+        var allow = AllowList()
+        if let allowNode = fields["allow"] {
+            for entry in try sequence(allowNode, key: "allow") { allow.allow(try address(entry, key: "allow")) }
+        }
+        var forwards: [ForwardSpec] = []
+        if let forwardsNode = fields["forwards"] {
+            for forwardNode in try sequence(forwardsNode, key: "forwards") {
+                let spec = try parseForward(forwardNode)
+                if let earlier = listeners[spec.listen] {
+                    throw error(at: forwardNode, "listen address \(spec.listen) is already used by the forward at line \(line(earlier))")
+                }
+                listeners[spec.listen] = forwardNode
+                forwards.append(spec)
+            }
+        }
+        return GroupProfile(name: name, password: password, create: create, reservation: reservation,
+                            allow: allow, forwards: forwards, server: server)
+    }
+
+    private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
+        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target"])
+        for key in ["listen", "peer", "target"] where fields[key] == nil {
+            throw error(at: node, "a forward needs \"\(key)\" (listen: [HOST:]PORT, peer: NAME or CID, target: [HOST:]PORT)")
+        }
+        let peerNode = fields["peer"]!
+        let peer: PeerReference
+        do { peer = try PeerReference(parsing: try string(peerNode, key: "peer")) } catch let failure as ProfileError {
+            throw failure
+        } catch { throw self.error(at: peerNode, "peer: \(error)") }
+        return ForwardSpec(peer: peer, listen: try address(fields["listen"]!, key: "listen"),
+                           target: try address(fields["target"]!, key: "target"))
+    }
+
+    // MARK: Values
+
+    private func mapping(_ node: Node, _ what: String, keys allowed: [String]) throws(ProfileError) -> [String: Node] {
+        guard case .mapping(let pairs) = node else { throw error(at: node, "\(what) must be a mapping of keys to values") }
+        var fields: [String: Node] = [:]
+        for (keyNode, value) in pairs {
+            guard let key = keyNode.scalar?.string else { throw error(at: keyNode, "keys must be plain words") }
+            guard allowed.contains(key) else {
+                throw error(at: keyNode, "unknown key \"\(key)\" in \(what) (known keys: \(allowed.joined(separator: ", ")))")
+            }
+            guard fields[key] == nil else { throw error(at: keyNode, "key \"\(key)\" appears twice in \(what)") }
+            fields[key] = value
+        }
+        return fields
+    }
+
+    private func sequence(_ node: Node, key: String) throws(ProfileError) -> [Node] {
+        guard case .sequence(let items) = node else { throw error(at: node, "\(key) must be a list") }
+        return Array(items)
+    }
+
+    private func string(_ node: Node, key: String) throws(ProfileError) -> String {
+        guard case .scalar(let scalar) = node else { throw error(at: node, "\(key) must be a single value, not a list or mapping") }
+        guard !scalar.string.isEmpty else { throw error(at: node, "\(key) is empty") }
+        return scalar.string
+    }
+
+    private func choice<T: RawRepresentable>(_ node: Node, key: String) throws(ProfileError) -> T where T.RawValue == String {
+        let text = try string(node, key: key)
+        guard let value = T(rawValue: text) else { throw error(at: node, "\(key) cannot be \"\(text)\"") }
+        return value
+    }
+
+    private func duration(_ node: Node, key: String) throws(ProfileError) -> Duration {
+        let text = try string(node, key: key)
+        guard let value = DurationText.parse(text) else {
+            throw error(at: node, "\(key): \"\(text)\" is not a duration (write e.g. 500ms, 2s, 1m)")
+        }
+        return value
+    }
+
+    private func address(_ node: Node, key: String) throws(ProfileError) -> TargetAddress {
+        let text = try string(node, key: key)
+        do { return try TargetAddress(parsing: text) } catch { throw self.error(at: node, "\(key): \(error)") }
+    }
+
+    private func serverURL(_ node: Node, key: String) throws(ProfileError) -> ServerURL {
+        let text = try string(node, key: key)
+        do { return try ServerURL(parsing: text) } catch { throw self.error(at: node, "\(key): \(error)") }
+    }
+
+    private func memberName(_ node: Node) throws(ProfileError) -> String {
+        let text = try string(node, key: "name")
+        do { try Names.validateMember(text) } catch { throw self.error(at: node, "name: \(error)") }
+        return text
+    }
+
+    /// A path from the profile: `~` expanded, relative to the profile's
+    /// directory, and present now rather than discovered missing at 3 a.m.
+    private func existingFile(_ node: Node, key: String) throws(ProfileError) -> String {
+        let text = try string(node, key: key)
+        let path = resolve(text)
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw error(at: node, "\(key): file \(text) does not exist or cannot be read" + (text == path ? "" : " (looked at \(path))"))
+        }
+        return path
+    }
+
+    func resolve(_ path: String) -> String {
+        if path == "~" || path.hasPrefix("~/") {
+            return (environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst()
+        }
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    // MARK: Errors
+
+    private func line(_ node: Node?) -> Int { node?.mark?.line ?? 1 }
+    private func column(_ node: Node?) -> Int { node?.mark?.column ?? 1 }
+
+    private func error(at node: Node?, _ message: String) -> ProfileError {
+        ProfileError(file: fileName, line: line(node), column: column(node), message: message)
+    }
+
+    private func syntaxError(_ yaml: YamlError) -> ProfileError {
+        switch yaml {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ProfileError(file: fileName, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+        default:
+            return ProfileError(file: fileName, line: 1, column: 1, message: "YAML: \(yaml)")
+        }
+    }
+}
+
+/// A profile that passed every check, with what deserves a warning.
+public struct LoadedProfile: Equatable, Sendable {
+    public var profile: Profile
+    public var warnings: [ProfileWarning]
+}
+
+public struct ProfileWarning: Equatable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public var description: String { "\(file):\(line):\(column): warning: \(message)" }
+}
