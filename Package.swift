@@ -81,8 +81,27 @@ let package = Package(
             ]
         ),
         .target(
+            name: "P22PDaemon",
+            dependencies: [
+                "P22PClient",
+                "P22PCrypto",
+                "P22PProfile",
+                "P22PRelay",
+                "P22PLogging",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .target(
+            name: "P22PLogging",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "P22PCommandLine",
             dependencies: [
+                "P22PLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -93,6 +112,7 @@ let package = Package(
             dependencies: [
                 "P22PRelay",
                 "P22PCommandLine",
+                "P22PLogging",
                 "P22PTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,6 +124,7 @@ let package = Package(
             dependencies: [
                 "P22PClient",
                 "P22PCommandLine",
+                "P22PLogging",
                 "P22PCrypto",
                 "P22PWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

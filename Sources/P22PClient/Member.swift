@@ -241,8 +241,14 @@ public final class Member: @unchecked Sendable {
         return true
     }
 
-    /// Whether `reference` names a member in the group right now.
-    public func hasPeer(_ reference: PeerReference) -> EventLoopFuture<Bool> {
-        eventLoop.submit { self.roster.find(reference) != nil }
+    /// Whether `reference` names a member in the group right now. Call on `eventLoop`.
+    public func isPresent(_ reference: PeerReference) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        return roster.find(reference) != nil
+    }
+
+    /// Replaces the allow list; streams already open stay open.
+    public func setAllowList(_ list: AllowList) {
+        eventLoop.execute { self.allowList = list }
     }
 }

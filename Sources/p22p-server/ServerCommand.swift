@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import NIOCore
 import P22PCommandLine
+import P22PLogging
 import P22PRelay
 import P22PTransport
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import P22PClient
 import P22PCommandLine
+import P22PLogging
 
 /// Options shared by every subcommand that joins a group.
 struct MemberOptions: ParsableArguments {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import P22PClient
 import P22PCommandLine
+import P22PLogging
 import P22PCrypto
 import P22PWire
 

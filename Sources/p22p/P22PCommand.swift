@@ -1,5 +1,6 @@
 import ArgumentParser
 import P22PCommandLine
+import P22PLogging
 
 @main
 struct P22PCommand: AsyncParsableCommand {

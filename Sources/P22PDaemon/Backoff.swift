@@ -1,0 +1,39 @@
+import Foundation
+import P22PProfile
+
+/// Reconnection delays: exponential from `initialDelay`, capped at
+/// `maxDelay`, each drawn with jitter from the upper half of its step so a
+/// fleet that lost the same relay does not come back in lockstep.
+struct Backoff {
+    let policy: ReconnectPolicy
+    private(set) var attempt = 0
+
+    init(policy: ReconnectPolicy) { self.policy = policy }
+
+    mutating func nextDelay<Generator: RandomNumberGenerator>(using generator: inout Generator) -> Duration {
+        let step = min(policy.maxDelay, policy.initialDelay * (1 << min(attempt, 30)))
+        attempt += 1
+        let fraction = Double.random(in: 0.5...1.0, using: &generator)
+        return max(policy.initialDelay, step * fraction)
+    }
+
+    mutating func nextDelay() -> Duration {
+        var generator = SystemRandomNumberGenerator()
+        return nextDelay(using: &generator)
+    }
+
+    /// The link stayed up for `policy.stablePeriod`: start again from the bottom.
+    mutating func reset() { attempt = 0 }
+}
+
+extension Duration {
+    var timeAmountNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var readable: String {
+        let milliseconds = timeAmountNanoseconds / 1_000_000
+        return milliseconds < 1000 ? "\(milliseconds) ms" : String(format: "%.1f s", Double(milliseconds) / 1000)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+
+/// Logs to the systemd journal with its native protocol: one datagram per
+/// entry on the journal's Unix socket, `KEY=value` lines, with structured
+/// fields so `journalctl P22P_GROUP=friends` finds a group's events.
+public struct JournalLogHandler: LogHandler {
+    public static let defaultSocketPath = "/run/systemd/journal/socket"
+
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let identifier: String
+    private let socket: JournalSocket
+
+    /// Metadata keys that become journal fields of their own.
+    static let fields = ["group": "P22P_GROUP", "peer": "P22P_PEER", "forward": "P22P_FORWARD"]
+
+    public init(label: String, level: Logger.Level, identifier: String, socket: JournalSocket) {
+        self.label = label
+        self.logLevel = level
+        self.identifier = identifier
+        self.socket = socket
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let line = LogLine(event: event, handlerMetadata: metadata, label: label)
+        let rest = line.metadata.filter { Self.fields[$0.key] == nil }.map { " \($0.key)=\($0.value)" }.joined()
+        var entry = Data()
+        Self.append("PRIORITY", "\(line.priority)", to: &entry)
+        Self.append("SYSLOG_IDENTIFIER", identifier, to: &entry)
+        Self.append("MESSAGE", line.message + rest, to: &entry)
+        for (key, value) in line.metadata {
+            if let field = Self.fields[key] { Self.append(field, value, to: &entry) }
+        }
+        socket.send(entry)
+    }
+
+    /// `KEY=value\n`, or for values with a newline the length-prefixed form
+    /// (`KEY\n`, 64-bit little-endian length, value, `\n`).
+    static func append(_ key: String, _ value: String, to entry: inout Data) {
+        let bytes = Data(value.utf8)
+        if bytes.contains(0x0A) {
+            entry.append(Data(key.utf8))
+            entry.append(0x0A)
+            var length = UInt64(bytes.count).littleEndian
+            withUnsafeBytes(of: &length) { entry.append(contentsOf: $0) }
+            entry.append(bytes)
+            entry.append(0x0A)
+        } else {
+            entry.append(Data("\(key)=".utf8))
+            entry.append(bytes)
+            entry.append(0x0A)
+        }
+    }
+}
+
+/// A connected datagram socket to the journal.
+public final class JournalSocket: @unchecked Sendable {
+    private let descriptor: Int32
+
+    /// Nil when there is no journal listening at `path`.
+    public init?(path: String) {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
+            return nil
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+    }
+
+    func send(_ entry: Data) {
+        _ = entry.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    deinit { close(descriptor) }
+}
