@@ -168,7 +168,7 @@ public final class Member: @unchecked Sendable {
     // MARK: Link lifecycle
 
     func linkFailed(_ error: Error) {
-        if closeReason == nil { closeReason = "\(error)" }
+        if closeReason == nil { closeReason = error is IOError ? describeSocketError(error) : "\(error)" }
     }
 
     func linkClosed() {

@@ -27,7 +27,7 @@ final class GroupRegistry: @unchecked Sendable {
     /// Removes `group` once it has no members, unless someone joined meanwhile.
     func removeIfEmpty(_ group: RelayGroup) {
         lock.withLock {
-            if groups[group.name] === group, group.isEmpty { groups.removeValue(forKey: group.name) }
+            if groups[group.name] === group, group.retireIfEmpty() { groups.removeValue(forKey: group.name) }
         }
     }
 

@@ -21,6 +21,9 @@ final class MemberLink: @unchecked Sendable {
     private let stats: RelayStats
 
     private let buffered = Atomic<Int>(0)
+    /// Bytes ever written out to this member; a stall check compares it.
+    private let drainedTotal = Atomic<Int>(0)
+    private let stallCheckPending = Atomic<Bool>(false)
     private let hasWaiters = Atomic<Bool>(false)
     private let waitersLock = NIOLock()
     private var waiters: [MemberLink] = []
@@ -38,45 +41,71 @@ final class MemberLink: @unchecked Sendable {
 
     var bufferedBytes: Int { buffered.load(ordering: .relaxed) }
 
+    /// What one queued frame costs beyond its bytes (buffers, pending-write
+    /// entry, future): counted so that floods of tiny frames hit the bounds too.
+    static let perFrameOverhead = 256
+
     /// Queues a frame toward this member; called on the sender's loop. When
     /// the queue is over its high-water mark, `pausing` (the member whose
     /// frame this is) stops being read until the queue drains. A member over
     /// its hard bound is disconnected and the frame dropped.
     func deliver(_ frame: ByteBuffer, pausing source: MemberLink?, relayed: Bool = true) {
-        let size = frame.readableBytes
-        let total = buffered.add(size, ordering: .relaxed).newValue
+        let size = frame.readableBytes + Self.perFrameOverhead
+        let total = buffered.add(size, ordering: .sequentiallyConsistent).newValue
         stats.queued(size, relayed: relayed)
         if total > configuration.maxBufferedPerMember {
             drained(size)
-            disconnect(reason: "not reading: \(total) bytes queued toward it, limit \(configuration.maxBufferedPerMember)")
+            disconnect(reason: "not reading: \(total) bytes queued toward it, limit \(configuration.maxBufferedPerMember)", abruptly: true)
             return
         }
         channel.writeAndFlush(frame).whenComplete { _ in self.drained(size) }
         if total > configuration.pauseAbove, let source {
             source.connection?.pauseReading(until: self)
+            watchForStall()
+        }
+    }
+
+    /// A member that stays above the high-water mark without draining a byte
+    /// for `stallTimeout` is not reading: its senders are paused on its
+    /// account, so it is disconnected rather than left to hold them up.
+    private func watchForStall() {
+        guard stallCheckPending.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        let before = drainedTotal.load(ordering: .relaxed)
+        channel.eventLoop.scheduleTask(in: configuration.stallTimeout) {
+            self.stallCheckPending.store(false, ordering: .relaxed)
+            let queued = self.buffered.load(ordering: .relaxed)
+            guard queued > self.configuration.resumeBelow else { return }
+            if self.drainedTotal.load(ordering: .relaxed) == before {
+                self.disconnect(reason: "not reading: \(queued) bytes queued toward it and none taken for \(self.configuration.stallTimeout.nanoseconds / 1_000_000_000) s", abruptly: true)
+            } else {
+                self.watchForStall()
+            }
         }
     }
 
     /// The relay's own message to this member (roster changes, refusals).
-    func send(_ message: ControlMessage) {
-        deliver(Frame.control(message).encoded(allocator: channel.allocator), pausing: nil, relayed: false)
+    func send(_ message: ControlMessage, pausing source: MemberLink? = nil) {
+        deliver(Frame.control(message).encoded(allocator: channel.allocator), pausing: source, relayed: false)
     }
 
     private func drained(_ size: Int) {
-        let now = buffered.subtract(size, ordering: .relaxed).newValue
+        // Sequentially consistent with `addWaiter`: each side's store is seen
+        // by the other's load, so a paused sender is never left asleep.
+        let now = buffered.subtract(size, ordering: .sequentiallyConsistent).newValue
+        drainedTotal.add(size, ordering: .relaxed)
         stats.delivered(size)
-        if now <= configuration.resumeBelow, hasWaiters.load(ordering: .relaxed) { wakeWaiters() }
+        if now <= configuration.resumeBelow, hasWaiters.load(ordering: .sequentiallyConsistent) { wakeWaiters() }
     }
 
     /// Registers a paused sender, to be resumed once this member has drained.
     func addWaiter(_ source: MemberLink) {
         waitersLock.withLock {
             waiters.append(source)
-            hasWaiters.store(true, ordering: .relaxed)
+            hasWaiters.store(true, ordering: .sequentiallyConsistent)
         }
         // Re-check after registering: a drain between the caller's check and
         // the append would otherwise never wake it.
-        if buffered.load(ordering: .relaxed) <= configuration.resumeBelow {
+        if buffered.load(ordering: .sequentiallyConsistent) <= configuration.resumeBelow {
             wakeWaiters()
         }
     }
@@ -94,7 +123,9 @@ final class MemberLink: @unchecked Sendable {
         }
     }
 
-    func disconnect(reason: String) {
-        channel.eventLoop.execute { self.connection?.disconnect(reason: reason) }
+    /// `abruptly` closes the TCP connection at once: a member that does not
+    /// read would never take a close frame queued behind its backlog.
+    func disconnect(reason: String, abruptly: Bool = false) {
+        channel.eventLoop.execute { self.connection?.disconnect(reason: reason, abruptly: abruptly) }
     }
 }

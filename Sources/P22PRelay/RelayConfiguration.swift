@@ -23,6 +23,9 @@ public struct RelayConfiguration: Sendable {
     /// Bytes queued toward one member above which it is disconnected as not
     /// reading. Pausing keeps well-behaved traffic far below this.
     public var maxBufferedPerMember: Int = 16 << 20
+    /// A member above `pauseAbove` that takes no bytes for this long is
+    /// disconnected as not reading.
+    public var stallTimeout: TimeAmount = .seconds(30)
     /// Test hook: sees every relayed frame after routing and before delivery,
     /// and drops it by returning false. Tests use it to tamper with or lose
     /// frames the way a hostile relay could.

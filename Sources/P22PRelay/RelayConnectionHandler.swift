@@ -30,6 +30,9 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var paused = false
     private var readPending = false
+    /// Frames of the read cycle that was under way when we paused; routed on
+    /// resume. At most one read cycle's worth, since no reads follow a pause.
+    private var heldWhilePaused: [ByteBuffer] = []
 
     init(registry: GroupRegistry, configuration: RelayConfiguration, stats: RelayStats,
          routingKey: String, authDeadline: Scheduled<Void>?, logger: Logger) {
@@ -85,6 +88,14 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        if paused {
+            heldWhilePaused.append(buffer)
+            return
+        }
+        handle(buffer, context: context)
+    }
+
+    private func handle(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
         if let destination = Frame.relayedCID(in: buffer) {
             route(buffer, to: destination, context: context)
             return
@@ -124,7 +135,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         guard destination != me.cid, let target = group.member(destination) else {
             // Counted and bounded like relayed frames, so a member that keeps
             // sending to nobody and never reads the answers cannot grow memory.
-            me.send(.undeliverable(cid: destination))
+            me.send(.undeliverable(cid: destination), pausing: me)
             return
         }
         var frame = frame
@@ -191,6 +202,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             switch error {
             case .nameInUse: refuse(.nameInUse, "name \(request.name) is already used in group \(request.group); pick another with --name")
             case .full: refuse(.groupFull, "group \(request.group) is full")
+            case .retired: refuse(.noSuchGroup, "group \(request.group) ended just now; create it again")
             }
             return
         }
@@ -236,11 +248,15 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Ends this connection with a reason in the log and in the close frame.
-    func disconnect(reason: String, code: WebSocketErrorCode = .protocolError, quietly: Bool = false) {
+    func disconnect(reason: String, code: WebSocketErrorCode = .protocolError, quietly: Bool = false, abruptly: Bool = false) {
         guard let context else { return }
         if !quietly { logger.notice("closing connection", metadata: ["reason": "\(reason)"]) }
         leaveGroup(reason: reason)
-        context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: code, reason: reason), promise: nil)
+        if abruptly {
+            context.close(promise: nil)
+        } else {
+            context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: code, reason: reason), promise: nil)
+        }
     }
 
     private func send(_ message: ControlMessage, context: ChannelHandlerContext, flush: Bool = true) {
@@ -265,15 +281,22 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     /// Stops reading from this member until `target` has drained, so a fast
     /// sender cannot grow the relay's memory; its TCP window then pushes back.
     func pauseReading(until target: MemberLink) {
-        guard !paused, let me else { return }
+        guard !paused, let me, let context else { return }
         paused = true
+        logger.debug("pausing reads", metadata: ["until": "\(target.cid)", "queued": "\(target.bufferedBytes)"])
+        context.triggerUserOutboundEvent(ReadSuspension(suspended: true), promise: nil)
         target.addWaiter(me)
     }
 
     func resumeReading() {
         guard paused, let context else { return }
         paused = false
-        if readPending {
+        logger.debug("resuming reads")
+        context.triggerUserOutboundEvent(ReadSuspension(suspended: false), promise: nil)
+        while !paused, !heldWhilePaused.isEmpty {
+            handle(heldWhilePaused.removeFirst(), context: context)
+        }
+        if !paused, readPending {
             readPending = false
             context.read()
         }

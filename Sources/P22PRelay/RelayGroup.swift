@@ -12,13 +12,16 @@ final class RelayGroup: @unchecked Sendable {
     private var members: [CID: MemberLink] = [:]
     private var cidsByName: [String: CID] = [:]
     private var nextCID: UInt16 = 1
+    /// Set when the registry dropped this group; a join that looked it up
+    /// just before must not be admitted into a group nobody can find.
+    private var retired = false
 
     init(name: String, verifier: AuthVerifier) {
         self.name = name
         self.verifier = verifier
     }
 
-    enum AdmitError: Error { case nameInUse, full }
+    enum AdmitError: Error { case nameInUse, full, retired }
 
     /// Everyone in the group at one instant. A dictionary, not an array: the
     /// copy is free until the group next changes, so a join stays O(1) under
@@ -34,6 +37,7 @@ final class RelayGroup: @unchecked Sendable {
                makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, Snapshot, replaced: MemberLink?) {
         lock.lock()
         defer { lock.unlock() }
+        guard !retired else { throw .retired }
         var replaced: MemberLink?
         if let taken = cidsByName[name] {
             guard let stale = members[taken], stale.instance == instance else { throw .nameInUse }
@@ -67,5 +71,11 @@ final class RelayGroup: @unchecked Sendable {
         lock.withLock { members[cid] }
     }
 
-    var isEmpty: Bool { lock.withLock { members.isEmpty } }
+    /// Retires the group if it has no members; true if it did.
+    func retireIfEmpty() -> Bool {
+        lock.withLock {
+            if members.isEmpty { retired = true }
+            return retired
+        }
+    }
 }

@@ -22,6 +22,9 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     private var lastHeard = NIODeadline.now()
     private var timer: RepeatedTask?
     private var closeSent = false
+    /// While the owner has stopped reading on purpose (backpressure), silence
+    /// is expected and says nothing about the peer's health.
+    private var readsSuspended = false
 
     public init(role: Role, keepalive: Keepalive) {
         self.role = role
@@ -50,7 +53,7 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
 
     private func tick(context: ChannelHandlerContext) {
         let silence = NIODeadline.now() - lastHeard
-        if silence >= keepalive.timeout {
+        if silence >= keepalive.timeout, !readsSuspended {
             context.fireErrorCaught(TransportError.keepaliveTimeout(seconds: silence.nanoseconds / 1_000_000_000))
             context.close(promise: nil)
             return
@@ -98,9 +101,11 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         payload.writeString(String(decoding: reason.utf8.prefix(120), as: UTF8.self))
         let written = context.writeAndFlush(wrapOutboundOut(frame(.connectionClose, data: payload)))
         if close {
-            // Give the peer a moment to read the reason; never wait on it forever.
+            // Give the peer a moment to read the reason; never wait on it
+            // forever (a peer that does not read would keep the channel).
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
+            context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
     }
 
@@ -111,6 +116,13 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
 
 /// A close request that any handler can send down the pipeline to end the link
 /// with a WebSocket close reason instead of a bare TCP close.
+/// Sent down the pipeline by an owner that pauses and resumes reading for
+/// backpressure, so the keepalive does not mistake the pause for a dead peer.
+public struct ReadSuspension: Sendable {
+    public var suspended: Bool
+    public init(suspended: Bool) { self.suspended = suspended }
+}
+
 public struct CloseWithReason: Sendable {
     public var code: WebSocketErrorCode
     public var reason: String
@@ -125,6 +137,10 @@ extension WebSocketMessageHandler {
     public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if let close = event as? CloseWithReason {
             sendClose(context: context, code: close.code, reason: close.reason, then: true)
+            promise?.succeed(())
+        } else if let suspension = event as? ReadSuspension {
+            readsSuspended = suspension.suspended
+            if !suspension.suspended { lastHeard = .now() }
             promise?.succeed(())
         } else {
             context.triggerUserOutboundEvent(event, promise: promise)

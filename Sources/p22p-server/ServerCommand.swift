@@ -20,9 +20,6 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
     var listen: String = "0.0.0.0:39453"
 
-    @Option(name: .long, help: ArgumentHelp("Largest WebSocket message accepted from a member, in bytes.", valueName: "BYTES"))
-    var maxFrameSize: Int = RelayConfiguration().maxFrameSize
-
     @Option(name: .long, help: ArgumentHelp("Seconds between keepalive pings; a member silent for three intervals is dropped.", valueName: "SECONDS"))
     var keepalive: Int = 15
 
@@ -33,20 +30,18 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let level = Logger.Level(argument: logLevel) else { throw CommandError.usage("unknown log level \(logLevel)") }
-        guard keepalive >= 1 else { throw CommandError.usage("--keepalive must be at least 1 second") }
-        guard maxFrameSize >= 1024, maxFrameSize <= 16 << 20 else { throw CommandError.usage("--max-frame-size must be between 1024 and 16777216") }
+        guard (1...3600).contains(keepalive) else { throw CommandError.usage("--keepalive must be between 1 and 3600 seconds") }
         ConsoleLogging.bootstrap(level: level)
         let logger = Logger(label: "p22p-server")
         var configuration = RelayConfiguration()
         (configuration.host, configuration.port) = try HostPort.parse(listen)
-        configuration.maxFrameSize = maxFrameSize
         configuration.keepalive = Keepalive(interval: .seconds(Int64(keepalive)), timeout: .seconds(Int64(keepalive) * 3))
 
         let server: RelayServer
         do {
             server = try await RelayServer.start(configuration: configuration, logger: logger)
         } catch {
-            throw CommandError.failed("cannot listen on \(listen): \(error)")
+            throw CommandError.failed("cannot listen on \(listen): \(describeSocketError(error))")
         }
         let stop = ShutdownSignal()
         let signalName: String = await withCheckedContinuation { continuation in

@@ -1,5 +1,6 @@
 import Foundation
 import P22PClient
+import P22PRelay
 import P22PWire
 import XCTest
 

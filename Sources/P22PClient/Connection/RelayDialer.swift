@@ -66,7 +66,9 @@ enum RelayDialer {
         let hostHeader = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
         return bootstrap.connect(host: url.host, port: url.port)
             .flatMapErrorThrowing { error in
-                throw MemberError.cannotConnect(url, reason: describeConnectFailure(error))
+                let failure = MemberError.cannotConnect(url, reason: describeSocketError(error))
+                upgraded.fail(failure)
+                throw failure
             }
             .flatMap { channel in
                 var headers = HTTPHeaders()
@@ -140,15 +142,6 @@ private final class UpgradeFailureCatcher: ChannelInboundHandler, RemovableChann
 
 extension String {
     var isIPAddress: Bool { (try? SocketAddress(ipAddress: self, port: 0)) != nil }
-}
-
-/// "connection refused" rather than NIO's nested error dump.
-func describeConnectFailure(_ error: Error) -> String {
-    if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
-        return describeConnectFailure(first.error)
-    }
-    if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
-    return "\(error)"
 }
 
 /// A TLS failure in words a user can act on; never a silent fallback to ws://.

@@ -26,7 +26,8 @@ final class PeerSession {
     private var receivedIndex: [UInt32: UInt64] = [:]
     /// Ephemeral keys of inits already answered: a relay replaying an old
     /// (validly MACed) init must not be able to replace a live session.
-    private var answeredInits: Set<[UInt8]> = []
+    private var answeredInits: [[UInt8]] = []
+    private static let answeredInitsKept = 32
     private(set) var streams: [UInt32: ForwardedStream] = [:]
     private var nextStreamID: UInt32
 
@@ -55,6 +56,9 @@ final class PeerSession {
             sealer.seal(message, stream: stream, index: index, into: &buffer)
         }
         handshake = .established(sealer: sealer, opener: opener)
+        // A last word for a stream that is gone (a refusal, a late reset):
+        // nothing more will be sent on it, so its index need not be kept.
+        if stream != 0, streams[stream] == nil { sentIndex.removeValue(forKey: stream) }
     }
 
     private func startHandshake() {
@@ -62,6 +66,11 @@ final class PeerSession {
         handshake = .initiating(initiator)
         let frame = initiator.initFrame(groupKey: member.secrets.groupKey)
         member.sendRelayed(to: peer, capacity: 80) { frame.encode(into: &$0) }
+    }
+
+    private func remember(_ initKey: [UInt8]) {
+        answeredInits.append(initKey)
+        if answeredInits.count > Self.answeredInitsKept { answeredInits.removeFirst() }
     }
 
     private func established(_ keys: SessionKeys) {
@@ -78,9 +87,13 @@ final class PeerSession {
     func receive(_ frame: PeerFrame) {
         switch frame {
         case .handshakeInit(let key, let mac):
-            if case .initiating = handshake, member.cid < peer { return }
             guard !answeredInits.contains(key) else {
                 member.logger.warning("ignoring a replayed handshake from \(peerName)")
+                return
+            }
+            if case .initiating = handshake, member.cid < peer {
+                // Ours wins the tie; theirs must still never be answered later.
+                remember(key)
                 return
             }
             let response: PeerFrame
@@ -92,7 +105,7 @@ final class PeerSession {
                 member.logger.warning("handshake from \(peerName) failed: \(error) (different group password?)")
                 return
             }
-            answeredInits.insert(key)
+            remember(key)
             if case .established = handshake {
                 // A genuine new handshake means the peer lost its session
                 // state; the streams of the old session cannot go on.
@@ -126,6 +139,8 @@ final class PeerSession {
             handshake = .established(sealer: sealer, opener: opener)
             receivedIndex[header.stream] = index + 1
             dispatch(message, stream: header.stream)
+            // Messages for streams that ended meanwhile leave no state behind.
+            if header.stream != 0, streams[header.stream] == nil { receivedIndex.removeValue(forKey: header.stream) }
         }
     }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import P22PTransport
 
 /// A local listening socket for one forward. What happens to an accepted
 /// connection is up to the owner: a `Member` opens a stream at once, the
@@ -30,7 +31,7 @@ public final class ForwardListener: @unchecked Sendable {
             }
             .bind(host: spec.listen.host, port: spec.listen.port)
             .flatMapErrorThrowing { error in
-                throw MemberError.invalidConfiguration("cannot listen on \(spec.listen): \(error)")
+                throw MemberError.invalidConfiguration("cannot listen on \(spec.listen): \(describeSocketError(error))")
             }
             .map { ForwardListener(spec: spec, channel: $0) }
     }

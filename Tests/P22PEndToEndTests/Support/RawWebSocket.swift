@@ -1,5 +1,7 @@
 import Foundation
+import NIOCore
 import P22PCrypto
+import P22PWire
 
 /// A deliberately minimal WebSocket client over a blocking socket, for saying
 /// things to the relay that the real client never would.
@@ -39,6 +41,33 @@ final class RawWebSocket {
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
         try connection.send(frame)
+    }
+
+    /// Reads one server frame's payload (servers do not mask).
+    func receiveFrame() throws -> [UInt8] {
+        let header = try connection.receive(exactly: 2)
+        var length = Int(header[1] & 0x7F)
+        if length == 126 {
+            let extended = try connection.receive(exactly: 2)
+            length = Int(extended[0]) << 8 | Int(extended[1])
+        } else if length == 127 {
+            length = try connection.receive(exactly: 8).reduce(0) { $0 << 8 | Int($1) }
+        }
+        return length > 0 ? try connection.receive(exactly: length) : []
+    }
+
+    /// Joins `group` as a real member would, then does whatever the test wants.
+    func join(group: String, name: String, secrets: GroupSecrets) throws {
+        guard case .control(.hello(_, let challenge)) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
+            throw SocketError("no hello")
+        }
+        let signature = try secrets.sign(challenge: challenge, create: false, name: name)
+        let request = AuthRequest(group: group, name: name, authPublicKey: nil, signature: signature,
+                                  instance: Array(repeating: 3, count: 16))
+        try send(Array(Frame.control(.join(request)).encoded().readableBytesView))
+        guard case .control(.welcome) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
+            throw SocketError("not welcomed")
+        }
     }
 
     /// Reads server frames until the connection ends; returns the close
