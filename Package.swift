@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "p22p-server", targets: ["p22p-server"]),
         .executable(name: "p22p", targets: ["p22p"]),
+        .executable(name: "p22p-up", targets: ["p22p-up"]),
         .library(name: "P22PClient", targets: ["P22PClient"]),
         .library(name: "P22PRelay", targets: ["P22PRelay"]),
     ],
@@ -88,6 +89,7 @@ let package = Package(
                 "P22PCrypto",
                 "P22PProfile",
                 "P22PRelay",
+                "P22PTransport",
                 "P22PLogging",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,6 +130,18 @@ let package = Package(
                 "P22PLogging",
                 "P22PCrypto",
                 "P22PWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .executableTarget(
+            name: "p22p-up",
+            dependencies: [
+                "P22PDaemon",
+                "P22PProfile",
+                "P22PCommandLine",
+                "P22PLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -7,16 +7,19 @@ public enum CommandError: Error, CustomStringConvertible {
     case usage(String)
     case failed(String)
     case cannotConnect(String)
+    /// Printed as is, without the tool's name: `profile.yaml:3:5: …` must
+    /// start the line for editors to jump to it.
+    case located(String)
 
     public var description: String {
         switch self {
-        case .usage(let text), .failed(let text), .cannotConnect(let text): text
+        case .usage(let text), .failed(let text), .cannotConnect(let text), .located(let text): text
         }
     }
 
     public var exitCode: Int32 {
         switch self {
-        case .usage, .failed: 1
+        case .usage, .failed, .located: 1
         case .cannotConnect: 2
         }
     }
@@ -36,7 +39,11 @@ public enum CommandRunner {
             }
             exit(0)
         } catch let error as CommandError {
-            FileHandle.standardError.write(Data("\(tool): \(error.description)\n".utf8))
+            if case .located = error {
+                FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("\(tool): \(error.description)\n".utf8))
+            }
             exit(error.exitCode)
         } catch let error as ExitCode {
             exit(error.rawValue)

@@ -35,3 +35,15 @@ private final class FiredOnce: @unchecked Sendable {
         return true
     }
 }
+
+/// Runs a handler on every delivery of a signal (SIGHUP for reloads).
+public final class RepeatingSignal: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+
+    public init(_ number: Int32, handler: @escaping @Sendable () -> Void) {
+        signal(number, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+    }
+}

@@ -14,13 +14,13 @@ struct GroupSettings: Equatable {
     init(group: GroupProfile, profile: Profile) {
         self.group = group
         self.server = group.server ?? profile.server
-        self.name = profile.name
+        self.name = group.member ?? profile.name
         self.tls = profile.tls
         self.reconnect = profile.reconnect
     }
 
     /// What identifies the group across reloads.
-    var key: String { "\(server) \(group.name)" }
+    var key: String { "\(server) \(group.name) \(name)" }
 
     /// True when `other` can be applied to a running link.
     func differsOnlyInForwardsOrAllowList(from other: GroupSettings) -> Bool {

@@ -59,6 +59,10 @@ public struct GroupProfile: Equatable, Sendable {
     }
 
     public var name: String
+    /// This machine's member name in this group, when it differs from the
+    /// profile's `name` (one process can then play two members, as the
+    /// quick start does).
+    public var member: String?
     public var password: PasswordSource
     public var create: CreateMode
     public var reservation: String?

@@ -54,7 +54,7 @@ public struct ProfileParser {
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
         let top = try mapping(node, "the profile", keys: ["server", "name", "tls", "reconnect", "log", "relay", "groups"])
         let server = try top["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") } ?? .default
-        let name = try top["name"].map { value throws(ProfileError) in try memberName(value) } ?? defaultName
+        let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
         let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSSettings()
         let reconnect = try top["reconnect"].map { value throws(ProfileError) in try parseReconnect(value) } ?? .standard
         let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
@@ -66,8 +66,9 @@ public struct ProfileParser {
         var listeners: [TargetAddress: Node] = [:]
         for groupNode in groupNodes {
             let group = try parseGroup(groupNode, listeners: &listeners, warnings: &warnings)
-            if groups.contains(where: { $0.name == group.name && ($0.server ?? server) == (group.server ?? server) }) {
-                throw error(at: groupNode, "group \"\(group.name)\" is listed twice")
+            if groups.contains(where: { $0.name == group.name && ($0.server ?? server) == (group.server ?? server)
+                                        && ($0.member ?? name) == (group.member ?? name) }) {
+                throw error(at: groupNode, "group \"\(group.name)\" is listed twice for member \(group.member ?? name)")
             }
             groups.append(group)
         }
@@ -122,7 +123,7 @@ public struct ProfileParser {
 
     private func parseGroup(_ node: Node, listeners: inout [TargetAddress: Node],
                             warnings: inout [ProfileWarning]) throws(ProfileError) -> GroupProfile {
-        let keys = ["name", "password_file", "password_env", "password", "create", "reservation", "allow", "forwards", "server"]
+        let keys = ["name", "member", "password_file", "password_env", "password", "create", "reservation", "allow", "forwards", "server"]
         let fields = try mapping(node, "a group", keys: keys)
         guard let nameNode = fields["name"] else { throw error(at: node, "a group needs \"name\"") }
         let name = try string(nameNode, key: "name")
@@ -152,6 +153,7 @@ public struct ProfileParser {
         let create: GroupProfile.CreateMode = try fields["create"].map { value throws(ProfileError) in try choice(value, key: "create") } ?? .auto
         let reservation = try fields["reservation"].map { value throws(ProfileError) in try existingFile(value, key: "reservation") }
         let server = try fields["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") }
+        let member = try fields["member"].map { value throws(ProfileError) in try memberName(value) }
 
         var allow = AllowList()
         if let allowNode = fields["allow"] {
@@ -168,7 +170,7 @@ public struct ProfileParser {
                 forwards.append(spec)
             }
         }
-        return GroupProfile(name: name, password: password, create: create, reservation: reservation,
+        return GroupProfile(name: name, member: member, password: password, create: create, reservation: reservation,
                             allow: allow, forwards: forwards, server: server)
     }
 
@@ -237,9 +239,9 @@ public struct ProfileParser {
         do { return try ServerURL(parsing: text) } catch { throw self.error(at: node, "\(key): \(error)") }
     }
 
-    private func memberName(_ node: Node) throws(ProfileError) -> String {
-        let text = try string(node, key: "name")
-        do { try Names.validateMember(text) } catch { throw self.error(at: node, "name: \(error)") }
+    private func memberName(_ node: Node, key: String = "member") throws(ProfileError) -> String {
+        let text = try string(node, key: key)
+        do { try Names.validateMember(text) } catch { throw self.error(at: node, "\(key): \(error)") }
         return text
     }
 

@@ -220,8 +220,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         // Tell the others first: once the newcomer has its welcome it may send
         // them frames, and those must not overtake the news of its arrival.
         for other in others { other.send(.memberJoined(cid: me.cid, name: me.name, existing: false)) }
-        send(.welcome(cid: me.cid, name: me.name, created: create), context: context, flush: false)
+        // The roster before the welcome: once a client is told it is in, it
+        // already knows who else is.
         for other in others { send(.memberJoined(cid: other.cid, name: other.name, existing: true), context: context, flush: false) }
+        send(.welcome(cid: me.cid, name: me.name, created: create), context: context, flush: false)
         context.flush()
     }
 

@@ -26,11 +26,4 @@ struct MemberOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "LEVEL"))
     var logLevel: String = "info"
-
-    /// The host name made into a valid member name.
-    static var defaultName: String {
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
-        let cleaned = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }.filter(\.isASCII))
-        return cleaned.isEmpty || cleaned.allSatisfy(\.isNumber) ? "member" : String(cleaned.prefix(64))
-    }
 }

@@ -73,7 +73,7 @@ struct MemberSession {
         } catch {
             throw .usage("--allow \(error)")
         }
-        let name = options.name ?? MemberOptions.defaultName
+        let name = options.name ?? HostName.memberName
         do {
             try Names.validateGroup(group)
             try Names.validateMember(name)

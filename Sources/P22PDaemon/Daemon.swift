@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import P22PClient
+import P22PCrypto
+import P22PProfile
+import P22PRelay
+import P22PTransport
+
+/// `p22p-up`: runs a profile. Starts the embedded relay if the profile has
+/// one, keeps every group joined through a `GroupLink`, applies a changed
+/// profile on `reload`, and reports to systemd when asked to.
+public actor Daemon {
+    private let profilePath: String
+    private var profile: Profile
+    private let logger: Logger
+    private let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    private var relay: RelayServer?
+    private var links: [String: GroupLink] = [:]
+    private var everJoined: Set<String> = []
+    /// Groups that must have joined once before systemd hears READY=1.
+    private var expected: Set<String> = []
+    private var readySent = false
+    private let notifier = SystemdNotifier()
+    private var watchdog: Task<Void, Never>?
+    private let defaultName: String
+
+    public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger) {
+        self.profilePath = profilePath
+        self.profile = loaded.profile
+        self.defaultName = defaultName
+        self.logger = logger
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+    }
+
+    /// Starts everything; fails with a one-line reason if a listener cannot
+    /// be bound or a password cannot be read.
+    public func start() async throws {
+        if let settings = profile.relay {
+            var configuration = RelayConfiguration()
+            configuration.host = settings.listen.host
+            configuration.port = settings.listen.port
+            do {
+                relay = try await RelayServer.start(configuration: configuration, eventLoopGroup: loops, logger: Logger(label: "p22p-up.relay"))
+            } catch {
+                throw DaemonError("cannot start the embedded relay on \(settings.listen): \(describeSocketError(error))")
+            }
+        }
+        expected = Set(profile.groups.map { GroupSettings(group: $0, profile: profile).key })
+        for group in profile.groups {
+            try await startLink(GroupSettings(group: group, profile: profile))
+        }
+        notify("STATUS=connecting to \(profile.groups.count) group(s)")
+        if let interval = SystemdNotifier.watchdogInterval(), let notifier {
+            watchdog = Task {
+                while !Task.isCancelled {
+                    notifier.notify("WATCHDOG=1")
+                    try? await Task.sleep(for: interval)
+                }
+            }
+        }
+    }
+
+    private func startLink(_ settings: GroupSettings) async throws {
+        let password = try Self.readPassword(settings.group)
+        let secrets = try await Task.detached { try GroupSecrets(password: password, group: settings.group.name) }.value
+        let link = GroupLink(settings: settings, secrets: secrets, eventLoop: loops.next(), logger: logger)
+        let key = settings.key
+        link.onJoined = { [weak self] in
+            Task { await self?.joined(key) }
+        }
+        links[key] = link
+        do {
+            try await link.start().get()
+        } catch {
+            links.removeValue(forKey: key)
+            _ = try? await link.stop().get()
+            throw DaemonError("\(error)")
+        }
+    }
+
+    private func joined(_ key: String) {
+        everJoined.insert(key)
+        let joinedNow = links.values.filter(\.isJoined).count
+        notify("STATUS=joined \(joinedNow) of \(links.count) group(s)")
+        if !readySent, expected.isSubset(of: everJoined) {
+            readySent = true
+            logger.info("every group is joined")
+            notify("READY=1")
+        }
+    }
+
+    /// Re-reads the profile. Unchanged forwards keep their connections;
+    /// changed groups reconnect; an invalid profile is rejected and the
+    /// running one stays.
+    public func reload() async {
+        notify("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
+        defer { notify("READY=1") }
+        let loaded: LoadedProfile
+        do {
+            loaded = try ProfileParser.load(path: profilePath, defaultName: defaultName)
+        } catch {
+            logger.error("reload rejected, keeping the running profile: \(error)")
+            return
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        let new = loaded.profile
+        if new.log != profile.log || new.relay != profile.relay {
+            logger.warning("log and relay settings take effect at the next start")
+        }
+        let wanted = Dictionary(new.groups.map { (GroupSettings(group: $0, profile: new).key, GroupSettings(group: $0, profile: new)) },
+                                uniquingKeysWith: { first, _ in first })
+        for (key, link) in links where wanted[key] == nil {
+            logger.info("group \(link.settings.group.name) is no longer in the profile; leaving it")
+            links.removeValue(forKey: key)
+            everJoined.remove(key)
+            _ = try? await link.stop().get()
+        }
+        for (key, settings) in wanted {
+            if let link = links[key] {
+                if link.settings == settings { continue }
+                if link.settings.differsOnlyInForwardsOrAllowList(from: settings) {
+                    _ = try? await link.update(to: settings).get()
+                    continue
+                }
+                logger.info("group \(settings.group.name) changed; reconnecting it")
+                links.removeValue(forKey: key)
+                everJoined.remove(key)
+                _ = try? await link.stop().get()
+            }
+            do {
+                try await startLink(settings)
+            } catch {
+                logger.error("cannot start group \(settings.group.name): \(error)")
+            }
+        }
+        profile = new
+        logger.info("profile reloaded")
+    }
+
+    /// Leaves every group, stops the embedded relay, and returns.
+    public func stop() async {
+        notify("STOPPING=1")
+        watchdog?.cancel()
+        for link in links.values { _ = try? await link.stop().get() }
+        links.removeAll()
+        try? await relay?.shutdown()
+        try? await loops.shutdownGracefully()
+    }
+
+    private func notify(_ state: String) {
+        notifier?.notify(state)
+    }
+
+    static func readPassword(_ group: GroupProfile) throws -> String {
+        switch group.password {
+        case .inline(let password):
+            return password
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw DaemonError("environment variable \(name) (password_env of group \(group.name)) is not set")
+            }
+            return value
+        case .file(let path):
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8),
+                  let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first,
+                  !line.isEmpty else {
+                throw DaemonError("cannot read a password from \(path) (group \(group.name))")
+            }
+            return line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        }
+    }
+
+    static func monotonicMicroseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+    }
+}
+
+/// A failure to report as one line.
+public struct DaemonError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
