@@ -63,7 +63,7 @@ final class GroupLink: @unchecked Sendable {
         guard !stopped else { return }
         var configuration = MemberConfiguration(
             server: settings.server, group: settings.group.name, name: settings.name, mode: mode,
-            allowList: settings.group.allow, tls: TLSOptions(caFile: settings.tls.caFile))
+            allowList: settings.group.allow, tls: TLSOptions(caFile: settings.tls.caFile, pinSHA256: settings.tls.pinSHA256.flatMap(TLSOptions.parsePin)))
         configuration.instance = MemberConfiguration.processInstance
         logger.debug("connecting to \(settings.server) (\(mode == .create ? "create" : "join"))")
         Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: { [weak self] event in

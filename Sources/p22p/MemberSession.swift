@@ -73,6 +73,11 @@ struct MemberSession {
         } catch {
             throw .usage("--allow \(error)")
         }
+        var pin: [UInt8]?
+        if let text = options.pinSha256 {
+            guard let parsed = TLSOptions.parsePin(text) else { throw .usage("--pin-sha256 must be 64 hex digits") }
+            pin = parsed
+        }
         let name = options.name ?? HostName.memberName
         do {
             try Names.validateGroup(group)
@@ -82,7 +87,7 @@ struct MemberSession {
         }
         return MemberConfiguration(
             server: server, group: group, name: name, mode: mode, allowList: allowList,
-            tls: TLSOptions(caFile: options.caFile))
+            tls: TLSOptions(caFile: options.caFile, pinSHA256: pin))
     }
 
     enum Outcome: Sendable {

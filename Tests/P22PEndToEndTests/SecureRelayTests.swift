@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import NIOSSL
 import Logging
 @testable import P22PClient
 import XCTest
@@ -17,9 +19,10 @@ final class SecureRelayTests: XCTestCase {
         defer { echo.stop() }
 
         let secure = ServerURL(secure: true, host: "127.0.0.1", port: proxy.port, pathPrefix: "")
-        func connect(_ name: String, _ mode: MemberConfiguration.JoinMode, caFile: String?, allow: [String] = []) async throws -> Member {
+        func connect(_ name: String, _ mode: MemberConfiguration.JoinMode, caFile: String?, allow: [String] = [],
+                     pin: [UInt8]? = nil) async throws -> Member {
             let configuration = MemberConfiguration(server: secure, group: "demo", name: name, mode: mode,
-                                                    allowList: try AllowList(parsing: allow), tls: TLSOptions(caFile: caFile))
+                                                    allowList: try AllowList(parsing: allow), tls: TLSOptions(caFile: caFile, pinSHA256: pin))
             return try await Member.connect(configuration, secrets: try Cluster.secrets(group: "demo"),
                                             eventLoop: cluster.loops.next(), logger: Logger(label: name)).get()
         }
@@ -37,6 +40,16 @@ final class SecureRelayTests: XCTestCase {
         } catch let error as MemberError {
             XCTAssertTrue(error.isConnectFailure)
             XCTAssertTrue(error.description.contains("the relay's certificate is not trusted"), "\(error)")
+        }
+        // Pinning: the right pin connects, a wrong one is refused before anything is sent.
+        let der = try NIOSSLCertificate.fromPEMFile(certificates.certificateFile)[0].toDERBytes()
+        let pinned = try await connect("pinned", .join, caFile: certificates.caFile, pin: Array(SHA256.hash(data: der)))
+        _ = try await pinned.leave().get()
+        do {
+            _ = try await connect("mispinned", .join, caFile: certificates.caFile, pin: Array(repeating: 0, count: 32))
+            XCTFail("a certificate that does not match the pin was accepted")
+        } catch let error as MemberError {
+            XCTAssertTrue(error.description.contains("does not match the pinned one"), "\(error)")
         }
         _ = try await guest.leave().get()
         _ = try await host.leave().get()

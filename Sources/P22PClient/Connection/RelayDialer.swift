@@ -1,10 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Crypto
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import NIOWebSocket
 import P22PCrypto
 import P22PTransport
@@ -20,6 +23,8 @@ enum RelayDialer {
         makeHandler: @escaping () -> ChannelHandler
     ) -> EventLoopFuture<Channel> {
         let upgraded = eventLoop.makePromise(of: Void.self)
+        // For wss://, nothing is written until the certificate passed every check.
+        let tlsReady = eventLoop.makePromise(of: Void.self)
         let sslContext: NIOSSLContext?
         do {
             sslContext = url.secure ? try makeSSLContext(tls) : nil
@@ -35,6 +40,9 @@ enum RelayDialer {
                     if let sslContext {
                         let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.isIPAddress ? nil : url.host)
                         try channel.pipeline.syncOperations.addHandler(handler)
+                        try channel.pipeline.syncOperations.addHandler(CertificatePinCheck(pin: tls.pinSHA256, url: url, ready: tlsReady))
+                    } else {
+                        tlsReady.succeed(())
                     }
                     let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
                     let upgrader = NIOWebSocketClientUpgrader(
@@ -68,7 +76,18 @@ enum RelayDialer {
             .flatMapErrorThrowing { error in
                 let failure = MemberError.cannotConnect(url, reason: describeSocketError(error))
                 upgraded.fail(failure)
+                tlsReady.fail(failure)
                 throw failure
+            }
+            .flatMap { channel in
+                channel.closeFuture.whenComplete { _ in
+                    tlsReady.fail(MemberError.cannotConnect(url, reason: "connection closed during the TLS handshake"))
+                }
+                return tlsReady.futureResult.map { channel }.flatMapError { error in
+                    channel.close(promise: nil)
+                    upgraded.fail(error)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
             }
             .flatMap { channel in
                 var headers = HTTPHeaders()
@@ -154,4 +173,43 @@ func describeTLSFailure(_ error: Error) -> String {
         return "TLS: the relay's certificate does not match its address: \(text)"
     }
     return "TLS handshake failed: \(text)"
+}
+
+/// Fails the connection before any request is sent if the relay's
+/// certificate is not the pinned one.
+private final class CertificatePinCheck: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let pin: [UInt8]?
+    private let url: ServerURL
+    private let ready: EventLoopPromise<Void>
+
+    init(pin: [UInt8]?, url: ServerURL, ready: EventLoopPromise<Void>) {
+        self.pin = pin
+        self.url = url
+        self.ready = ready
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            if let pin {
+                let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self)
+                let der = (try? handler?.peerCertificate?.toDERBytes()) ?? nil
+                let actual = der.map { Array(SHA256.hash(data: $0)) }
+                guard actual == pin else {
+                    let shown = actual.map { $0.map { String(format: "%02x", $0) }.joined() } ?? "none"
+                    ready.fail(MemberError.cannotConnect(url, reason: "TLS: the relay's certificate (SHA-256 \(shown)) does not match the pinned one"))
+                    context.close(promise: nil)
+                    return
+                }
+            }
+            ready.succeed(())
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        ready.fail(MemberError.cannotConnect(url, reason: describeTLSFailure(error)))
+        context.fireErrorCaught(error)
+    }
 }
