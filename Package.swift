@@ -149,6 +149,11 @@ let package = Package(
             ],
             swiftSettings: eventLoopConfined
         ),
+        .testTarget(
+            name: "P22PDaemonTests",
+            dependencies: ["P22PDaemon", "P22PProfile"],
+            swiftSettings: eventLoopConfined
+        ),
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
         .testTarget(

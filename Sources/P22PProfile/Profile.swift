@@ -26,6 +26,12 @@ public struct ReconnectPolicy: Equatable, Sendable {
     /// A link that stayed up this long resets the backoff to `initialDelay`.
     public var stablePeriod: Duration
 
+    public init(initialDelay: Duration, maxDelay: Duration, stablePeriod: Duration) {
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+        self.stablePeriod = stablePeriod
+    }
+
     public static let standard = ReconnectPolicy(initialDelay: .milliseconds(500), maxDelay: .seconds(30), stablePeriod: .seconds(60))
 }
 

@@ -1,0 +1,283 @@
+import Foundation
+import XCTest
+
+/// `p22p-up` as users run it: real daemon processes with real profiles, a
+/// real relay process that gets killed, real TCP programs at both ends.
+final class DaemonTests: XCTestCase {
+    private var processes: [ToolProcess] = []
+    private var servers: [TCPTestServer] = []
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("p22p-up-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try "daemon test password\n".write(to: directory.appendingPathComponent("group.pass"), atomically: true, encoding: .utf8)
+    }
+
+    override func tearDown() {
+        for process in processes { process.stop() }
+        for server in servers { server.stop() }
+        processes.removeAll()
+        servers.removeAll()
+    }
+
+    @discardableResult
+    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolProcess {
+        let process = try ToolProcess(tool, arguments, environment: environment)
+        processes.append(process)
+        return process
+    }
+
+    private func write(_ name: String, _ yaml: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func echoServer() throws -> TCPTestServer {
+        let server = try TCPTestServer.echo()
+        servers.append(server)
+        return server
+    }
+
+    private func hostProfile(relayPort: Int, allow: Int, extra: String = "") -> String {
+        """
+        server: ws://127.0.0.1:\(relayPort)
+        name: host
+        reconnect: { initial_delay: 200ms, max_delay: 1s }
+        groups:
+          - name: home
+            password_file: group.pass
+            allow: [\(allow)]
+        \(extra)
+        """
+    }
+
+    private func guestProfile(relayPort: Int, forwards: [(local: Int, target: Int)]) -> String {
+        let lines = forwards.map { "      - { listen: 127.0.0.1:\($0.local), peer: host, target: \($0.target) }" }.joined(separator: "\n")
+        return """
+        server: ws://127.0.0.1:\(relayPort)
+        name: guest
+        reconnect: { initial_delay: 200ms, max_delay: 1s }
+        groups:
+          - name: home
+            password_file: group.pass
+            forwards:
+        \(lines)
+        """
+    }
+
+    private func assertRoundTrip(port: Int, file: StaticString = #filePath, line: UInt = #line) {
+        let message = randomBytes(5000)
+        XCTAssertEqual(try roundTrip(port: port, message: message), message, file: file, line: line)
+    }
+
+    /// Polls a forward until a round trip succeeds (both members joined).
+    private func waitUntilForwarding(port: Int, timeout: TimeInterval = 15) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let answer = try? roundTrip(port: port, message: Array("ready?".utf8)), answer == Array("ready?".utf8) { return }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        throw SocketError("forward on port \(port) did not work within \(timeout) s")
+    }
+
+    // MARK: Profiles and examples
+
+    func testEveryExamplePassesCheck() throws {
+        let examples = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("examples").path)
+            .filter { $0.hasSuffix(".yaml") }
+        XCTAssertTrue(examples.contains("quickstart.yaml"))
+        for example in examples {
+            let tool = try run("p22p-up", ["--check", repositoryRoot.appendingPathComponent("examples/\(example)").path])
+            tool.process.waitUntilExit()
+            XCTAssertEqual(tool.process.terminationStatus, 0, "\(example): \(tool.output)")
+        }
+    }
+
+    func testCheckPointsAtTheMistake() async throws {
+        let path = try write("typo.yaml", """
+        server: ws://127.0.0.1:39453
+        groups:
+          - name: home
+            password_file: group.pass
+            forwads:
+              - { listen: 2222, peer: host, target: 22 }
+        """)
+        let tool = try run("p22p-up", ["--check", path])
+        let status = try await tool.waitForExit()
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(tool.standardError.hasPrefix("\(path):5:5: unknown key \"forwads\""), tool.standardError)
+        XCTAssertEqual(tool.standardError.split(separator: "\n").count, 1)
+        XCTAssertFalse(tool.output.contains("relay listening"), "nothing may connect or listen on a bad profile")
+    }
+
+    // MARK: Reconnection
+
+    /// The relay dies with kill -9 in the middle of a transfer and comes back
+    /// 3 s later on the same port: the forward works again within 5 s of the
+    /// restart, with no user action, and a connection made during the outage
+    /// waits for the link instead of failing.
+    func testForwardsSurviveARelayKilledAndRestarted() async throws {
+        let echo = try echoServer()
+        let relayPort = try freePort()
+        let localPort = try freePort()
+        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)", "--keepalive", "1"])
+        try await relay.waitForLine(containing: "relay listening")
+        let host = try run("p22p-up", [try write("host.yaml", hostProfile(relayPort: relayPort, allow: echo.port))])
+        let guest = try run("p22p-up", [try write("guest.yaml", guestProfile(relayPort: relayPort, forwards: [(localPort, echo.port)]))])
+        try await waitUntilForwarding(port: localPort)
+
+        // A transfer is under way when the relay dies.
+        let busy = try TCPConnection.connect(port: localPort, timeoutSeconds: 5)
+        defer { busy.close() }
+        try busy.send(randomBytes(1 << 20))
+        relay.send(SIGKILL)
+        _ = try await relay.waitForExit()
+        try await guest.waitForLine(containing: "reconnecting in")
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+
+        // Listeners stayed bound: this connection is accepted and waits.
+        let early = try TCPConnection.connect(port: localPort, timeoutSeconds: 15)
+        defer { early.close() }
+        try early.send(Array("made during the outage".utf8))
+
+        relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)", "--keepalive", "1"])
+        let restarted = Date()
+        try await relay.waitForLine(containing: "relay listening")
+        var recovered: TimeInterval?
+        while recovered == nil, Date().timeIntervalSince(restarted) < 10 {
+            if let answer = try? roundTrip(port: localPort, message: Array("ping".utf8)), answer == Array("ping".utf8) {
+                recovered = Date().timeIntervalSince(restarted)
+            } else {
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+        let seconds = try XCTUnwrap(recovered, "the forward did not come back within 10 s")
+        print("forward working again \(String(format: "%.2f", seconds)) s after the relay restarted")
+        XCTAssertLessThan(seconds, 5)
+        XCTAssertEqual(try early.receive(exactly: 22), Array("made during the outage".utf8))
+        // Each attempt is logged with its delay.
+        XCTAssertTrue(guest.output.contains("reconnecting in"), guest.output)
+        XCTAssertTrue(host.output.contains("reconnecting in"))
+    }
+
+    /// A connection accepted while the link is down waits at most 10 s, then
+    /// is closed with a log line saying why.
+    func testConnectionWaitsTenSecondsForAnAbsentLinkThenCloses() async throws {
+        let relayPort = try freePort()
+        let localPort = try freePort()
+        let guest = try run("p22p-up", [try write("guest.yaml", guestProfile(relayPort: relayPort, forwards: [(localPort, 9)]))])
+        try await guest.waitForLine(containing: "reconnecting in")
+        let waiting = try TCPConnection.connect(port: localPort, timeoutSeconds: 20)
+        defer { waiting.close() }
+        let started = Date()
+        XCTAssertEqual(try waiting.receive(), [], "closed, not reset")
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertGreaterThan(waited, 9)
+        XCTAssertLessThan(waited, 13)
+        try await guest.waitForLine(containing: "the link to the relay did not come within 10 s")
+    }
+
+    /// A forward whose peer is not there yet waits for it, and works as soon
+    /// as it joins.
+    func testForwardWaitsForItsPeer() async throws {
+        let echo = try echoServer()
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        let localPort = try freePort()
+        let guest = try run("p22p-up", [try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(localPort, echo.port)]))])
+        try await guest.waitForLine(containing: "waiting for peer host")
+        try run("p22p-up", [try write("host.yaml", hostProfile(relayPort: relay.port, allow: echo.port))])
+        try await guest.waitForLine(containing: "peer host is here")
+        assertRoundTrip(port: localPort)
+    }
+
+    // MARK: Logging
+
+    func testJournalReceivesStructuredEntries() async throws {
+        let journal = try DatagramReceiver()
+        defer { journal.stop() }
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        let localPort = try freePort()
+        try run("p22p-up", ["--log", "journal", try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(localPort, 9)]))],
+            environment: ["P22P_JOURNAL_SOCKET": journal.path])
+        let forwarding = try await journal.wait(for: "MESSAGE=forwarding")
+        let fields = Dictionary(forwarding.split(separator: "\n").compactMap { line -> (String, String)? in
+            guard let equals = line.firstIndex(of: "=") else { return nil }
+            return (String(line[..<equals]), String(line[line.index(after: equals)...]))
+        }, uniquingKeysWith: { first, _ in first })
+        XCTAssertEqual(fields["SYSLOG_IDENTIFIER"], "p22p-up")
+        XCTAssertEqual(fields["PRIORITY"], "6")
+        XCTAssertEqual(fields["P22P_GROUP"], "home")
+        XCTAssertEqual(fields["P22P_FORWARD"], "127.0.0.1:\(localPort) -> host 127.0.0.1:9")
+        let waiting = try await journal.wait(for: "MESSAGE=waiting for peer host")
+        XCTAssertTrue(waiting.contains("P22P_PEER=host\n"), waiting)
+    }
+
+    func testMissingJournalFallsBackToStdoutWithOneWarning() async throws {
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        let up = try run("p22p-up", ["--log", "journal", try write("host.yaml", hostProfile(relayPort: relay.port, allow: 9))],
+                         environment: ["P22P_JOURNAL_SOCKET": directory.appendingPathComponent("no-such-socket").path])
+        try await up.waitForLine(containing: "no systemd journal at")
+        try await up.waitForLine(containing: "created group home")
+    }
+
+    func testJSONLogsAreOneObjectPerLine() async throws {
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        let up = try run("p22p-up", [try write("host.yaml", hostProfile(relayPort: relay.port, allow: 9, extra: "log: { format: json }"))])
+        try await up.waitForLine(containing: "created group home")
+        for line in up.output.split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            XCTAssertNotNil(object?["message"], String(line))
+            XCTAssertNotNil(object?["level"])
+        }
+    }
+
+    // MARK: Signals and systemd
+
+    func testReloadKeepsUnchangedForwardsAndRejectsABadProfile() async throws {
+        let echo = try echoServer()
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        let notify = try DatagramReceiver()
+        defer { notify.stop() }
+        try run("p22p-up", [try write("host.yaml", hostProfile(relayPort: relay.port, allow: echo.port))])
+        let (kept, dropped, added) = (try freePort(), try freePort(), try freePort())
+        let guestPath = try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(kept, echo.port), (dropped, echo.port)]))
+        let guest = try run("p22p-up", [guestPath], environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
+        _ = try await notify.wait(for: "READY=1")
+        _ = try await notify.wait(for: "WATCHDOG=1")
+        _ = try await notify.wait(for: "STATUS=joined 1 of 1 group(s)")
+        try await waitUntilForwarding(port: kept)
+
+        let open = try TCPConnection.connect(port: kept)
+        defer { open.close() }
+        try open.send(Array("one".utf8))
+        XCTAssertEqual(try open.receive(exactly: 3), Array("one".utf8))
+
+        _ = try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(kept, echo.port), (added, echo.port)]))
+        guest.send(SIGHUP)
+        try await guest.waitForLine(containing: "profile reloaded")
+        _ = try await notify.wait(for: "RELOADING=1")
+        // The open connection of the unchanged forward goes on.
+        try open.send(Array("two".utf8))
+        XCTAssertEqual(try open.receive(exactly: 3), Array("two".utf8))
+        assertRoundTrip(port: added)
+        XCTAssertThrowsError(try TCPConnection.connect(port: dropped), "the removed forward no longer listens")
+
+        // A broken profile is refused and the running one stays.
+        try "groups: [ { name: home\n".write(toFile: guestPath, atomically: true, encoding: .utf8)
+        guest.send(SIGHUP)
+        try await guest.waitForLine(containing: "reload rejected, keeping the running profile: \(guestPath):")
+        try open.send(Array("three".utf8))
+        XCTAssertEqual(try open.receive(exactly: 5), Array("three".utf8))
+
+        guest.send(SIGTERM)
+        let status = try await guest.waitForExit(timeout: 5)
+        XCTAssertEqual(status, 0)
+    }
+}

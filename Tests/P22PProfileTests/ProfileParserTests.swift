@@ -1,0 +1,507 @@
+import Foundation
+import P22PClient
+@testable import P22PProfile
+import XCTest
+
+/// The profile parser: every key parses to the expected value, and every
+/// mistake is reported at the exact `line:column` with a message naming the key.
+///
+/// YAML literals below start at column 1 (the closing `"""` sets the
+/// indentation), so the numbers in the assertions can be checked by counting.
+final class ProfileParserTests: XCTestCase {
+    /// A fresh directory per test holding the files a profile refers to.
+    private var directory = ""
+    private var home: String { directory + "/home" }
+
+    override func setUpWithError() throws {
+        let base = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("p22p-profile-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        directory = base.resolvingSymlinksInPath().path
+        try write("ca.pem", "-----BEGIN CERTIFICATE-----\n")
+        try write("secrets/friends.pass", "hunter2\n")
+        try write("friends-key.json", "{}\n")
+        try write("home/x", "from home\n")
+        try write("home/.config/p22p/friends.pass", "hunter2\n")
+    }
+
+    override func tearDownWithError() throws {
+        if !directory.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    private func write(_ relativePath: String, _ contents: String) throws {
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try contents.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    private func parser(_ environment: [String: String]) -> ProfileParser {
+        ProfileParser(fileName: "profile.yaml", baseDirectory: directory, environment: environment, defaultName: "laptop")
+    }
+
+    private func parse(_ yaml: String, environment: [String: String] = ["PW": "pw"]) throws -> LoadedProfile {
+        try parser(environment).parse(yaml)
+    }
+
+    /// Asserts that `yaml` is rejected at exactly `line:column` of profile.yaml
+    /// with a message containing every one of `mentions`.
+    private func assertError(_ yaml: String, line: Int, column: Int, mentions: [String],
+                             environment: [String: String] = ["PW": "pw"],
+                             file: StaticString = #filePath, testLine: UInt = #line) {
+        do {
+            let loaded = try parser(environment).parse(yaml)
+            XCTFail("expected an error at \(line):\(column), but the profile parsed: \(loaded)", file: file, line: testLine)
+        } catch {
+            XCTAssertEqual(error.file, "profile.yaml", "\(error)", file: file, line: testLine)
+            XCTAssertEqual(error.line, line, "wrong line in: \(error)", file: file, line: testLine)
+            XCTAssertEqual(error.column, column, "wrong column in: \(error)", file: file, line: testLine)
+            for word in mentions {
+                XCTAssertTrue(error.message.contains(word), "message does not mention \(word): \(error)", file: file, line: testLine)
+            }
+            XCTAssertEqual(error.description, "profile.yaml:\(error.line):\(error.column): \(error.message)", file: file, line: testLine)
+        }
+    }
+
+    private func address(_ host: String, _ port: Int) -> TargetAddress { TargetAddress(host: host, port: port) }
+
+    // MARK: Valid profiles
+
+    func testFullProfileParsesEveryKey() throws {
+        let pin = (0..<32).map { String(format: "%02X", ($0 * 37 + 11) % 256) }.joined(separator: ":")
+        let yaml = """
+        server: wss://relay.example.net:8443/p22p
+        name: laptop-1
+        tls:
+          ca_file: ca.pem
+          pin_sha256: "\(pin)"
+        reconnect: { initial_delay: 250ms, max_delay: 2m }
+        log: { target: journal, level: debug, format: json }
+        relay: { listen: "0.0.0.0:39453" }
+        groups:
+          - name: friends
+            member: laptop-2
+            password_file: secrets/friends.pass
+            create: always
+            reservation: friends-key.json
+            allow: [25565, "127.0.0.1:22"]
+            forwards:
+              - { listen: "127.0.0.1:2222", peer: home-pc, target: 22 }
+              - { listen: 25565, peer: alice, target: "db.local:5432" }
+          - name: "#work"
+            password_env: WORK_PW
+            create: never
+            server: ws://10.0.0.1:4000
+            forwards:
+              - listen: 8080
+                peer: 7
+                target: "[::1]:80"
+        """
+        let loaded = try parse(yaml, environment: ["WORK_PW": "s3cret", "HOME": home])
+        XCTAssertEqual(loaded.warnings, [])
+        let profile = loaded.profile
+
+        XCTAssertEqual(profile.server, ServerURL(secure: true, host: "relay.example.net", port: 8443, pathPrefix: "/p22p"))
+        XCTAssertEqual(profile.name, "laptop-1")
+        XCTAssertEqual(profile.tls.caFile, directory + "/ca.pem")
+        XCTAssertEqual(profile.tls.pinSHA256, pin.lowercased().replacingOccurrences(of: ":", with: ""))
+        XCTAssertEqual(profile.tls.pinSHA256?.count, 64)
+        XCTAssertEqual(profile.reconnect.initialDelay, .milliseconds(250))
+        XCTAssertEqual(profile.reconnect.maxDelay, .seconds(120))
+        XCTAssertEqual(profile.reconnect.stablePeriod, ReconnectPolicy.standard.stablePeriod)
+        XCTAssertEqual(profile.log, LogSettings(target: .journal, level: "debug", format: .json))
+        XCTAssertEqual(profile.relay, RelaySettings(listen: address("0.0.0.0", 39453)))
+        XCTAssertEqual(profile.groups.count, 2)
+
+        let friends = try XCTUnwrap(profile.groups.first)
+        XCTAssertEqual(friends.name, "friends")
+        XCTAssertEqual(friends.member, "laptop-2")
+        XCTAssertEqual(friends.password, .file(directory + "/secrets/friends.pass"))
+        XCTAssertEqual(friends.create, .always)
+        XCTAssertEqual(friends.reservation, directory + "/friends-key.json")
+        XCTAssertEqual(friends.allow.entries, [address("127.0.0.1", 25565), address("127.0.0.1", 22)])
+        XCTAssertEqual(friends.forwards, [
+            ForwardSpec(peer: .name("home-pc"), listen: address("127.0.0.1", 2222), target: address("127.0.0.1", 22)),
+            ForwardSpec(peer: .name("alice"), listen: address("127.0.0.1", 25565), target: address("db.local", 5432)),
+        ])
+        XCTAssertNil(friends.server)
+
+        let work = try XCTUnwrap(profile.groups.last)
+        XCTAssertEqual(work.name, "#work")
+        XCTAssertNil(work.member)
+        XCTAssertEqual(work.password, .environment("WORK_PW"))
+        XCTAssertEqual(work.create, .never)
+        XCTAssertNil(work.reservation)
+        XCTAssertEqual(work.allow, AllowList())
+        XCTAssertEqual(work.forwards, [
+            ForwardSpec(peer: try PeerReference(parsing: "7"), listen: address("127.0.0.1", 8080), target: address("::1", 80)),
+        ])
+        XCTAssertEqual(work.forwards.first?.peer.description, "CID 7")
+        XCTAssertEqual(work.server, ServerURL(secure: false, host: "10.0.0.1", port: 4000, pathPrefix: ""))
+    }
+
+    func testOmittedKeysTakeTheirDefaults() throws {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+        """
+        let loaded = try parse(yaml)
+        XCTAssertEqual(loaded.warnings, [])
+        let profile = loaded.profile
+        XCTAssertEqual(profile.server, ServerURL(secure: false, host: "127.0.0.1", port: 39453, pathPrefix: ""))
+        XCTAssertEqual(profile.server.description, "ws://127.0.0.1:39453")
+        XCTAssertEqual(profile.name, "laptop")
+        XCTAssertNil(profile.tls.caFile)
+        XCTAssertNil(profile.tls.pinSHA256)
+        XCTAssertEqual(profile.reconnect.initialDelay, .milliseconds(500))
+        XCTAssertEqual(profile.reconnect.maxDelay, .seconds(30))
+        XCTAssertEqual(profile.log.target, .stdout)
+        XCTAssertEqual(profile.log.level, "info")
+        XCTAssertEqual(profile.log.format, .text)
+        XCTAssertNil(profile.relay)
+        XCTAssertEqual(profile.groups, [
+            GroupProfile(name: "friends", member: nil, password: .environment("PW"), create: .auto, reservation: nil,
+                         allow: AllowList(), forwards: [], server: nil),
+        ])
+    }
+
+    func testTheDesignDocumentExampleParses() throws {
+        let yaml = """
+        server: wss://relay.example.net:39453   # default ws://127.0.0.1:39453
+        name: laptop                            # member name; default host name
+        tls: { ca_file: ca.pem, pin_sha256: "\(String(repeating: "0f", count: 32))" }   # optional
+        reconnect: { initial_delay: 500ms, max_delay: 30s }
+        log: { target: stdout, level: info, format: text }   # target: stdout | journal
+        relay: { listen: 127.0.0.1:39453 }      # optional: also run an embedded relay
+        groups:
+          - name: friends
+            password_file: ~/.config/p22p/friends.pass   # or password_env: FRIENDS_PW
+            reservation: friends-key.json                # key file for '#' groups
+            allow: [25565, "127.0.0.1:22"]
+            forwards:
+              - { listen: 127.0.0.1:2222, peer: home-pc, target: 22 }
+              - { listen: 25565, peer: alice, target: "127.0.0.1:25565" }
+        """
+        let profile = try parse(yaml, environment: ["HOME": home]).profile
+        XCTAssertEqual(profile.relay?.listen, address("127.0.0.1", 39453))
+        XCTAssertEqual(profile.groups.first?.password, .file(home + "/.config/p22p/friends.pass"))
+        XCTAssertEqual(profile.groups.first?.forwards.map(\.listen), [address("127.0.0.1", 2222), address("127.0.0.1", 25565)])
+        XCTAssertEqual(profile.groups.first?.forwards.map(\.target), [address("127.0.0.1", 22), address("127.0.0.1", 25565)])
+    }
+
+    func testRelativePathsResolveAgainstTheBaseDirectory() throws {
+        // None of these files exist relative to the test's working directory.
+        let yaml = """
+        tls:
+          ca_file: ./ca.pem
+        groups:
+          - name: friends
+            password_file: secrets/../secrets/friends.pass
+            reservation: friends-key.json
+          - name: others
+            password_file: \(directory)/secrets/friends.pass
+        """
+        let profile = try parse(yaml).profile
+        XCTAssertEqual(profile.tls.caFile, directory + "/ca.pem")
+        XCTAssertEqual(profile.groups[0].password, .file(directory + "/secrets/friends.pass"))
+        XCTAssertEqual(profile.groups[0].reservation, directory + "/friends-key.json")
+        XCTAssertEqual(profile.groups[1].password, .file(directory + "/secrets/friends.pass"))
+    }
+
+    func testTildeExpandsUsingHOME() throws {
+        let yaml = """
+        tls: { ca_file: ~/x }
+        groups:
+          - name: friends
+            password_file: ~/.config/p22p/friends.pass
+        """
+        let profile = try parse(yaml, environment: ["HOME": home]).profile
+        XCTAssertEqual(profile.tls.caFile, home + "/x")
+        XCTAssertEqual(profile.groups[0].password, .file(home + "/.config/p22p/friends.pass"))
+    }
+
+    func testInlinePasswordParsesWithOneWarningNamingTheGroup() throws {
+        let yaml = """
+        groups:
+          - name: friends
+            password: hunter2
+        """
+        let loaded = try parse(yaml)
+        XCTAssertEqual(loaded.profile.groups.first?.password, .inline("hunter2"))
+        XCTAssertEqual(loaded.warnings.count, 1)
+        let warning = try XCTUnwrap(loaded.warnings.first)
+        XCTAssertEqual(warning.file, "profile.yaml")
+        XCTAssertEqual(warning.line, 3)
+        XCTAssertEqual(warning.column, 15)
+        XCTAssertTrue(warning.message.contains("\"friends\""), warning.description)
+        XCTAssertTrue(warning.message.contains("password"), warning.description)
+        XCTAssertTrue(warning.description.hasPrefix("profile.yaml:3:15: warning: "), warning.description)
+    }
+
+    // MARK: Unknown keys and wrong types
+
+    func testUnknownTopLevelKey() {
+        let yaml = """
+        server: ws://127.0.0.1:39453
+        gruops:
+          - name: friends
+            password_env: PW
+        """
+        assertError(yaml, line: 2, column: 1, mentions: ["\"gruops\""])
+    }
+
+    func testUnknownKeyInsideAGroup() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            forward:
+              - { listen: 2222, peer: bob, target: 22 }
+        """
+        assertError(yaml, line: 4, column: 5, mentions: ["\"forward\"", "group"])
+    }
+
+    func testUnknownKeyInsideAForward() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            forwards:
+              - listen: 2222
+                peer: bob
+                taget: 22
+        """
+        assertError(yaml, line: 7, column: 9, mentions: ["\"taget\"", "forward"])
+    }
+
+    func testGroupsMustBeAList() {
+        let yaml = """
+        name: laptop
+        groups: friends
+        """
+        assertError(yaml, line: 2, column: 9, mentions: ["groups", "list"])
+    }
+
+    func testAllowMustBeAList() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            allow: { port: 22 }
+        """
+        assertError(yaml, line: 4, column: 12, mentions: ["allow", "list"])
+    }
+
+    // MARK: Bad values
+
+    func testPortAbove65535() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            forwards:
+              - { listen: 70000, peer: bob, target: 22 }
+        """
+        assertError(yaml, line: 5, column: 19, mentions: ["listen", "70000"])
+    }
+
+    func testPortThatIsNotANumber() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            allow: [22, "127.0.0.1:abc"]
+        """
+        assertError(yaml, line: 4, column: 17, mentions: ["allow", "abc"])
+    }
+
+    func testPortZeroInTarget() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            forwards:
+              - { listen: 2222, peer: bob, target: 0 }
+        """
+        assertError(yaml, line: 5, column: 44, mentions: ["target", "\"0\""])
+    }
+
+    func testDurationWithWordUnit() {
+        let yaml = """
+        reconnect:
+          initial_delay: 5 seconds
+        groups:
+          - name: friends
+            password_env: PW
+        """
+        assertError(yaml, line: 2, column: 18, mentions: ["initial_delay", "5 seconds"])
+    }
+
+    func testDurationWithUnknownUnit() {
+        let yaml = """
+        reconnect: { initial_delay: 1s, max_delay: 10x }
+        groups:
+          - name: friends
+            password_env: PW
+        """
+        assertError(yaml, line: 1, column: 44, mentions: ["max_delay", "10x"])
+    }
+
+    func testMaxDelayBelowInitialDelay() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+        reconnect:
+          initial_delay: 10s
+          max_delay: 2s
+        """
+        assertError(yaml, line: 6, column: 14, mentions: ["max_delay", "initial_delay"])
+    }
+
+    func testDuplicateListenAddressAcrossGroups() {
+        // "2222" and "127.0.0.1:2222" are the same local address.
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            forwards:
+              - { listen: 2222, peer: bob, target: 22 }
+          - name: work
+            password_env: PW
+            forwards:
+              - listen: "127.0.0.1:2222"
+                peer: carol
+                target: 22
+        """
+        assertError(yaml, line: 9, column: 9, mentions: ["listen", "127.0.0.1:2222", "line 5"])
+    }
+
+    func testMissingPasswordFile() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_file: missing.pass
+        """
+        assertError(yaml, line: 3, column: 20, mentions: ["password_file", "missing.pass", directory + "/missing.pass"])
+    }
+
+    func testTwoPasswordSourcesInOneGroup() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_file: secrets/friends.pass
+            password_env: PW
+        """
+        assertError(yaml, line: 4, column: 19, mentions: ["password_file", "password_env", "\"friends\""])
+    }
+
+    func testNoPasswordSource() {
+        let yaml = """
+        groups:
+          - name: friends
+            create: auto
+        """
+        assertError(yaml, line: 2, column: 5, mentions: ["\"friends\"", "password_file", "password_env"])
+    }
+
+    func testPasswordEnvNamingAnUnsetVariable() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: NOT_SET_PW
+        """
+        assertError(yaml, line: 3, column: 19, mentions: ["password_env", "NOT_SET_PW"], environment: ["PW": "pw"])
+    }
+
+    func testInvalidMemberName() {
+        let yaml = """
+        groups:
+          - name: friends
+            member: has space
+            password_env: PW
+        """
+        assertError(yaml, line: 3, column: 13, mentions: ["member", "has space"])
+    }
+
+    func testInvalidProfileName() {
+        let yaml = """
+        name: has space
+        groups:
+          - name: friends
+            password_env: PW
+        """
+        assertError(yaml, line: 1, column: 7, mentions: ["name", "has space"])
+    }
+
+    func testInvalidLogLevel() {
+        let yaml = """
+        log:
+          level: verbose
+        groups:
+          - name: friends
+            password_env: PW
+        """
+        assertError(yaml, line: 2, column: 10, mentions: ["log.level", "verbose"])
+    }
+
+    func testInvalidCreateMode() {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            create: sometimes
+        """
+        assertError(yaml, line: 4, column: 13, mentions: ["create", "sometimes"])
+    }
+
+    func testBadServerURL() {
+        let yaml = """
+        server: http://x
+        groups:
+          - name: friends
+            password_env: PW
+        """
+        assertError(yaml, line: 1, column: 9, mentions: ["server", "http://x"])
+    }
+
+    // MARK: Documents that are not profiles
+
+    func testYAMLSyntaxErrorUnclosedBracket() {
+        // The flow sequence opened at 4:12 never closes; libyaml notices at the
+        // end of the stream, which it places at the start of the line after the last.
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            allow: [22, 80
+
+        """
+        assertError(yaml, line: 5, column: 1, mentions: ["YAML", "']'"])
+    }
+
+    func testEmptyDocument() {
+        assertError("", line: 1, column: 1, mentions: ["empty"])
+        assertError("# nothing but a comment\n", line: 1, column: 1, mentions: ["empty"])
+    }
+
+    func testEmptyGroupsList() {
+        let yaml = """
+        name: laptop
+        groups: []
+        """
+        assertError(yaml, line: 2, column: 9, mentions: ["groups", "empty"])
+    }
+
+    func testKeyRepeatedInAGroup() {
+        // The parser has its own "appears twice" check; the error must point
+        // at the repeated key, not at the top of the file.
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            password_env: OTHER_PW
+        """
+        assertError(yaml, line: 4, column: 5, mentions: ["password_env", "twice"])
+    }
+}
