@@ -156,6 +156,7 @@ let package = Package(
         ),
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
+        .testTarget(name: "P22PProfileTests", dependencies: ["P22PProfile", "P22PClient"]),
         .testTarget(
             name: "P22PRelayTests",
             dependencies: [
