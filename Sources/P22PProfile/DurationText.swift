@@ -6,7 +6,7 @@ enum DurationText {
         ]
         for (suffix, make) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
-            guard !number.isEmpty, number.allSatisfy(\.isASCII), let value = Int(number), value >= 0, value <= 1_000_000 else { return nil }
+            guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(number), value <= 1_000_000 else { return nil }
             return make(value)
         }
         return nil

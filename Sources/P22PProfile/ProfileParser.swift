@@ -81,7 +81,7 @@ public struct ProfileParser {
         if let caFile = fields["ca_file"] { settings.caFile = try existingFile(caFile, key: "tls.ca_file") }
         if let pin = fields["pin_sha256"] {
             let text = try string(pin, key: "tls.pin_sha256").lowercased().replacingOccurrences(of: ":", with: "")
-            guard text.count == 64, text.allSatisfy(\.isHexDigit) else {
+            guard text.count == 64, text.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
                 throw error(at: pin, "tls.pin_sha256 must be 64 hex digits (the SHA-256 of the relay's certificate)")
             }
             settings.pinSHA256 = text
@@ -129,7 +129,9 @@ public struct ProfileParser {
         let name = try string(nameNode, key: "name")
         do { try Names.validateGroup(name) } catch { throw self.error(at: nameNode, "\(error)") }
 
+        // In document order, so a second source is reported where it stands.
         let sources = ["password_file", "password_env", "password"].filter { fields[$0] != nil }
+            .sorted { (line(fields[$0]), column(fields[$0])) < (line(fields[$1]), column(fields[$1])) }
         guard sources.count == 1 else {
             throw error(at: sources.count > 1 ? fields[sources[1]] : node,
                         sources.isEmpty ? "group \"\(name)\" needs one of password_file, password_env or password"
@@ -163,10 +165,10 @@ public struct ProfileParser {
         if let forwardsNode = fields["forwards"] {
             for forwardNode in try sequence(forwardsNode, key: "forwards") {
                 let spec = try parseForward(forwardNode)
-                if let earlier = listeners[spec.listen] {
+                if let earlier = listeners[spec.listen.normalized] {
                     throw error(at: forwardNode, "listen address \(spec.listen) is already used by the forward at line \(line(earlier))")
                 }
-                listeners[spec.listen] = forwardNode
+                listeners[spec.listen.normalized] = forwardNode
                 forwards.append(spec)
             }
         }
@@ -250,7 +252,9 @@ public struct ProfileParser {
     private func existingFile(_ node: Node, key: String) throws(ProfileError) -> String {
         let text = try string(node, key: key)
         let path = resolve(text)
-        guard FileManager.default.isReadableFile(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.isReadableFile(atPath: path),
+              FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw error(at: node, "\(key): file \(text) does not exist or cannot be read" + (text == path ? "" : " (looked at \(path))"))
         }
         return path
@@ -277,6 +281,10 @@ public struct ProfileParser {
         switch yaml {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ProfileError(file: fileName, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return ProfileError(file: fileName, line: context.mark.line, column: context.mark.column,
+                                message: "key \(keys) appears more than once in this mapping; keep one")
         default:
             return ProfileError(file: fileName, line: 1, column: 1, message: "YAML: \(yaml)")
         }

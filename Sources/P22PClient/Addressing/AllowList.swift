@@ -28,9 +28,5 @@ public struct AllowList: Sendable, Equatable {
         entries.contains(Self.normalize(target))
     }
 
-    /// `localhost` and 127.0.0.1 name the same thing to a user; compare them as one.
-    static func normalize(_ target: TargetAddress) -> TargetAddress {
-        let host = target.host.lowercased()
-        return TargetAddress(host: host == "localhost" ? "127.0.0.1" : host, port: target.port)
-    }
+    static func normalize(_ target: TargetAddress) -> TargetAddress { target.normalized }
 }

@@ -11,6 +11,13 @@ public struct TargetAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// The same address compared as users mean it: case-insensitive, with
+    /// `localhost` as 127.0.0.1.
+    public var normalized: TargetAddress {
+        let lower = host.lowercased()
+        return TargetAddress(host: lower == "localhost" ? "127.0.0.1" : lower, port: port)
+    }
+
     /// Parses `PORT` (meaning 127.0.0.1:PORT) or `HOST:PORT`.
     public init(parsing text: String, defaultHost: String = "127.0.0.1") throws(AddressError) {
         var parts = try AddressParts.split(text)
@@ -26,12 +33,12 @@ public struct TargetAddress: Hashable, Sendable, CustomStringConvertible {
 
 public enum AddressError: Error, Equatable, CustomStringConvertible {
     case malformed(String, expected: String)
-    case badPort(String, in: String)
+    case badPort(String, in: String, allowZero: Bool)
 
     public var description: String {
         switch self {
         case .malformed(let text, let expected): "\"\(text)\" is not of the form \(expected)"
-        case .badPort(let port, let text): "\"\(port)\" in \"\(text)\" is not a port (0-65535)"
+        case .badPort(let port, let text, let allowZero): "\"\(port)\" in \"\(text)\" is not a port (\(allowZero ? 0 : 1)-65535)"
         }
     }
 }
@@ -64,7 +71,7 @@ enum AddressParts {
     }
 
     static func port(_ text: String, in whole: String, allowZero: Bool = false) throws(AddressError) -> Int {
-        guard let port = Int(text), port >= (allowZero ? 0 : 1), port <= 65535 else { throw .badPort(text, in: whole) }
+        guard let port = Int(text), port >= (allowZero ? 0 : 1), port <= 65535 else { throw .badPort(text, in: whole, allowZero: allowZero) }
         return port
     }
 }

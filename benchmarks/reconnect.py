@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Time from a relay restart to a working forward again, as p22p-up users see it.
+
+  benchmarks/reconnect.py BIN_DIR [RUNS]
+
+Starts a relay and two p22p-up members (host allows an echo server, guest
+forwards a local port to it), then RUNS times: kill -9 the relay, wait 3 s,
+start it again on the same port, and time until a round trip through the
+forward succeeds. Prints each time and the median.
+"""
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def echo_server(port):
+    server = socket.create_server(("127.0.0.1", port))
+
+    def serve(connection):
+        with connection:
+            while data := connection.recv(65536):
+                connection.sendall(data)
+
+    def accept():
+        while True:
+            connection, _ = server.accept()
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
+def round_trip(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            connection.sendall(b"ping")
+            return connection.recv(4) == b"ping"
+    except OSError:
+        return False
+
+
+def main():
+    bin_dir = sys.argv[1]
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    relay_port, echo_port, local_port = free_port(), free_port(), free_port()
+    echo_server(echo_port)
+    work = tempfile.mkdtemp()
+    with open(os.path.join(work, "pw"), "w") as f:
+        f.write("reconnect benchmark\n")
+    for name, body in [
+        ("host", f"groups:\n  - {{ name: bench, password_file: pw, allow: [{echo_port}] }}\n"),
+        ("guest", f"groups:\n  - name: bench\n    password_file: pw\n    forwards:\n"
+                  f"      - {{ listen: 127.0.0.1:{local_port}, peer: host, target: {echo_port} }}\n"),
+    ]:
+        with open(os.path.join(work, f"{name}.yaml"), "w") as f:
+            f.write(f"server: ws://127.0.0.1:{relay_port}\nname: {name}\n"
+                    "reconnect: { initial_delay: 500ms, max_delay: 30s }\n" + body)
+
+    def start_relay():
+        return subprocess.Popen([os.path.join(bin_dir, "p22p-server"), "--listen", f"127.0.0.1:{relay_port}",
+                                 "--log-level", "warning"])
+
+    relay = start_relay()
+    members = [subprocess.Popen([os.path.join(bin_dir, "p22p-up"), "--log-level", "warning",
+                                 os.path.join(work, f"{name}.yaml")]) for name in ("host", "guest")]
+    try:
+        deadline = time.monotonic() + 30
+        while not round_trip(local_port):
+            if time.monotonic() > deadline:
+                sys.exit("the forward never worked")
+            time.sleep(0.05)
+        times = []
+        for _ in range(runs):
+            relay.send_signal(signal.SIGKILL)
+            relay.wait()
+            time.sleep(3)
+            relay = start_relay()
+            restarted = time.monotonic()
+            while not round_trip(local_port):
+                if time.monotonic() - restarted > 60:
+                    sys.exit("the forward did not come back within 60 s")
+                time.sleep(0.02)
+            times.append(time.monotonic() - restarted)
+            print(f"forward working again {times[-1]:.2f} s after the restart", flush=True)
+        print(f"median of {runs}: {statistics.median(times):.2f} s")
+    finally:
+        for process in members + [relay]:
+            process.terminate()
+        for process in members + [relay]:
+            process.wait()
+
+
+if __name__ == "__main__":
+    main()
