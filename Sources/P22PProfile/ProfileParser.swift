@@ -107,7 +107,7 @@ public struct ProfileParser {
         if let value = fields["target"] { settings.target = try choice(value, key: "log.target") }
         if let value = fields["format"] { settings.format = try choice(value, key: "log.format") }
         if let value = fields["level"] {
-            let level = try string(value, key: "log.level")
+            let level = try string(value, key: "log.level").lowercased()
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(level) else { throw error(at: value, "log.level must be one of \(levels.joined(separator: ", ")), not \"\(level)\"") }
             settings.level = level
