@@ -100,6 +100,19 @@ let package = Package(
             swiftSettings: eventLoopConfined
         ),
         .target(
+            name: "P22PShell",
+            dependencies: [
+                "P22PClient",
+                "P22PCrypto",
+                "P22PWire",
+                "P22PTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: eventLoopConfined
+        ),
+        .target(
             name: "P22PLogging",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
@@ -128,6 +141,7 @@ let package = Package(
             name: "p22p",
             dependencies: [
                 "P22PClient",
+                "P22PShell",
                 "P22PCommandLine",
                 "P22PLogging",
                 "P22PCrypto",

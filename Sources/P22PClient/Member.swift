@@ -4,6 +4,7 @@ import NIOPosix
 import P22PCrypto
 import P22PTransport
 import P22PWire
+import Synchronization
 
 /// One member of one group: the WebSocket to the relay, the roster, one
 /// end-to-end session per peer, and the local forwards. Everything it owns
@@ -19,6 +20,7 @@ public final class Member: @unchecked Sendable {
     private var link: Channel?
     private var joinPromise: EventLoopPromise<Void>?
     private let closedPromise: EventLoopPromise<String>
+    private let closed = Atomic<Bool>(false)
     private var closeReason: String?
 
     /// Our CID; valid once joined.
@@ -72,6 +74,9 @@ public final class Member: @unchecked Sendable {
             }
         }
     }
+
+    /// Whether the link to the relay has ended; safe from any thread.
+    public var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     /// Succeeds with the reason once the link to the relay has ended.
     public var closeFuture: EventLoopFuture<String> { closedPromise.futureResult }
@@ -178,6 +183,7 @@ public final class Member: @unchecked Sendable {
         sessions.removeAll()
         link = nil
         emit(.disconnected(reason: reason))
+        closed.store(true, ordering: .releasing)
         closedPromise.succeed(reason)
     }
 
@@ -239,6 +245,49 @@ public final class Member: @unchecked Sendable {
         guard link != nil, joinPromise == nil, let peer = roster.find(spec.peer) else { return false }
         _ = session(for: peer.cid).openStream(target: spec.target, local: local)
         return true
+    }
+
+    /// Round trip to a peer through the relay, end to end.
+    public func ping(_ reference: PeerReference) -> EventLoopFuture<TimeAmount> {
+        eventLoop.flatSubmit {
+            guard let peer = self.roster.find(reference) else {
+                return self.eventLoop.makeFailedFuture(MemberError.unknownPeer("\(reference)"))
+            }
+            return self.session(for: peer.cid).ping()
+        }
+    }
+
+    /// Every member but us, and whether an end-to-end session with it is up.
+    public func peerStatus() -> EventLoopFuture<[PeerStatus]> {
+        eventLoop.submit {
+            self.roster.all.map { PeerStatus(peer: $0, sessionUp: self.sessions[$0.cid]?.isEstablished ?? false) }
+        }
+    }
+
+    /// The streams open right now, for `list`.
+    public func streams() -> EventLoopFuture<[StreamInfo]> {
+        eventLoop.submit {
+            let now = NIODeadline.now()
+            return self.sessions.values.flatMap { session in
+                session.streams.values.map { stream in
+                    StreamInfo(id: stream.id, peer: session.peerName, target: stream.target, outgoing: stream.initiatedLocally,
+                               bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, age: now - stream.openedAt)
+                }
+            }.sorted { $0.id < $1.id }
+        }
+    }
+
+    /// The forwards this member listens for, with their bound ports.
+    public func forwardList() -> EventLoopFuture<[(spec: ForwardSpec, port: Int)]> {
+        eventLoop.submit { self.forwards.map { ($0.spec, $0.port) } }
+    }
+
+    /// Changes the allow list and returns the new one.
+    public func changeAllowList(_ change: @escaping @Sendable (inout AllowList) -> Void) -> EventLoopFuture<AllowList> {
+        eventLoop.submit {
+            change(&self.allowList)
+            return self.allowList
+        }
     }
 
     /// Whether `reference` names a member in the group right now. Call on `eventLoop`.

@@ -1,3 +1,4 @@
+import NIOCore
 import P22PWire
 
 /// A member of the group as this client sees it.
@@ -23,4 +24,23 @@ public enum MemberEvent: Sendable, Equatable {
     case streamRefused(peer: String, target: TargetAddress, reason: String)
     case streamReset(peer: String, target: TargetAddress, reason: String)
     case disconnected(reason: String)
+}
+
+/// A peer and whether an end-to-end session with it is up.
+public struct PeerStatus: Sendable, Equatable {
+    public var peer: Peer
+    public var sessionUp: Bool
+}
+
+/// One open stream, as `list` shows it.
+public struct StreamInfo: Sendable, Equatable {
+    public var id: UInt32
+    public var peer: String
+    public var target: TargetAddress
+    /// True when a local connection of ours opened it (a forward); false when
+    /// the peer opened a target on our machine.
+    public var outgoing: Bool
+    public var bytesIn: Int
+    public var bytesOut: Int
+    public var age: TimeAmount
 }

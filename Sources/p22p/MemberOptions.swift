@@ -2,10 +2,10 @@ import ArgumentParser
 import Foundation
 import P22PClient
 import P22PCommandLine
-import P22PLogging
 
-/// Options shared by every subcommand that joins a group.
-struct MemberOptions: ParsableArguments {
+/// How to reach the relay and who to be: shared by every subcommand that
+/// joins a group.
+struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Relay to connect to.", valueName: "URL"))
     var server: String = ServerURL.default.description
 
@@ -15,12 +15,6 @@ struct MemberOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the group password from the first line of FILE (else $P22P_PASSWORD, else a prompt).", valueName: "FILE"))
     var passwordFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Let peers open TARGET on this machine: PORT (127.0.0.1:PORT) or HOST:PORT. Repeatable; default: nothing.", valueName: "TARGET"))
-    var allow: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Forward a local port to a peer: \(ForwardSpec.syntax). LOCAL 0 picks a free port. Repeatable.", valueName: "SPEC"))
-    var relay: [String] = []
-
     @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE"))
     var caFile: String?
 
@@ -29,4 +23,15 @@ struct MemberOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
+}
+
+/// `create` and `join`: the connection plus what to expose and forward.
+struct MemberOptions: ParsableArguments {
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("Let peers open TARGET on this machine: PORT (127.0.0.1:PORT) or HOST:PORT. Repeatable; default: nothing.", valueName: "TARGET"))
+    var allow: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Forward a local port to a peer: \(ForwardSpec.syntax). LOCAL 0 picks a free port. Repeatable.", valueName: "SPEC"))
+    var relay: [String] = []
 }

@@ -1,12 +1,9 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import P22PClient
 import P22PCommandLine
 import P22PLogging
-import P22PCrypto
-import P22PWire
 
 /// `p22p create|join`: join one group, open the forwards, and stay until a
 /// signal (exit 0) or the loss of the relay (exit 1).
@@ -16,26 +13,18 @@ struct MemberSession {
     let options: MemberOptions
 
     func run() async throws {
-        guard let level = Logger.Level(argument: options.logLevel) else {
-            throw CommandError.usage("unknown log level \(options.logLevel)")
-        }
-        let configuration = try makeConfiguration()
+        let joiner = GroupJoiner(group: group, options: options.connection)
+        let level = try joiner.logLevel()
+        let allowList: AllowList
+        do { allowList = try AllowList(parsing: options.allow) } catch { throw CommandError.usage("--allow \(error)") }
+        let configuration = try joiner.configuration(mode: mode, allowList: allowList)
         let forwards = try options.relay.map { text throws(CommandError) -> ForwardSpec in
             do { return try ForwardSpec(parsing: text) } catch { throw .usage("--relay \(error)") }
         }
-        let password = try PasswordSource.resolve(file: options.passwordFile, group: group)
         ConsoleLogging.bootstrap(level: level)
         var logger = Logger(label: "p22p")
         logger[metadataKey: "group"] = "\(group)"
-
-        let secrets = try GroupSecrets(password: password, group: group)
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let member: Member
-        do {
-            member = try await Member.connect(configuration, secrets: secrets, eventLoop: loops.next(), logger: logger).get()
-        } catch let error as MemberError {
-            throw error.isConnectFailure ? CommandError.cannotConnect(error.description) : CommandError.failed(error.description)
-        }
+        let member = try await joiner.join(configuration, logger: logger)
         for spec in forwards {
             do {
                 _ = try await member.addForward(spec).get()
@@ -58,36 +47,6 @@ struct MemberSession {
         case .disconnected(let reason):
             throw CommandError.failed("disconnected from the relay: \(reason)")
         }
-    }
-
-    private func makeConfiguration() throws(CommandError) -> MemberConfiguration {
-        let server: ServerURL
-        let allowList: AllowList
-        do {
-            server = try ServerURL(parsing: options.server)
-        } catch {
-            throw .usage("--server \(error)")
-        }
-        do {
-            allowList = try AllowList(parsing: options.allow)
-        } catch {
-            throw .usage("--allow \(error)")
-        }
-        var pin: [UInt8]?
-        if let text = options.pinSha256 {
-            guard let parsed = TLSOptions.parsePin(text) else { throw .usage("--pin-sha256 must be 64 hex digits") }
-            pin = parsed
-        }
-        let name = options.name ?? HostName.memberName
-        do {
-            try Names.validateGroup(group)
-            try Names.validateMember(name)
-        } catch {
-            throw .usage("\(error)")
-        }
-        return MemberConfiguration(
-            server: server, group: group, name: name, mode: mode, allowList: allowList,
-            tls: TLSOptions(caFile: options.caFile, pinSHA256: pin))
     }
 
     enum Outcome: Sendable {

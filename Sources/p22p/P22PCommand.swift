@@ -1,4 +1,5 @@
 import ArgumentParser
+import P22PClient
 import P22PCommandLine
 import P22PLogging
 
@@ -11,9 +12,14 @@ struct P22PCommand: AsyncParsableCommand {
             Every member connects out to the relay, joins a password-protected group,
             and forwards local ports to ports on other members. Traffic between members
             is end-to-end encrypted with keys derived from the group password.
+            Without a subcommand, p22p opens its interactive command loop.
+            Exit status: 0 success, 1 usage error or failed operation, 2 relay unreachable.
             See p22p(1).
             """,
-        subcommands: [CreateCommand.self, JoinCommand.self])
+        version: P22PVersion.current,
+        subcommands: [ShellCommand.self, CreateCommand.self, JoinCommand.self, PingCommand.self, PeersCommand.self,
+                      ReserveCommand.self, ExtendCommand.self],
+        defaultSubcommand: ShellCommand.self)
 
     static func main() async { await CommandRunner.main(self, tool: "p22p") }
 }

@@ -44,8 +44,8 @@ public enum AddressError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Splitting on `:` while keeping bracketed IPv6 addresses whole.
-enum AddressParts {
-    static func split(_ text: String) throws(AddressError) -> [String] {
+public enum AddressParts {
+    public static func split(_ text: String) throws(AddressError) -> [String] {
         var parts: [String] = []
         var current = ""
         var inBrackets = false
@@ -65,12 +65,12 @@ enum AddressParts {
     }
 
     /// Host names travel in one length byte, and DNS allows no more anyway.
-    static func host(_ text: String, in whole: String) throws(AddressError) -> String {
+    public static func host(_ text: String, in whole: String) throws(AddressError) -> String {
         guard !text.isEmpty, text.utf8.count <= 253 else { throw .malformed(whole, expected: "a host name of 1 to 253 bytes") }
         return text
     }
 
-    static func port(_ text: String, in whole: String, allowZero: Bool = false) throws(AddressError) -> Int {
+    public static func port(_ text: String, in whole: String, allowZero: Bool = false) throws(AddressError) -> Int {
         guard let port = Int(text), port >= (allowZero ? 0 : 1), port <= 65535 else { throw .badPort(text, in: whole, allowZero: allowZero) }
         return port
     }

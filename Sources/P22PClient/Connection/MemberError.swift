@@ -8,6 +8,7 @@ public enum MemberError: Error, Equatable, CustomStringConvertible {
     case protocolViolation(String)
     case disconnected(reason: String)
     case invalidConfiguration(String)
+    case unknownPeer(String)
 
     public var description: String {
         switch self {
@@ -18,6 +19,7 @@ public enum MemberError: Error, Equatable, CustomStringConvertible {
         case .protocolViolation(let what): "protocol error: \(what)"
         case .disconnected(let reason): "disconnected from the relay: \(reason)"
         case .invalidConfiguration(let what): what
+        case .unknownPeer(let peer): "no member \(peer) in the group (see peers)"
         }
     }
 

@@ -26,6 +26,7 @@ final class PeerSession {
     private var receivedIndex: [UInt32: UInt64] = [:]
     /// Ephemeral keys of inits already answered: a relay replaying an old
     /// (validly MACed) init must not be able to replace a live session.
+    private var pendingPings: [UInt64: (promise: EventLoopPromise<TimeAmount>, sent: NIODeadline)] = [:]
     private var answeredInits: [[UInt8]] = []
     private static let answeredInitsKept = 32
     private(set) var streams: [UInt32: ForwardedStream] = [:]
@@ -148,13 +149,34 @@ final class PeerSession {
         switch message {
         case .ping(let token):
             send(.pong(token: token), stream: 0)
-        case .pong:
-            break
+        case .pong(let token):
+            if let pending = pendingPings.removeValue(forKey: token) {
+                pending.promise.succeed(NIODeadline.now() - pending.sent)
+            }
         case .open(let host, let port, let window):
             acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window))
         default:
             streams[id]?.receive(message)
         }
+    }
+
+    var isEstablished: Bool {
+        if case .established = handshake { return true }
+        return false
+    }
+
+    /// Round trip of a sealed ping through the relay to the peer and back
+    /// (the first one includes the handshake if there was no session yet).
+    func ping(timeout: TimeAmount = .seconds(5)) -> EventLoopFuture<TimeAmount> {
+        let token = UInt64.random(in: 1...UInt64.max)
+        let promise = member.eventLoop.makePromise(of: TimeAmount.self)
+        pendingPings[token] = (promise, .now())
+        send(.ping(token: token), stream: 0)
+        member.eventLoop.scheduleTask(in: timeout) {
+            self.pendingPings.removeValue(forKey: token)?.promise.fail(
+                MemberError.disconnected(reason: "no answer from \(self.peerName) within \(timeout.nanoseconds / 1_000_000_000) s"))
+        }
+        return promise.futureResult
     }
 
     // MARK: Streams
@@ -215,6 +237,8 @@ final class PeerSession {
 
     /// The peer or the link is gone: every stream ends abruptly.
     func close(reason: String) {
+        for (_, pending) in pendingPings { pending.promise.fail(MemberError.disconnected(reason: reason)) }
+        pendingPings.removeAll()
         resetAllStreams(reason: reason)
         queued.removeAll()
         handshake = .idle

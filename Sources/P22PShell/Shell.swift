@@ -1,0 +1,306 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import P22PClient
+import P22PCrypto
+import P22PTransport
+import P22PWire
+
+/// The interactive command loop: reads a line, runs it, prints the answer.
+/// Commands run one at a time on the caller's thread and wait for their
+/// network work; network events arrive on NIO's thread and are printed as
+/// they happen.
+public final class Shell {
+    public enum Outcome { case keepGoing, exit }
+
+    private let console: Console
+    private let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let name: String
+    private let logger: Logger
+    private let readPassword: (String) throws -> String
+    private var server: ServerURL?
+    private var member: Member?
+    private var group: String?
+    private var allowList = AllowList()
+
+    public init(console: Console, name: String, readPassword: @escaping (String) throws -> String) {
+        self.console = console
+        self.name = name
+        self.readPassword = readPassword
+        self.logger = Logger(label: "p22p") { _ in ConsoleEventLogHandler(console: console, logLevel: .info) }
+    }
+
+    /// Runs until `exit`, `quit` or end of input; returns the exit status.
+    public func run(nextLine: () -> String?) -> Int32 {
+        console.say("p22p \(P22PVersion.current) - type help")
+        while true {
+            console.showPrompt()
+            guard let line = nextLine() else { break }
+            console.promptConsumed()
+            if execute(line) == .exit { break }
+        }
+        leaveGroup(quietly: true)
+        try? loops.syncShutdownGracefully()
+        return 0
+    }
+
+    /// Runs one command line; every failure is one line, never a crash.
+    public func execute(_ line: String) -> Outcome {
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let command = words.first else { return .keepGoing }
+        do {
+            return try run(command, Array(words.dropFirst()))
+        } catch let error as ShellError {
+            console.say(error.description)
+        } catch let error as MemberError {
+            console.say("error: \(error)")
+        } catch {
+            console.say("error: \(error)")
+        }
+        return .keepGoing
+    }
+
+    private func run(_ command: String, _ arguments: [String]) throws -> Outcome {
+        switch command {
+        case "exit", "quit":
+            try expect(arguments, count: 0...0, command)
+            return .exit
+        case "help": help(arguments)
+        case "connect": try connect(arguments)
+        case "disconnect":
+            try expect(arguments, count: 0...0, command)
+            guard server != nil else { throw ShellError.failed("not connected") }
+            leaveGroup(quietly: false)
+            console.say("disconnected from \(server!)")
+            server = nil
+        case "create", "join": try enter(command, arguments)
+        case "leave":
+            try expect(arguments, count: 0...0, command)
+            _ = try requireMember()
+            leaveGroup(quietly: false)
+        case "relay": try relay(arguments)
+        case "allow", "deny": try changeAllowList(command, arguments)
+        case "list": try list(arguments)
+        case "peers": try peers(arguments)
+        case "ping": try ping(arguments)
+        case "cid", "whoami":
+            try expect(arguments, count: 0...0, command)
+            let member = try requireMember()
+            console.say("CID \(member.cid), name \(member.name), group \(group ?? "?")")
+        case "reserve", "extend":
+            try expect(arguments, count: command == "reserve" ? 3...3 : 1...1, command)
+            guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
+            throw ShellError.failed("not supported by this server (\(server)): reservations are not available yet")
+        default:
+            throw ShellError.failed("unknown command \"\(command)\"; type help for the list")
+        }
+        return .keepGoing
+    }
+
+    // MARK: Commands
+
+    private func help(_ arguments: [String]) {
+        guard let topic = arguments.first else {
+            console.say(CommandCatalog.overview)
+            return
+        }
+        if topic == "usage" {
+            console.say(CommandCatalog.guide)
+        } else if let entry = CommandCatalog.find(topic) {
+            console.say("usage: \(entry.usage)\n\(entry.summary)" + (entry.details.isEmpty ? "" : "\n\(entry.details)"))
+        } else {
+            console.say("no command \"\(topic)\"; type help for the list")
+        }
+    }
+
+    private func connect(_ arguments: [String]) throws {
+        try expect(arguments, count: 0...1, "connect")
+        guard member == nil else { throw ShellError.failed("in group \(group ?? "?"): leave first") }
+        let url: ServerURL
+        do {
+            url = try arguments.first.map { text throws(AddressError) in try ServerURL(parsing: text) } ?? .default
+        } catch {
+            throw ShellError.usage("connect", "\(error)")
+        }
+        let reachable = ClientBootstrap(group: loops).connectTimeout(.seconds(5)).connect(host: url.host, port: url.port)
+        do {
+            let channel = try reachable.wait()
+            try? channel.close().wait()
+        } catch {
+            throw ShellError.failed("cannot connect to \(url): \(describeSocketErrorText(error))")
+        }
+        server = url
+        console.say("connected to \(url); now create or join a group")
+    }
+
+    private func enter(_ command: String, _ arguments: [String]) throws {
+        try expect(arguments, count: command == "create" ? 1...2 : 1...1, command)
+        guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
+        guard member == nil else { throw ShellError.failed("already in group \(group ?? "?"): leave first") }
+        let groupName = arguments[0]
+        do { try Names.validateGroup(groupName) } catch { throw ShellError.usage(command, "\(error)") }
+        if arguments.count == 2 {
+            throw ShellError.failed("not supported by this server (\(server)): reservations are not available yet")
+        }
+        let password = try readPassword(groupName)
+        let secrets = try GroupSecrets(password: password, group: groupName)
+        let configuration = MemberConfiguration(server: server, group: groupName, name: name,
+                                                mode: command == "create" ? .create : .join, allowList: allowList)
+        let console = self.console
+        member = try Member.connect(configuration, secrets: secrets, eventLoop: loops.next(), logger: logger, onEvent: { event in
+            if case .disconnected(let reason) = event, reason != "left the group" {
+                console.event("lost the relay: \(reason); create or join again")
+            }
+        }).wait()
+        group = groupName
+    }
+
+    private func relay(_ arguments: [String]) throws {
+        try expect(arguments, count: 2...3, "relay")
+        let member = try requireMember()
+        let spec: ForwardSpec
+        do {
+            let peer = try PeerReference(parsing: arguments[0])
+            let local = arguments.count == 3 ? try AddressParts.port(arguments[1], in: arguments[1], allowZero: true) : 0
+            let target = try TargetAddress(parsing: arguments[arguments.count - 1])
+            spec = ForwardSpec(peer: peer, listen: TargetAddress(host: "127.0.0.1", port: local), target: target)
+        } catch {
+            throw ShellError.usage("relay", "\(error)")
+        }
+        guard try member.peerStatus().wait().contains(where: { $0.peer.matches(spec.peer) }) else {
+            throw ShellError.failed("no member \(spec.peer) in group \(group ?? "?") (see peers)")
+        }
+        _ = try member.addForward(spec).wait()
+    }
+
+    private func changeAllowList(_ command: String, _ arguments: [String]) throws {
+        if command == "deny" { try expect(arguments, count: 1...Int.max, command) }
+        let targets: [TargetAddress]
+        do {
+            targets = try arguments.map { text throws(AddressError) in try TargetAddress(parsing: text) }
+        } catch {
+            throw ShellError.usage(command, "\(error)")
+        }
+        for target in targets {
+            if command == "allow" { allowList.allow(target) } else { allowList.deny(target) }
+        }
+        let list = allowList
+        if let member { _ = try member.changeAllowList { $0 = list }.wait() }
+        console.say(list.entries.isEmpty ? "nothing is allowed: peers cannot open anything here"
+                                         : "allowed: " + list.entries.map(\.description).joined(separator: ", "))
+    }
+
+    private func list(_ arguments: [String]) throws {
+        try expect(arguments, count: 0...0, "list")
+        let member = try requireMember()
+        let forwards = try member.forwardList().wait()
+        let streams = try member.streams().wait()
+        var lines = forwards.isEmpty ? ["no forwards"] : forwards.map { "forward 127.0.0.1:\($0.port) -> \($0.spec.peer) \($0.spec.target)" }
+        if streams.isEmpty {
+            lines.append("no open streams")
+        } else {
+            var rows = [["STREAM", "DIR", "PEER", "TARGET", "BYTES IN", "BYTES OUT", "AGE"]]
+            for stream in streams {
+                rows.append(["\(stream.id)", stream.outgoing ? "out" : "in", stream.peer, stream.target.description,
+                             "\(stream.bytesIn)", "\(stream.bytesOut)", String(format: "%.1fs", Double(stream.age.nanoseconds) / 1e9)])
+            }
+            lines += Self.table(rows)
+        }
+        console.say(lines.joined(separator: "\n"))
+    }
+
+    private func peers(_ arguments: [String]) throws {
+        try expect(arguments, count: 0...0, "peers")
+        let member = try requireMember()
+        let statuses = try member.peerStatus().wait()
+        guard !statuses.isEmpty else {
+            console.say("no other members in group \(group ?? "?")")
+            return
+        }
+        let rows = [["CID", "NAME", "SESSION"]] + statuses.map { ["\($0.peer.cid)", $0.peer.name, $0.sessionUp ? "up" : "-"] }
+        console.say(Self.table(rows).joined(separator: "\n"))
+    }
+
+    private func ping(_ arguments: [String]) throws {
+        try expect(arguments, count: 1...1, "ping")
+        let member = try requireMember()
+        let peer: PeerReference
+        do { peer = try PeerReference(parsing: arguments[0]) } catch { throw ShellError.usage("ping", "\(error)") }
+        var times: [Double] = []
+        for _ in 0..<3 {
+            times.append(Double(try member.ping(peer).wait().nanoseconds) / 1e6)
+        }
+        console.say(String(format: "ping %@: min/avg/max = %.2f/%.2f/%.2f ms", arguments[0],
+                           times.min()!, times.reduce(0, +) / Double(times.count), times.max()!))
+    }
+
+    // MARK: Helpers
+
+    /// Left-aligned columns, two spaces apart.
+    static func table(_ rows: [[String]]) -> [String] {
+        let widths = rows.reduce(into: [Int]()) { widths, row in
+            for (index, cell) in row.enumerated() {
+                if index < widths.count { widths[index] = max(widths[index], cell.count) } else { widths.append(cell.count) }
+            }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+
+    private func requireMember() throws -> Member {
+        guard server != nil else { throw ShellError.failed("not connected: use connect [URL] first") }
+        guard let member else { throw ShellError.failed("not in a group: create or join one first") }
+        if member.isClosed {
+            self.member = nil
+            group = nil
+            throw ShellError.failed("not in a group any more (the link to the relay was lost): create or join again")
+        }
+        return member
+    }
+
+    private func leaveGroup(quietly: Bool) {
+        guard let member else { return }
+        _ = try? member.leave().wait()
+        if !quietly { console.say("left group \(group ?? "?")") }
+        self.member = nil
+        group = nil
+    }
+
+    private func expect(_ arguments: [String], count: ClosedRange<Int>, _ command: String) throws {
+        guard count.contains(arguments.count) else {
+            throw ShellError.usage(command, arguments.count < count.lowerBound ? "missing arguments" : "too many arguments")
+        }
+    }
+}
+
+/// What went wrong with a command, as one line.
+enum ShellError: Error, CustomStringConvertible {
+    case usage(String, String)
+    case failed(String)
+
+    var description: String {
+        switch self {
+        case .usage(let command, let problem):
+            "\(command): \(problem); usage: \(CommandCatalog.find(command)?.usage ?? command)"
+        case .failed(let message):
+            "error: \(message)"
+        }
+    }
+}
+
+extension Peer {
+    func matches(_ reference: PeerReference) -> Bool {
+        switch reference {
+        case .cid(let cid): self.cid == cid
+        case .name(let name): self.name == name
+        }
+    }
+}
+
+func describeSocketErrorText(_ error: Error) -> String {
+    describeSocketError(error)
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import P22PClient
+import P22PCommandLine
+import P22PShell
+
+/// `p22p` or `p22p shell`: the interactive command loop.
+struct ShellCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell", abstract: "The interactive command loop (the default when p22p runs without a subcommand).",
+        discussion: "Type help in the loop for its commands; help usage walks through a first session.")
+
+    @Option(name: .long, help: ArgumentHelp("Member name in groups (default: this host's name).", valueName: "NAME"))
+    var name: String?
+
+    func run() throws {
+        let name = self.name ?? HostName.memberName
+        let interactive = isatty(STDIN_FILENO) == 1
+        let shell = Shell(console: Console(interactive: interactive), name: name) { group in
+            if let value = ProcessInfo.processInfo.environment[PasswordSource.environmentVariable], !value.isEmpty { return value }
+            guard interactive, let password = Terminal.readHidden(prompt: "Password for group \(group): "), !password.isEmpty else {
+                throw ShellPasswordError(group: group)
+            }
+            return password
+        }
+        throw ExitCode(shell.run { readLine(strippingNewline: true) })
+    }
+}
+
+struct ShellPasswordError: Error, CustomStringConvertible {
+    let group: String
+    var description: String { "no password for group \(group): set P22P_PASSWORD or run on a terminal" }
+}
