@@ -17,14 +17,22 @@ final class ToolProcess: @unchecked Sendable {
         return url
     }()
 
-    init(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    private var input: Pipe?
+
+    init(_ tool: String, _ arguments: [String], environment: [String: String] = [:], interactive: Bool = false) throws {
         process.executableURL = ToolProcess.binDirectory.appendingPathComponent(tool)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "P22P_PASSWORD")
         env.merge(environment) { _, new in new }
         process.environment = env
-        process.standardInput = FileHandle.nullDevice
+        if interactive {
+            let input = Pipe()
+            self.input = input
+            process.standardInput = input
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -45,6 +53,30 @@ final class ToolProcess: @unchecked Sendable {
     }
 
     var output: String { collected.withLockedValue { $0 } }
+
+    /// Types a line into the process's standard input.
+    func type(_ line: String) {
+        input?.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Ends standard input (Ctrl-D).
+    func endInput() {
+        try? input?.fileHandleForWriting.close()
+    }
+
+    /// Types `line` and waits for output containing `expected` that was not there before.
+    @discardableResult
+    func command(_ line: String, expect expected: String, timeout: TimeInterval = 15) async throws -> String {
+        let before = output.count
+        type(line)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let fresh = String(output.dropFirst(before))
+            if fresh.contains(expected) { return fresh }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        throw SocketError("after \"\(line)\" no \"\(expected)\" within \(timeout) s; got:\n\(output.dropFirst(before))")
+    }
     var standardError: String { errors.withLockedValue { $0 } }
 
     /// Waits for a line containing `text`; returns that line.

@@ -1,0 +1,148 @@
+import Foundation
+import XCTest
+
+/// The command loop driven as a new user would, through standard input.
+final class ShellTests: XCTestCase {
+    private var processes: [ToolProcess] = []
+
+    override func tearDown() {
+        for process in processes { process.stop() }
+        processes.removeAll()
+    }
+
+    private func shell(_ name: String, password: String = "loop password") throws -> ToolProcess {
+        let process = try ToolProcess("p22p", ["--name", name], environment: ["P22P_PASSWORD": password], interactive: true)
+        processes.append(process)
+        return process
+    }
+
+    private func relay() async throws -> RelayProcess {
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        return relay
+    }
+
+    func testFirstSessionFromConnectToExit() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let relay = try await relay()
+        let host = try shell("host")
+        try await host.waitForLine(containing: "type help")
+        try await host.command("connect \(relay.url)", expect: "connected to \(relay.url)")
+        try await host.command("create demo", expect: "created group demo as host (CID 1)")
+        try await host.command("allow \(echo.port)", expect: "allowed: 127.0.0.1:\(echo.port)")
+
+        let guest = try shell("guest")
+        try await guest.command("connect \(relay.url)", expect: "connected")
+        try await guest.command("join demo", expect: "joined group demo as guest (CID 2)")
+        try await host.waitForLine(containing: "peer guest (CID 2) joined")
+        let forwarding = try await guest.command("relay host 0 \(echo.port)", expect: "forwarding 127.0.0.1:")
+        let port = try XCTUnwrap(Int(forwarding.components(separatedBy: "forwarding 127.0.0.1:")[1].prefix { $0.isNumber }))
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        let message = randomBytes(3000)
+        try connection.send(message)
+        XCTAssertEqual(try connection.receive(exactly: 3000), message)
+
+        let list = try await guest.command("list", expect: "BYTES OUT")
+        let row = try XCTUnwrap(list.split(separator: "\n").first { $0.contains("127.0.0.1:\(echo.port)") && $0.contains("out") },
+                                "no stream row in:\n\(list)")
+        let cells = row.split(separator: " ")
+        XCTAssertEqual(cells[4], "3000", "bytes in: \(row)")
+        XCTAssertEqual(cells[5], "3000", "bytes out: \(row)")
+
+        let ping = try await guest.command("ping host", expect: "ms")
+        XCTAssertTrue(ping.range(of: #"ping host: min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms"#, options: .regularExpression) != nil, ping)
+        try await guest.command("peers", expect: "host")
+        try await guest.command("whoami", expect: "CID 2, name guest, group demo")
+        try await guest.command("leave", expect: "left group demo")
+        try await host.waitForLine(containing: "peer guest (CID 2) left")
+        guest.type("exit")
+        let status = try await guest.waitForExit()
+        XCTAssertEqual(status, 0)
+        host.endInput()   // Ctrl-D
+        let hostStatus = try await host.waitForExit()
+        XCTAssertEqual(hostStatus, 0)
+    }
+
+    func testEveryCommandSaysWhatIsWrong() async throws {
+        let relay = try await relay()
+        let user = try shell("user")
+        try await user.waitForLine(containing: "type help")
+        // Not connected.
+        for line in ["create demo", "join demo", "list", "peers", "ping x", "relay x 1 2", "cid", "reserve #x all k", "disconnect"] {
+            try await user.command(line, expect: "not connected")
+        }
+        try await user.command("connect ws://127.0.0.1:1", expect: "cannot connect to ws://127.0.0.1:1: connection refused")
+        try await user.command("connect \(relay.url)", expect: "connected")
+        // Not in a group.
+        for line in ["list", "peers", "ping x", "relay x 1 2", "whoami", "leave"] {
+            try await user.command(line, expect: "not in a group")
+        }
+        try await user.command("join nowhere", expect: "group nowhere does not exist; create it first")
+        try await user.command("create demo", expect: "created group demo")
+        // Bad arguments get the usage of that command.
+        try await user.command("relay host abc 22", expect: "usage: relay PEER [LOCAL] REMOTE")
+        try await user.command("relay host 2222 99999", expect: "usage: relay PEER [LOCAL] REMOTE")
+        try await user.command("relay", expect: "missing arguments; usage: relay PEER [LOCAL] REMOTE")
+        try await user.command("allow 70000", expect: "usage: allow [TARGET...]")
+        try await user.command("ping", expect: "usage: ping PEER")
+        try await user.command("frobnicate", expect: "unknown command \"frobnicate\"; type help")
+        // Unknown peer.
+        try await user.command("relay nobody 2222 22", expect: "no member nobody in group demo")
+        try await user.command("ping nobody", expect: "no member nobody in the group")
+        try await user.command("create again", expect: "already in group demo: leave first")
+        try await user.command("reserve #club all club.key", expect: "not supported by this server")
+
+        // Wrong password, from a second user.
+        let intruder = try shell("intruder", password: "not the password")
+        try await intruder.command("connect \(relay.url)", expect: "connected")
+        try await intruder.command("join demo", expect: "wrong password for group demo")
+        try await intruder.command("peers", expect: "not in a group")
+        intruder.type("quit")
+        let status = try await intruder.waitForExit()
+        XCTAssertEqual(status, 0, "the loop survives every error")
+    }
+
+    func testHelpCoversEveryCommand() async throws {
+        let user = try shell("reader")
+        let overview = try await user.command("help", expect: "help usage")
+        for command in ["connect", "disconnect", "create", "join", "leave", "relay", "allow", "deny", "list", "peers",
+                        "ping", "cid", "whoami", "reserve", "extend", "help", "exit", "quit"] {
+            XCTAssertTrue(overview.contains(command), "help does not list \(command)")
+        }
+        let relay = try await user.command("help relay", expect: "Example:")
+        XCTAssertTrue(relay.contains("usage: relay PEER [LOCAL] REMOTE"))
+        XCTAssertTrue(relay.contains("HOST:PORT"))
+        try await user.command("help usage", expect: "A first session")
+        try await user.command("help nosuch", expect: "no command \"nosuch\"")
+    }
+
+    func testOneShotPingAndPeers() async throws {
+        let relay = try await relay()
+        let env = ["P22P_PASSWORD": "pw"]
+        let host = try ToolProcess("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: env)
+        processes.append(host)
+        try await host.waitForLine(containing: "created group demo")
+        let ping = try ToolProcess("p22p", ["ping", "demo", "host", "--server", relay.url], environment: env)
+        processes.append(ping)
+        let pingStatus = try await ping.waitForExit()
+        XCTAssertEqual(pingStatus, 0, ping.output)
+        XCTAssertTrue(ping.output.contains("ping host: min/avg/max = "), ping.output)
+        let peers = try ToolProcess("p22p", ["peers", "demo", "--server", relay.url], environment: env)
+        processes.append(peers)
+        let peersStatus = try await peers.waitForExit()
+        XCTAssertEqual(peersStatus, 0)
+        XCTAssertTrue(peers.output.contains("1\thost"), peers.output)
+        let missing = try ToolProcess("p22p", ["ping", "demo", "nobody", "--server", relay.url], environment: env)
+        processes.append(missing)
+        let missingStatus = try await missing.waitForExit()
+        XCTAssertEqual(missingStatus, 1)
+        XCTAssertTrue(missing.standardError.contains("no member CID") || missing.standardError.contains("no member nobody"), missing.standardError)
+        let unreachable = try ToolProcess("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:1"], environment: env)
+        processes.append(unreachable)
+        let unreachableStatus = try await unreachable.waitForExit()
+        XCTAssertEqual(unreachableStatus, 2)
+    }
+}
