@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "p22p", targets: ["p22p"]),
         .executable(name: "p22p-up", targets: ["p22p-up"]),
         .library(name: "P22PClient", targets: ["P22PClient"]),
+        .library(name: "P22PWire", targets: ["P22PWire"]),
         .library(name: "P22PRelay", targets: ["P22PRelay"]),
     ],
     dependencies: [
@@ -55,6 +56,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: eventLoopConfined
@@ -132,6 +134,7 @@ let package = Package(
                 "P22PCommandLine",
                 "P22PLogging",
                 "P22PTransport",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -60,7 +60,6 @@ public final class Member: @unchecked Sendable {
             member.closedPromise.succeed("\(error)")
             return eventLoop.makeFailedFuture(error)
         }.flatMap { channel in
-            member.link = channel
             let timeout = eventLoop.scheduleTask(in: .seconds(15)) {
                 joined.fail(MemberError.disconnected(reason: "no answer to \(configuration.mode == .create ? "create" : "join") within 15 s"))
             }
@@ -147,6 +146,10 @@ public final class Member: @unchecked Sendable {
         return created
     }
 
+    func attach(_ channel: Channel) {
+        link = channel
+    }
+
     // MARK: Sending
 
     func sendControl(_ message: ControlMessage) {
@@ -172,17 +175,24 @@ public final class Member: @unchecked Sendable {
 
     // MARK: Link lifecycle
 
+    /// The relay closed the link because it is shutting down (WebSocket
+    /// code 1001): reconnecting at once is the right thing, not backing off.
+    public private(set) var relayWentAway = false
+
     func linkFailed(_ error: Error) {
+        if case TransportError.closedByPeer(let code, _) = error, code == 1001 { relayWentAway = true }
         if closeReason == nil { closeReason = error is IOError ? describeSocketError(error) : "\(error)" }
     }
 
     func linkClosed() {
         let reason = closeReason ?? "connection closed"
+        let wasJoined = joinPromise == nil
         fail(MemberError.disconnected(reason: reason))
         for session in sessions.values { session.close(reason: "disconnected from the relay") }
         sessions.removeAll()
         link = nil
-        emit(.disconnected(reason: reason))
+        // A join that failed is reported through its future, not as a lost link.
+        if wasJoined { emit(.disconnected(reason: reason)) }
         closed.store(true, ordering: .releasing)
         closedPromise.succeed(reason)
     }

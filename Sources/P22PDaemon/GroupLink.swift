@@ -100,6 +100,7 @@ final class GroupLink: @unchecked Sendable {
         member = nil
         stableTimer?.cancel()
         guard !stopped else { return }
+        if lostMember.relayWentAway { backoff.reset() }
         scheduleReconnect(after: "link to the relay lost: \(reason)")
     }
 

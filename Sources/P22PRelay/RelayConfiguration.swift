@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import P22PTransport
 import P22PWire
 
@@ -26,10 +27,32 @@ public struct RelayConfiguration: Sendable {
     /// A member above `pauseAbove` that takes no bytes for this long is
     /// disconnected as not reading.
     public var stallTimeout: TimeAmount = .seconds(30)
+    /// Failed joins (wrong password) one client address may make per minute
+    /// before further joins from it are refused unchecked.
+    public var failedJoinsPerMinute: Int = 10
+    /// Serve wss:// directly instead of behind a TLS-terminating proxy.
+    public var tls: RelayTLS?
     /// Test hook: sees every relayed frame after routing and before delivery,
     /// and drops it by returning false. Tests use it to tamper with or lose
     /// frames the way a hostile relay could.
     public var frameTap: (@Sendable (inout ByteBuffer) -> Bool)?
 
     public init() {}
+}
+
+/// The relay's own certificate for wss://.
+public struct RelayTLS: Sendable, Equatable {
+    public var certificateFile: String
+    public var keyFile: String
+
+    public init(certificateFile: String, keyFile: String) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+
+    func makeContext() throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+    }
 }

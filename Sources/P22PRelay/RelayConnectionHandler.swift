@@ -24,6 +24,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let registry: GroupRegistry
     private let configuration: RelayConfiguration
     private let stats: RelayStats
+    private let joinLimiter: JoinLimiter
+    private let clientAddress: String
     private let routingKey: String
     private let authDeadline: Scheduled<Void>?
     private var logger: Logger
@@ -34,15 +36,16 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     /// resume. At most one read cycle's worth, since no reads follow a pause.
     private var heldWhilePaused: [ByteBuffer] = []
 
-    init(registry: GroupRegistry, configuration: RelayConfiguration, stats: RelayStats,
-         routingKey: String, authDeadline: Scheduled<Void>?, logger: Logger) {
+    init(shared: RelayServer.Shared, routingKey: String, clientAddress: String, authDeadline: Scheduled<Void>?, logger: Logger) {
         var challenge = [UInt8](repeating: 0, count: ControlMessage.challengeSize)
         var generator = SystemRandomNumberGenerator()
         for index in challenge.indices { challenge[index] = generator.next() }
         self.state = .awaitingAuth(challenge: challenge)
-        self.registry = registry
-        self.configuration = configuration
-        self.stats = stats
+        self.registry = shared.registry
+        self.configuration = shared.configuration
+        self.stats = shared.stats
+        self.joinLimiter = shared.joinLimiter
+        self.clientAddress = clientAddress
         self.routingKey = routingKey
         self.authDeadline = authDeadline
         self.logger = logger
@@ -179,12 +182,17 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                 return
             }
         } else {
+            guard joinLimiter.allows(clientAddress) else {
+                refuse(.rateLimited, "too many failed joins from \(clientAddress); wait a minute")
+                return
+            }
             guard let existing = registry.group(named: request.group) else {
                 refuse(.noSuchGroup, "group \(request.group) does not exist; create it first")
                 return
             }
             guard existing.verifier.verify(request, challenge: challenge, create: false) else {
                 logger.notice("failed join", metadata: ["group": "\(request.group)", "name": "\(request.name)"])
+                joinLimiter.recordFailure(clientAddress)
                 refuse(.wrongPassword, "wrong password for group \(request.group)")
                 return
             }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import P22PTransport
 
@@ -9,38 +10,51 @@ import P22PTransport
 /// routes their frames. Start it with `start`, stop it with `shutdown`.
 public final class RelayServer: Sendable {
     public let configuration: RelayConfiguration
-    public let stats = RelayStats()
+    public let stats: RelayStats
     /// Where the relay listens (useful with port 0).
     public let localAddress: SocketAddress
     private let channel: Channel
     private let ownedGroup: MultiThreadedEventLoopGroup?
-    private let registry: GroupRegistry
+    private let shared: Shared
+    private let logger: Logger
 
-    private init(configuration: RelayConfiguration, channel: Channel, registry: GroupRegistry, ownedGroup: MultiThreadedEventLoopGroup?) {
-        self.configuration = configuration
-        self.channel = channel
-        self.localAddress = channel.localAddress!
-        self.registry = registry
-        self.ownedGroup = ownedGroup
+    /// What every connection's handlers share.
+    struct Shared: Sendable {
+        let registry = GroupRegistry()
+        let stats = RelayStats()
+        let connections = ConnectionSet()
+        let joinLimiter: JoinLimiter
+        let configuration: RelayConfiguration
+        let tls: NIOSSLContext?
     }
 
-    public var groupCount: Int { registry.count }
+    private init(shared: Shared, channel: Channel, ownedGroup: MultiThreadedEventLoopGroup?, logger: Logger) {
+        self.configuration = shared.configuration
+        self.stats = shared.stats
+        self.shared = shared
+        self.channel = channel
+        self.localAddress = channel.localAddress!
+        self.ownedGroup = ownedGroup
+        self.logger = logger
+    }
+
+    public var groupCount: Int { shared.registry.count }
 
     public static func start(
         configuration: RelayConfiguration, eventLoopGroup: EventLoopGroup? = nil, logger: Logger
     ) async throws -> RelayServer {
+        let tls = try configuration.tls.map { try $0.makeContext() }
+        let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60)),
+                            configuration: configuration, tls: tls)
         let owned = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads)) : nil
         let group = eventLoopGroup ?? owned!
-        let registry = GroupRegistry()
-        let statsBox = StatsBox()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                Self.initialize(channel: channel, registry: registry, configuration: configuration,
-                                stats: statsBox.stats, logger: logger)
+                Self.initialize(channel: channel, shared: shared, logger: logger)
             }
         let channel: Channel
         do {
@@ -49,16 +63,15 @@ public final class RelayServer: Sendable {
             try? await owned?.shutdownGracefully()
             throw error
         }
-        let server = RelayServer(configuration: configuration, channel: channel, registry: registry, ownedGroup: owned)
-        statsBox.stats = server.stats
+        let server = RelayServer(shared: shared, channel: channel, ownedGroup: owned, logger: logger)
+        if let certificate = configuration.tls?.certificateFile { logger.info("serving wss:// with \(certificate)") }
         logger.info("relay listening", metadata: ["address": "\(server.localAddress)"])
         return server
     }
 
-    private static func initialize(
-        channel: Channel, registry: GroupRegistry, configuration: RelayConfiguration, stats: RelayStats?, logger: Logger
-    ) -> EventLoopFuture<Void> {
-        guard let stats else { return channel.close() }
+    private static func initialize(channel: Channel, shared: Shared, logger: Logger) -> EventLoopFuture<Void> {
+        let configuration = shared.configuration
+        shared.connections.add(channel)
         var logger = logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
         let connectionLogger = logger
@@ -68,6 +81,7 @@ public final class RelayServer: Sendable {
         }
         channel.closeFuture.whenComplete { _ in authDeadline.cancel() }
         let gate = HTTPGate(logger: logger)
+        let address = channel.remoteAddress?.ipAddress ?? "?"
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maxFrameSize,
             automaticErrorHandling: true,
@@ -79,8 +93,7 @@ public final class RelayServer: Sendable {
             },
             upgradePipelineHandler: { channel, head in
                 let connection = RelayConnectionHandler(
-                    registry: registry, configuration: configuration, stats: stats,
-                    routingKey: WebSocketGate.routingKey(in: head.uri) ?? "",
+                    shared: shared, routingKey: WebSocketGate.routingKey(in: head.uri) ?? "", clientAddress: address,
                     authDeadline: authDeadline, logger: connectionLogger)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
@@ -92,24 +105,36 @@ public final class RelayServer: Sendable {
                     ])
                 }
             })
-        return channel.pipeline.configureHTTPServerPipeline(
-            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                context.pipeline.removeHandler(gate, promise: nil)
-            }),
-            withErrorHandling: true
-        ).flatMapThrowing {
+        return channel.eventLoop.makeCompletedFuture {
+            if let tls = shared.tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            }
+        }.flatMap {
+            channel.pipeline.configureHTTPServerPipeline(
+                withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                    context.pipeline.removeHandler(gate, promise: nil)
+                }),
+                withErrorHandling: true)
+        }.flatMapThrowing {
             try channel.pipeline.syncOperations.addHandler(gate)
         }
     }
 
-    /// Stops accepting and closes every member connection.
-    public func shutdown() async throws {
+    /// Stops accepting, tells every member the relay is going away (so they
+    /// reconnect without waiting for a timeout), and closes what is left
+    /// after `grace`.
+    public func shutdown(grace: TimeAmount = .seconds(3)) async throws {
         try? await channel.close()
+        let open = shared.connections.all
+        if !open.isEmpty { logger.info("telling \(open.count) connection(s) the relay is going away") }
+        for connection in open {
+            connection.pipeline.triggerUserOutboundEvent(CloseWithReason(code: .goingAway, reason: "relay shutting down"), promise: nil)
+        }
+        let deadline = NIODeadline.now() + grace
+        while !shared.connections.all.isEmpty, NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        for connection in shared.connections.all { try? await connection.close() }
         if let ownedGroup { try await ownedGroup.shutdownGracefully() }
     }
-}
-
-/// Lets channel initializers created before the server object reach its stats.
-private final class StatsBox: @unchecked Sendable {
-    var stats: RelayStats? = RelayStats()
 }

@@ -12,7 +12,14 @@ extension ByteBuffer {
     mutating func readShortString(field: String, limit: Int = Limits.maxNameBytes) throws(WireError) -> String {
         guard let length = readInteger(as: UInt8.self) else { throw .truncated(what: field) }
         guard Int(length) <= limit else { throw .fieldTooLong(field: field, length: Int(length), limit: limit) }
-        guard let string = readString(length: Int(length)) else { throw .truncated(what: field) }
+        return try readUTF8(length: Int(length), field: field)
+    }
+
+    /// Strings on the wire must be valid UTF-8: repairing them would make
+    /// what the relay checked differ from what it passes on.
+    mutating func readUTF8(length: Int, field: String) throws(WireError) -> String {
+        guard let bytes = readBytes(length: length) else { throw .truncated(what: field) }
+        guard let string = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8(field: field) }
         return string
     }
 
@@ -32,8 +39,7 @@ extension ByteBuffer {
         guard Int(length) <= Limits.maxMessageBytes else {
             throw .fieldTooLong(field: field, length: Int(length), limit: Limits.maxMessageBytes)
         }
-        guard let string = readString(length: Int(length)) else { throw .truncated(what: field) }
-        return string
+        return try readUTF8(length: Int(length), field: field)
     }
 
     mutating func readFixedBytes(_ count: Int, field: String) throws(WireError) -> [UInt8] {

@@ -8,6 +8,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case fieldTooLong(field: String, length: Int, limit: Int)
     case invalidName(field: String, reason: String)
     case trailingBytes(context: String, count: Int)
+    case invalidUTF8(field: String)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .fieldTooLong(let field, let length, let limit): return "\(field) is \(length) bytes, limit \(limit)"
         case .invalidName(let field, let reason): return "invalid \(field): \(reason)"
         case .trailingBytes(let context, let count): return "\(count) unexpected bytes after \(context)"
+        case .invalidUTF8(let field): return "\(field) is not valid UTF-8"
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import NIOCore
+import NIOPosix
 import P22PCommandLine
 import P22PLogging
 import P22PRelay
@@ -23,6 +24,27 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between keepalive pings; a member silent for three intervals is dropped.", valueName: "SECONDS"))
     var keepalive: Int = 15
 
+    @Option(name: .long, help: ArgumentHelp("Serve wss:// with this PEM certificate chain (needs --tls-key).", valueName: "FILE"))
+    var tlsCert: String?
+
+    @Option(name: .long, help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
+    var tlsKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Most groups the relay holds at once.", valueName: "N"))
+    var maxGroups: Int = RelayConfiguration().maxGroups
+
+    @Option(name: .long, help: ArgumentHelp("Most members per group (up to 65535).", valueName: "N"))
+    var maxMembers: Int = RelayConfiguration().maxMembersPerGroup
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to create or join a group.", valueName: "SECONDS"))
+    var authTimeout: Int = 10
+
+    @Option(name: .long, help: ArgumentHelp("Bytes queued toward one member before it is disconnected as not reading.", valueName: "BYTES"))
+    var maxBuffered: Int = RelayConfiguration().maxBufferedPerMember
+
+    @Option(name: .long, help: ArgumentHelp("Failed joins (wrong password) per client address and minute before joins from it are refused.", valueName: "N"))
+    var failedJoinsPerMinute: Int = RelayConfiguration().failedJoinsPerMinute
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
@@ -31,16 +53,32 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         guard let level = Logger.Level(argument: logLevel) else { throw CommandError.usage("unknown log level \(logLevel)") }
         guard (1...3600).contains(keepalive) else { throw CommandError.usage("--keepalive must be between 1 and 3600 seconds") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw CommandError.usage("--tls-cert and --tls-key go together") }
+        guard maxGroups >= 1 else { throw CommandError.usage("--max-groups must be at least 1") }
+        guard (1...65535).contains(maxMembers) else { throw CommandError.usage("--max-members must be between 1 and 65535") }
+        guard (1...3600).contains(authTimeout) else { throw CommandError.usage("--auth-timeout must be between 1 and 3600 seconds") }
+        guard maxBuffered >= 1 << 20 else { throw CommandError.usage("--max-buffered must be at least 1048576") }
+        guard failedJoinsPerMinute >= 1 else { throw CommandError.usage("--failed-joins-per-minute must be at least 1") }
         ConsoleLogging.bootstrap(level: level)
         let logger = Logger(label: "p22p-server")
         var configuration = RelayConfiguration()
         (configuration.host, configuration.port) = try HostPort.parse(listen)
         configuration.keepalive = Keepalive(interval: .seconds(Int64(keepalive)), timeout: .seconds(Int64(keepalive) * 3))
+        configuration.maxGroups = maxGroups
+        configuration.maxMembersPerGroup = maxMembers
+        configuration.authTimeout = .seconds(Int64(authTimeout))
+        configuration.maxBufferedPerMember = maxBuffered
+        configuration.pauseAbove = min(configuration.pauseAbove, maxBuffered / 4)
+        configuration.failedJoinsPerMinute = failedJoinsPerMinute
+        if let tlsCert, let tlsKey { configuration.tls = RelayTLS(certificateFile: tlsCert, keyFile: tlsKey) }
 
         let server: RelayServer
         do {
             server = try await RelayServer.start(configuration: configuration, logger: logger)
         } catch {
+            if configuration.tls != nil, !(error is IOError) && !(error is NIOConnectionError) {
+                throw CommandError.failed("cannot load the TLS certificate or key: \(error)")
+            }
             throw CommandError.failed("cannot listen on \(listen): \(describeSocketError(error))")
         }
         let stop = ShutdownSignal()
@@ -48,6 +86,6 @@ struct ServerCommand: AsyncParsableCommand {
             stop.onSignal { continuation.resume(returning: $0) }
         }
         logger.info("shutting down on \(signalName)")
-        try? await server.shutdown()
+        try? await server.shutdown(grace: .seconds(3))
     }
 }

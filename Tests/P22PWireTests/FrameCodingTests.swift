@@ -56,6 +56,17 @@ final class FrameCodingTests: XCTestCase {
         }
     }
 
+    /// Found by the fuzzer: a name that is not UTF-8 must be refused, not
+    /// repaired into something else than what was sent.
+    func testInvalidUTF8IsRejected() {
+        var buffer = ByteBuffer(bytes: [0x02, 0x13, 0x00, 4, 0x41, 0xFF, 0xFE, 0x42, 0])
+        XCTAssertThrowsError(try Frame.decode(buffer)) { error in
+            XCTAssertEqual(error as? WireError, .invalidUTF8(field: "welcome name"))
+        }
+        buffer = ByteBuffer(bytes: [0x05, 0, 3, 0, 2, 0xC3, 0x28])
+        XCTAssertThrowsError(try Frame.decode(buffer))
+    }
+
     func testLongMessagesAreClippedOnCharacterBoundaries() throws {
         let long = String(repeating: "é", count: 400)   // 800 bytes
         let decoded = try Frame.decode(Frame.control(.refused(.other, message: long)).encoded())

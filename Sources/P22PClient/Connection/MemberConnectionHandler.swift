@@ -10,6 +10,13 @@ final class MemberConnectionHandler: ChannelInboundHandler {
 
     init(member: Member) { self.member = member }
 
+    /// The relay's hello can arrive in the same read as the upgrade response,
+    /// before the dialer hands the channel over: the member must be able to
+    /// answer from the first byte.
+    func handlerAdded(context: ChannelHandlerContext) {
+        member.attach(context.channel)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         do {

@@ -1,0 +1,115 @@
+import Foundation
+import P22PClient
+import P22PWire
+import XCTest
+
+/// What it takes to leave a relay running on the internet: limits, TLS, a
+/// clean shutdown.
+final class RelayDeploymentTests: XCTestCase {
+    private var processes: [ToolProcess] = []
+
+    override func tearDown() {
+        for process in processes { process.stop() }
+        processes.removeAll()
+    }
+
+    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolProcess {
+        let process = try ToolProcess(tool, arguments, environment: environment)
+        processes.append(process)
+        return process
+    }
+
+    func testFailedJoinsAreRateLimitedPerAddress() async throws {
+        let cluster = try await Cluster { $0.failedJoinsPerMinute = 3 }
+        defer { Task { await cluster.shutdown() } }
+        _ = try await cluster.member("host", mode: .create)
+        for attempt in 0..<3 {
+            do {
+                _ = try await cluster.member("guess\(attempt)", password: "guess \(attempt)")
+                XCTFail("a wrong password was accepted")
+            } catch MemberError.refused(let code, _) {
+                XCTAssertEqual(code, .wrongPassword)
+            }
+        }
+        // Even the right password is refused from this address for a while.
+        do {
+            _ = try await cluster.member("honest")
+            XCTFail("joins were not rate limited")
+        } catch MemberError.refused(let code, let message) {
+            XCTAssertEqual(code, .rateLimited)
+            XCTAssertTrue(message.contains("too many failed joins"), message)
+        }
+    }
+
+    func testGroupAndMemberLimits() async throws {
+        let cluster = try await Cluster { configuration in
+            configuration.maxGroups = 2
+            configuration.maxMembersPerGroup = 2
+        }
+        defer { Task { await cluster.shutdown() } }
+        _ = try await cluster.member("a", mode: .create)
+        _ = try await cluster.member("b")
+        do {
+            _ = try await cluster.member("c")
+            XCTFail("a third member joined a group limited to two")
+        } catch MemberError.refused(let code, let message) {
+            XCTAssertEqual(code, .groupFull)
+            XCTAssertEqual(message, "group demo is full")
+        }
+        _ = try await cluster.member("d", mode: .create, group: "second")
+        do {
+            _ = try await cluster.member("e", mode: .create, group: "third")
+            XCTFail("a third group was created on a relay limited to two")
+        } catch MemberError.refused(let code, _) {
+            XCTAssertEqual(code, .tooManyGroups)
+        }
+    }
+
+    /// SIGTERM: the relay stops accepting, tells members it is going away,
+    /// and is gone within 5 s; members hear why at once.
+    func testGracefulShutdownTellsMembers() async throws {
+        let relay = try await RelayProcess()
+        processes.append(relay.tool)
+        let member = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: ["P22P_PASSWORD": "pw"])
+        try await member.waitForLine(containing: "created group demo")
+        let started = Date()
+        relay.tool.send(SIGTERM)
+        let status = try await relay.tool.waitForExit(timeout: 5)
+        XCTAssertEqual(status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        let memberStatus = try await member.waitForExit(timeout: 3)
+        XCTAssertEqual(memberStatus, 1)
+        XCTAssertTrue(member.standardError.contains("relay shutting down"), member.standardError)
+        XCTAssertThrowsError(try TCPConnection.connect(port: relay.port), "the relay no longer accepts")
+    }
+
+    /// The relay serves wss:// itself; clients verify it against a CA made
+    /// for the test, and refuse it without that CA.
+    func testRelayServesTLS() async throws {
+        let certificates = try TestCertificates()
+        let relay = try await RelayProcess(extraArguments: ["--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile])
+        processes.append(relay.tool)
+        let url = "wss://127.0.0.1:\(relay.port)"
+        let env = ["P22P_PASSWORD": "pw"]
+        let host = try run("p22p", ["create", "demo", "--server", url, "--name", "host", "--ca-file", certificates.caFile], environment: env)
+        try await host.waitForLine(containing: "created group demo as host")
+        let peers = try run("p22p", ["peers", "demo", "--server", url, "--ca-file", certificates.caFile], environment: env)
+        let peersStatus = try await peers.waitForExit()
+        XCTAssertEqual(peersStatus, 0, peers.output)
+        XCTAssertTrue(peers.output.contains("1\thost"))
+        let stranger = try run("p22p", ["peers", "demo", "--server", url], environment: env)
+        let strangerStatus = try await stranger.waitForExit()
+        XCTAssertEqual(strangerStatus, 2)
+        XCTAssertTrue(stranger.standardError.contains("certificate is not trusted"), stranger.standardError)
+        let plain = try run("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:\(relay.port)"], environment: env)
+        let plainStatus = try await plain.waitForExit()
+        XCTAssertNotEqual(plainStatus, 0, "plain ws:// to a TLS relay must fail, not downgrade")
+    }
+
+    func testBadTLSFilesAreAClearError() async throws {
+        let tool = try run("p22p-server", ["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"])
+        let status = try await tool.waitForExit()
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(tool.standardError.hasPrefix("p22p-server: cannot load the TLS certificate or key"), tool.standardError)
+    }
+}
