@@ -96,7 +96,7 @@ public final class Member: @unchecked Sendable {
                 let signature = try secrets.sign(challenge: challenge, create: create, name: configuration.name)
                 let request = AuthRequest(group: configuration.group, name: configuration.name,
                                           authPublicKey: create ? secrets.authPublicKey : nil, signature: signature,
-                                          instance: configuration.instance)
+                                          instance: configuration.instance, reservation: configuration.reservation)
                 sendControl(create ? .create(request) : .join(request))
             } catch {
                 fail(MemberError.protocolViolation("cannot sign the challenge: \(error)"))
@@ -120,9 +120,13 @@ public final class Member: @unchecked Sendable {
             emit(.peerLeft(peer, reason: reason))
         case .refused(let code, let text):
             fail(MemberError.refused(code, message: text))
-        case .undeliverable(let cid):
-            sessions.removeValue(forKey: cid)?.close(reason: "peer CID \(cid) is gone")
-        case .create, .join, .leave:
+        case .undeliverable(let cid, let reason):
+            let peer = roster[cid]?.name ?? "CID \(cid)"
+            if !reason.isEmpty { logger.warning("refused by the relay: \(reason)") }
+            sessions.removeValue(forKey: cid)?.close(reason: reason.isEmpty ? "peer \(peer) is gone" : "refused by the relay: \(reason)")
+        case .reservation:
+            fail(MemberError.protocolViolation("unexpected reservation from the relay"))
+        case .create, .join, .leave, .reserve, .extend:
             fail(MemberError.protocolViolation("the relay sent a member's message"))
         }
     }

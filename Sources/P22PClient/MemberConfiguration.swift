@@ -18,6 +18,8 @@ public struct MemberConfiguration: Sendable {
     /// Identifies this client process to the relay, so a reconnect replaces
     /// its own stale session instead of finding its name in use.
     public var instance: [UInt8] = MemberConfiguration.processInstance
+    /// The reservation key file's bytes, for creating a `#` group.
+    public var reservation: [UInt8] = []
 
     public static let processInstance: [UInt8] = {
         var generator = SystemRandomNumberGenerator()

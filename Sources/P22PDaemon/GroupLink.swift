@@ -65,6 +65,9 @@ final class GroupLink: @unchecked Sendable {
             server: settings.server, group: settings.group.name, name: settings.name, mode: mode,
             allowList: settings.group.allow, tls: TLSOptions(caFile: settings.tls.caFile, pinSHA256: settings.tls.pinSHA256.flatMap(TLSOptions.parsePin)))
         configuration.instance = MemberConfiguration.processInstance
+        if let path = settings.group.reservation, let key = FileManager.default.contents(atPath: path) {
+            configuration.reservation = Array(key)
+        }
         logger.debug("connecting to \(settings.server) (\(mode == .create ? "create" : "join"))")
         Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: { [weak self] event in
             guard let self else { return }

@@ -10,12 +10,12 @@ final class GroupRegistry: @unchecked Sendable {
 
     enum CreateError: Error { case exists, tooMany }
 
-    func create(_ name: String, verifier: AuthVerifier, maxGroups: Int) throws(CreateError) -> RelayGroup {
+    func create(_ name: String, verifier: AuthVerifier, creatorOnly: Bool = false, maxGroups: Int) throws(CreateError) -> RelayGroup {
         lock.lock()
         defer { lock.unlock() }
         guard groups[name] == nil else { throw .exists }
         guard groups.count < maxGroups else { throw .tooMany }
-        let group = RelayGroup(name: name, verifier: verifier)
+        let group = RelayGroup(name: name, verifier: verifier, creatorOnly: creatorOnly)
         groups[name] = group
         return group
     }

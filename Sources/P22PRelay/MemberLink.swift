@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOWebSocket
 import P22PWire
 import Synchronization
 
@@ -125,7 +126,7 @@ final class MemberLink: @unchecked Sendable {
 
     /// `abruptly` closes the TCP connection at once: a member that does not
     /// read would never take a close frame queued behind its backlog.
-    func disconnect(reason: String, abruptly: Bool = false) {
-        channel.eventLoop.execute { self.connection?.disconnect(reason: reason, abruptly: abruptly) }
+    func disconnect(reason: String, code: WebSocketErrorCode = .protocolError, abruptly: Bool = false) {
+        channel.eventLoop.execute { self.connection?.disconnect(reason: reason, code: code, abruptly: abruptly) }
     }
 }

@@ -30,6 +30,11 @@ public struct RelayConfiguration: Sendable {
     /// Failed joins (wrong password) one client address may make per minute
     /// before further joins from it are refused unchecked.
     public var failedJoinsPerMinute: Int = 10
+    /// Reservation requests one client address may make per hour.
+    public var reservationsPerHour: Int = 5
+    /// Where reservations and their signing key are kept across restarts;
+    /// without one they last only as long as the process.
+    public var stateDirectory: String?
     /// Serve wss:// directly instead of behind a TLS-terminating proxy.
     public var tls: RelayTLS?
     /// Test hook: sees every relayed frame after routing and before delivery,

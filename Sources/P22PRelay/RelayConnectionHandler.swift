@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -25,6 +26,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let configuration: RelayConfiguration
     private let stats: RelayStats
     private let joinLimiter: JoinLimiter
+    private let reserveLimiter: JoinLimiter
+    private let reservations: ReservationStore
     private let clientAddress: String
     private let routingKey: String
     private let authDeadline: Scheduled<Void>?
@@ -45,6 +48,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         self.configuration = shared.configuration
         self.stats = shared.stats
         self.joinLimiter = shared.joinLimiter
+        self.reserveLimiter = shared.reserveLimiter
+        self.reservations = shared.reservations
         self.clientAddress = clientAddress
         self.routingKey = routingKey
         self.authDeadline = authDeadline
@@ -116,6 +121,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             admit(request, create: true, challenge: challenge, context: context)
         case (.join(let request), .awaitingAuth(let challenge)):
             admit(request, create: false, challenge: challenge, context: context)
+        case (.reserve(let group, let creatorOnly), .awaitingAuth):
+            reserve(group, creatorOnly: creatorOnly, context: context)
+        case (.extend(let key), .awaitingAuth):
+            extend(key, context: context)
         case (.leave, .joined):
             leaveGroup(reason: "left")
             disconnect(reason: "left the group", code: .normalClosure, quietly: true)
@@ -138,7 +147,12 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         guard destination != me.cid, let target = group.member(destination) else {
             // Counted and bounded like relayed frames, so a member that keeps
             // sending to nobody and never reads the answers cannot grow memory.
-            me.send(.undeliverable(cid: destination), pausing: me)
+            me.send(.undeliverable(cid: destination, reason: ""), pausing: me)
+            return
+        }
+        if group.creatorOnly, let creator = group.creator, me.cid != creator, destination != creator {
+            me.send(.undeliverable(cid: destination, reason: "group \(group.name) is creator-only: members can only reach its creator"),
+                    pausing: me)
             return
         }
         var frame = frame
@@ -172,8 +186,26 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                 refuse(.invalidRequest, "create request is not signed by its own key")
                 return
             }
+            var creatorOnly = false
+            if request.group.hasPrefix("#") {
+                guard !request.reservation.isEmpty else {
+                    refuse(.reservedName, "group \(request.group) is reserved: create it with its reservation key (--reservation FILE)")
+                    return
+                }
+                guard let reservation = Reservation.decode(request.reservation), reservation.group == request.group else {
+                    refuse(.invalidRequest, "the reservation key is not one for \(request.group)")
+                    return
+                }
+                do {
+                    try reservations.validate(reservation, now: Self.now())
+                } catch {
+                    refuse(.reservedName, "\(Self.describe(error))")
+                    return
+                }
+                creatorOnly = reservation.creatorOnly
+            }
             do {
-                group = try registry.create(request.group, verifier: verifier, maxGroups: configuration.maxGroups)
+                group = try registry.create(request.group, verifier: verifier, creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
             } catch .exists {
                 refuse(.groupExists, "group \(request.group) already exists; join it instead")
                 return
@@ -235,6 +267,61 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         context.flush()
     }
 
+    // MARK: Reservations
+
+    private func reserve(_ group: String, creatorOnly: Bool, context: ChannelHandlerContext) {
+        guard RoutingKey.key(forGroup: group) == routingKey else {
+            refuse(.invalidRequest, "the URL path does not match group \(group)")
+            return
+        }
+        guard reserveLimiter.allows(clientAddress) else {
+            refuse(.rateLimited, "too many reservations from \(clientAddress); try again later")
+            return
+        }
+        reserveLimiter.recordFailure(clientAddress)
+        do {
+            let reservation = try reservations.reserve(group: group, creatorOnly: creatorOnly, now: Self.now())
+            logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
+            grant(reservation, context: context)
+        } catch {
+            refuse(.reservedName, Self.describe(error))
+        }
+    }
+
+    private func extend(_ key: [UInt8], context: ChannelHandlerContext) {
+        guard let reservation = Reservation.decode(key) else {
+            refuse(.invalidRequest, "that is not a reservation key file")
+            return
+        }
+        guard RoutingKey.key(forGroup: reservation.group) == routingKey else {
+            refuse(.invalidRequest, "the URL path does not match group \(reservation.group)")
+            return
+        }
+        do {
+            let renewed = try reservations.extend(reservation, now: Self.now())
+            logger.info("reservation extended", metadata: ["group": "\(renewed.group)"])
+            grant(renewed, context: context)
+        } catch {
+            refuse(.reservedName, Self.describe(error))
+        }
+    }
+
+    /// One reservation per connection: the answer, then the close.
+    private func grant(_ reservation: Reservation, context: ChannelHandlerContext) {
+        send(.reservation(key: reservation.encoded()), context: context)
+        state = .closed
+        context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: .normalClosure, reason: "reservation sent"), promise: nil)
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    static func describe(_ error: ReservationStore.Failure) -> String {
+        switch error {
+        case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why): why
+        case .taken(let until): "that name is already reserved until \(until)"
+        }
+    }
+
     private func leaveGroup(reason: String) {
         guard case .joined(let me, let group) = state else { return }
         state = .closed
@@ -246,6 +333,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let others = remaining.values
         if others.isEmpty { registry.removeIfEmpty(group) }
         for other in others { other.send(.memberLeft(cid: me.cid, name: me.name, reason: reason)) }
+        if group.creatorOnly, group.creator == me.cid {
+            // Without its creator a creator-only group has nobody to talk to.
+            let why = "the creator of \(group.name) left; the group has ended"
+            for other in others { other.disconnect(reason: why, code: .normalClosure) }
+        }
         logger.info("member left", metadata: ["name": "\(me.name)", "reason": "\(reason)"])
     }
 

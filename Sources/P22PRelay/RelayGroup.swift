@@ -8,6 +8,10 @@ import P22PWire
 final class RelayGroup: @unchecked Sendable {
     let name: String
     let verifier: AuthVerifier
+    /// Creator-only (SCO): members may exchange frames with the creator only.
+    let creatorOnly: Bool
+    /// The CID of the member who created the group (the first admitted).
+    private(set) var creator: CID?
     private let lock = NIOLock()
     private var members: [CID: MemberLink] = [:]
     private var cidsByName: [String: CID] = [:]
@@ -16,9 +20,10 @@ final class RelayGroup: @unchecked Sendable {
     /// just before must not be admitted into a group nobody can find.
     private var retired = false
 
-    init(name: String, verifier: AuthVerifier) {
+    init(name: String, verifier: AuthVerifier, creatorOnly: Bool = false) {
         self.name = name
         self.verifier = verifier
+        self.creatorOnly = creatorOnly
     }
 
     enum AdmitError: Error { case nameInUse, full, retired }
@@ -52,6 +57,7 @@ final class RelayGroup: @unchecked Sendable {
         }
         nextCID = cid.rawValue &+ 1
         let link = makeLink(cid)
+        if creator == nil { creator = cid }
         members[cid] = link
         cidsByName[name] = cid
         return (link, members, replaced)

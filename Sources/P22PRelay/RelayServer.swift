@@ -24,6 +24,8 @@ public final class RelayServer: Sendable {
         let stats = RelayStats()
         let connections = ConnectionSet()
         let joinLimiter: JoinLimiter
+        let reserveLimiter: JoinLimiter
+        let reservations: ReservationStore
         let configuration: RelayConfiguration
         let tls: NIOSSLContext?
     }
@@ -44,8 +46,15 @@ public final class RelayServer: Sendable {
         configuration: RelayConfiguration, eventLoopGroup: EventLoopGroup? = nil, logger: Logger
     ) async throws -> RelayServer {
         let tls = try configuration.tls.map { try $0.makeContext() }
+        let reservations: ReservationStore
+        do {
+            reservations = try ReservationStore(directory: configuration.stateDirectory)
+        } catch {
+            throw RelayStartError("cannot use the state directory \(configuration.stateDirectory ?? ""): \(error)")
+        }
         let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60)),
-                            configuration: configuration, tls: tls)
+                            reserveLimiter: JoinLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600)),
+                            reservations: reservations, configuration: configuration, tls: tls)
         let owned = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads)) : nil
         let group = eventLoopGroup ?? owned!
         let bootstrap = ServerBootstrap(group: group)
@@ -137,4 +146,10 @@ public final class RelayServer: Sendable {
         for connection in shared.connections.all { try? await connection.close() }
         if let ownedGroup { try await ownedGroup.shutdownGracefully() }
     }
+}
+
+/// The relay could not start for a reason worth one line.
+public struct RelayStartError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -40,9 +40,9 @@ public enum CommandCatalog {
                     details: "Prints min/avg/max of three end-to-end pings.\nExample: ping home-pc"),
         CommandHelp(names: ["cid", "whoami"], usage: "cid | whoami", summary: "your CID and name in the group", details: ""),
         CommandHelp(names: ["reserve"], usage: "reserve NAME ALL|SCO OUTFILE", summary: "reserve a '#' group name and save the key to OUTFILE",
-                    details: "SCO makes a creator-only group. Needs a relay that supports reservations."),
+                    details: "Only the holder of OUTFILE can create NAME (create NAME OUTFILE). SCO makes the group creator-only: members can talk to the creator, not to each other. Valid 90 days.\nExample: reserve #club ALL club.key"),
         CommandHelp(names: ["extend"], usage: "extend KEYFILE", summary: "extend a reservation while it is valid",
-                    details: "Needs a relay that supports reservations."),
+                    details: "Renews the reservation in KEYFILE for another 90 days and rewrites the file.\nExample: extend club.key"),
         CommandHelp(names: ["help"], usage: "help [COMMAND | usage]", summary: "this list, one command's help, or the usage guide", details: ""),
         CommandHelp(names: ["exit", "quit"], usage: "exit | quit", summary: "leave and exit (also Ctrl-D)", details: ""),
     ]

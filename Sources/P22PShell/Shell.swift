@@ -88,10 +88,8 @@ public final class Shell {
             try expect(arguments, count: 0...0, command)
             let member = try requireMember()
             console.say("CID \(member.cid), name \(member.name), group \(group ?? "?")")
-        case "reserve", "extend":
-            try expect(arguments, count: command == "reserve" ? 3...3 : 1...1, command)
-            guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
-            throw ShellError.failed("not supported by this server (\(server)): reservations are not available yet")
+        case "reserve": try reserve(arguments)
+        case "extend": try extend(arguments)
         default:
             throw ShellError.failed("unknown command \"\(command)\"; type help for the list")
         }
@@ -140,13 +138,12 @@ public final class Shell {
         guard member == nil else { throw ShellError.failed("already in group \(group ?? "?"): leave first") }
         let groupName = arguments[0]
         do { try Names.validateGroup(groupName) } catch { throw ShellError.usage(command, "\(error)") }
-        if arguments.count == 2 {
-            throw ShellError.failed("not supported by this server (\(server)): reservations are not available yet")
-        }
+        let reservation = arguments.count == 2 ? try Self.load(arguments[1]).encoded() : []
         let password = try readPassword(groupName)
         let secrets = try GroupSecrets(password: password, group: groupName)
-        let configuration = MemberConfiguration(server: server, group: groupName, name: name,
+        var configuration = MemberConfiguration(server: server, group: groupName, name: name,
                                                 mode: command == "create" ? .create : .join, allowList: allowList)
+        configuration.reservation = reservation
         let console = self.console
         member = try Member.connect(configuration, secrets: secrets, eventLoop: loops.next(), logger: logger, onEvent: { event in
             if case .disconnected(let reason) = event, reason != "left the group" {
@@ -154,6 +151,41 @@ public final class Shell {
             }
         }).wait()
         group = groupName
+    }
+
+    private func reserve(_ arguments: [String]) throws {
+        try expect(arguments, count: 3...3, "reserve")
+        guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
+        let mode = arguments[1].lowercased()
+        guard arguments[0].hasPrefix("#") else { throw ShellError.usage("reserve", "only names starting with '#' can be reserved") }
+        guard mode == "all" || mode == "sco" else { throw ShellError.usage("reserve", "the mode is ALL or SCO") }
+        let reservation = try ReservationClient.reserve(group: arguments[0], creatorOnly: mode == "sco", server: server,
+                                                        tls: TLSOptions(), on: loops.next()).wait()
+        try Self.save(reservation, to: arguments[2])
+        console.say("reserved \(reservation.group) (\(reservation.mode)) until \(reservation.expiryDescription); key saved to \(arguments[2])")
+    }
+
+    private func extend(_ arguments: [String]) throws {
+        try expect(arguments, count: 1...1, "extend")
+        guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
+        let renewed = try ReservationClient.extend(try Self.load(arguments[0]), server: server, tls: TLSOptions(), on: loops.next()).wait()
+        try Self.save(renewed, to: arguments[0])
+        console.say("extended \(renewed.group) until \(renewed.expiryDescription)")
+    }
+
+    static func load(_ path: String) throws -> Reservation {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ShellError.failed("cannot read \(path)") }
+        guard let reservation = Reservation.decode(Array(data)) else { throw ShellError.failed("\(path) is not a p22p reservation key file") }
+        return reservation
+    }
+
+    static func save(_ reservation: Reservation, to path: String) throws {
+        do {
+            try Data(reservation.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        } catch {
+            throw ShellError.failed("cannot write \(path): \(error.localizedDescription)")
+        }
     }
 
     private func relay(_ arguments: [String]) throws {

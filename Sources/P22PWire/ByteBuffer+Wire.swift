@@ -42,6 +42,14 @@ extension ByteBuffer {
         return try readUTF8(length: Int(length), field: field)
     }
 
+    mutating func readKey(field: String) throws(WireError) -> [UInt8] {
+        let length = Int(try readWireInteger(as: UInt16.self, field: field))
+        guard length <= ControlMessage.maxKeyBytes else {
+            throw .fieldTooLong(field: field, length: length, limit: ControlMessage.maxKeyBytes)
+        }
+        return try readFixedBytes(length, field: field)
+    }
+
     mutating func readFixedBytes(_ count: Int, field: String) throws(WireError) -> [UInt8] {
         guard let bytes = readBytes(length: count) else { throw .truncated(what: field) }
         return bytes

@@ -12,15 +12,25 @@ public enum ControlMessage: Equatable, Sendable {
     case memberJoined(cid: CID, name: String, existing: Bool)
     case memberLeft(cid: CID, name: String, reason: String)
     case refused(RefusalCode, message: String)
-    /// A relayed frame could not be delivered because its destination left.
-    case undeliverable(cid: CID)
+    /// A relayed frame was not delivered: its destination left, or the
+    /// group's rules forbid it (`reason` says which, for the user).
+    case undeliverable(cid: CID, reason: String)
+    /// A signed reservation, in answer to `reserve` or `extend`: the key file's bytes.
+    case reservation(key: [UInt8])
 
     // member → relay
     case create(AuthRequest)
     case join(AuthRequest)
     case leave
+    /// Ask for a reservation of a `#` group name (on a connection to that
+    /// group's routing path, before any create or join).
+    case reserve(group: String, creatorOnly: Bool)
+    /// Renew a reservation while it is valid.
+    case extend(key: [UInt8])
 
     public static let challengeSize = 32
+    /// Reservation key files are small JSON documents.
+    public static let maxKeyBytes = 2048
 }
 
 /// `create` and `join` carry the same fields; `create` adds the public key the
@@ -33,6 +43,8 @@ public struct AuthRequest: Equatable, Sendable {
     public var authPublicKey: [UInt8]?
     /// Ed25519 signature over `AuthTranscript` for the relay's challenge.
     public var signature: [UInt8]
+    /// The reservation key file for creating a `#` group; empty otherwise.
+    public var reservation: [UInt8]
     /// Random per client process. A join under a name that is still taken by
     /// a session with the same instance replaces that (stale) session, so a
     /// member that reconnects before the relay noticed its old link died
@@ -40,7 +52,9 @@ public struct AuthRequest: Equatable, Sendable {
     public var instance: [UInt8]
 
     public init(version: UInt8 = ProtocolVersion.current, group: String, name: String, authPublicKey: [UInt8]?,
-                signature: [UInt8], instance: [UInt8] = Array(repeating: 0, count: AuthRequest.instanceSize)) {
+                signature: [UInt8], instance: [UInt8] = Array(repeating: 0, count: AuthRequest.instanceSize),
+                reservation: [UInt8] = []) {
+        self.reservation = reservation
         self.version = version
         self.group = group
         self.name = name

@@ -16,8 +16,8 @@ public enum Frame: Equatable, Sendable {
 }
 
 enum ControlKind: UInt8 {
-    case hello = 0x01, welcome, memberJoined, memberLeft, refused, undeliverable
-    case create = 0x10, join, leave
+    case hello = 0x01, welcome, memberJoined, memberLeft, refused, undeliverable, reservation
+    case create = 0x10, join, leave, reserve, extend
 }
 
 extension Frame {
@@ -95,9 +95,22 @@ extension ControlMessage {
             buffer.writeInteger(ControlKind.refused.rawValue)
             buffer.writeInteger(code.rawValue)
             buffer.writeLongString(message)
-        case .undeliverable(let cid):
+        case .undeliverable(let cid, let reason):
             buffer.writeInteger(ControlKind.undeliverable.rawValue)
             buffer.writeInteger(cid.rawValue)
+            buffer.writeLongString(reason)
+        case .reservation(let key):
+            buffer.writeInteger(ControlKind.reservation.rawValue)
+            buffer.writeInteger(UInt16(key.count))
+            buffer.writeBytes(key)
+        case .reserve(let group, let creatorOnly):
+            buffer.writeInteger(ControlKind.reserve.rawValue)
+            buffer.writeShortString(group)
+            buffer.writeInteger(UInt8(creatorOnly ? 1 : 0))
+        case .extend(let key):
+            buffer.writeInteger(ControlKind.extend.rawValue)
+            buffer.writeInteger(UInt16(key.count))
+            buffer.writeBytes(key)
         case .create(let request):
             buffer.writeInteger(ControlKind.create.rawValue)
             request.encode(into: &buffer)
@@ -133,7 +146,15 @@ extension ControlMessage {
             let raw = try buffer.readWireInteger(as: UInt16.self, field: "refusal code")
             message = .refused(RefusalCode(rawValue: raw) ?? .other, message: try buffer.readLongString(field: "refusal message"))
         case .undeliverable:
-            message = .undeliverable(cid: CID(try buffer.readWireInteger(as: UInt16.self, field: "undeliverable CID")))
+            let cid = CID(try buffer.readWireInteger(as: UInt16.self, field: "undeliverable CID"))
+            message = .undeliverable(cid: cid, reason: try buffer.readLongString(field: "undeliverable reason"))
+        case .reservation:
+            message = .reservation(key: try buffer.readKey(field: "reservation key"))
+        case .reserve:
+            let group = try buffer.readShortString(field: "group name")
+            message = .reserve(group: group, creatorOnly: try buffer.readWireInteger(as: UInt8.self, field: "reservation mode") != 0)
+        case .extend:
+            message = .extend(key: try buffer.readKey(field: "reservation key"))
         case .create:
             message = .create(try AuthRequest.decode(&buffer, create: true))
         case .join:
@@ -154,6 +175,8 @@ extension AuthRequest {
         if let authPublicKey { buffer.writeBytes(authPublicKey) }
         buffer.writeBytes(signature)
         buffer.writeBytes(instance)
+        buffer.writeInteger(UInt16(reservation.count))
+        buffer.writeBytes(reservation)
     }
 
     static func decode(_ buffer: inout ByteBuffer, create: Bool) throws(WireError) -> AuthRequest {
@@ -163,6 +186,8 @@ extension AuthRequest {
         let key = create ? try buffer.readFixedBytes(publicKeySize, field: "auth public key") : nil
         let signature = try buffer.readFixedBytes(signatureSize, field: "auth signature")
         let instance = try buffer.readFixedBytes(instanceSize, field: "client instance")
-        return AuthRequest(version: version, group: group, name: name, authPublicKey: key, signature: signature, instance: instance)
+        let reservation = try buffer.readKey(field: "reservation key")
+        return AuthRequest(version: version, group: group, name: name, authPublicKey: key, signature: signature,
+                           instance: instance, reservation: reservation)
     }
 }

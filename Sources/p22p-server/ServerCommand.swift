@@ -30,6 +30,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
     var tlsKey: String?
 
+    @Option(name: .long, help: ArgumentHelp("Keep reservations and their signing key in DIR, so they survive restarts.", valueName: "DIR"))
+    var stateDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
+    var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
+
     @Option(name: .long, help: ArgumentHelp("Most groups the relay holds at once.", valueName: "N"))
     var maxGroups: Int = RelayConfiguration().maxGroups
 
@@ -70,12 +76,16 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxBufferedPerMember = maxBuffered
         configuration.pauseAbove = min(configuration.pauseAbove, maxBuffered / 4)
         configuration.failedJoinsPerMinute = failedJoinsPerMinute
+        configuration.stateDirectory = stateDir
+        guard reservationsPerHour >= 1 else { throw CommandError.usage("--reservations-per-hour must be at least 1") }
+        configuration.reservationsPerHour = reservationsPerHour
         if let tlsCert, let tlsKey { configuration.tls = RelayTLS(certificateFile: tlsCert, keyFile: tlsKey) }
 
         let server: RelayServer
         do {
             server = try await RelayServer.start(configuration: configuration, logger: logger)
         } catch {
+            if let startError = error as? RelayStartError { throw CommandError.failed(startError.description) }
             if configuration.tls != nil, !(error is IOError) && !(error is NIOConnectionError) {
                 throw CommandError.failed("cannot load the TLS certificate or key: \(error)")
             }

@@ -11,13 +11,15 @@ struct MemberSession {
     let group: String
     let mode: MemberConfiguration.JoinMode
     let options: MemberOptions
+    var reservation: [UInt8] = []
 
     func run() async throws {
         let joiner = GroupJoiner(group: group, options: options.connection)
         let level = try joiner.logLevel()
         let allowList: AllowList
         do { allowList = try AllowList(parsing: options.allow) } catch { throw CommandError.usage("--allow \(error)") }
-        let configuration = try joiner.configuration(mode: mode, allowList: allowList)
+        var configuration = try joiner.configuration(mode: mode, allowList: allowList)
+        configuration.reservation = reservation
         let forwards = try options.relay.map { text throws(CommandError) -> ForwardSpec in
             do { return try ForwardSpec(parsing: text) } catch { throw .usage("--relay \(error)") }
         }

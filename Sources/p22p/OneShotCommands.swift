@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import P22PClient
+import P22PCrypto
 import P22PCommandLine
 import P22PLogging
 
@@ -59,26 +62,76 @@ struct PeersCommand: AsyncParsableCommand {
 
 struct ReserveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reserve", abstract: "Reserve a '#' group name and save its key file (needs a relay that supports reservations).")
+        commandName: "reserve", abstract: "Reserve a '#' group name on the relay and save its key file.",
+        discussion: """
+            Only the holder of the key file can create the group (p22p create '#name' --reservation FILE).
+            A reservation lasts 90 days and can be extended while valid (p22p extend FILE).
+            --mode sco makes the group creator-only: members can talk to the creator, not to each other.
+            """)
 
     @Argument(help: "The '#' group name to reserve.") var group: String
     @Option(name: .long, help: ArgumentHelp("all (anyone may talk to anyone) or sco (creator only).", valueName: "MODE")) var mode: String = "all"
     @Option(name: .long, help: ArgumentHelp("Where to write the key file.", valueName: "FILE")) var out: String
     @Option(name: .long, help: ArgumentHelp("Relay to ask.", valueName: "URL")) var server: String = ServerURL.default.description
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE")) var caFile: String?
 
     func run() async throws {
-        throw CommandError.failed("not supported by this server (\(server)): reservations are not available yet")
+        guard mode == "all" || mode == "sco" else { throw CommandError.usage("--mode must be all or sco") }
+        guard group.hasPrefix("#") else { throw CommandError.usage("only names starting with '#' can be reserved") }
+        let url = try parseServer(server)
+        let reservation = try await perform {
+            ReservationClient.reserve(group: group, creatorOnly: mode == "sco", server: url, tls: TLSOptions(caFile: caFile), on: $0)
+        }
+        try save(reservation, to: out)
+        print("reserved \(reservation.group) (\(reservation.mode)) until \(reservation.expiryDescription); key saved to \(out)")
     }
 }
 
 struct ExtendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "extend", abstract: "Extend a reservation while it is valid (needs a relay that supports reservations).")
+        commandName: "extend", abstract: "Extend a reservation for another 90 days while it is valid; rewrites the key file.")
 
     @Argument(help: "The key file from p22p reserve.") var keyFile: String
     @Option(name: .long, help: ArgumentHelp("Relay to ask.", valueName: "URL")) var server: String = ServerURL.default.description
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE")) var caFile: String?
 
     func run() async throws {
-        throw CommandError.failed("not supported by this server (\(server)): reservations are not available yet")
+        let url = try parseServer(server)
+        let reservation = try loadReservation(keyFile)
+        let renewed = try await perform { ReservationClient.extend(reservation, server: url, tls: TLSOptions(caFile: caFile), on: $0) }
+        try save(renewed, to: keyFile)
+        print("extended \(renewed.group) until \(renewed.expiryDescription)")
+    }
+}
+
+private func parseServer(_ text: String) throws(CommandError) -> ServerURL {
+    do { return try ServerURL(parsing: text) } catch { throw .usage("--server \(error)") }
+}
+
+private func perform(_ request: (EventLoop) -> EventLoopFuture<Reservation>) async throws -> Reservation {
+    let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    do {
+        return try await request(loops.next()).get()
+    } catch let error as MemberError {
+        throw error.isConnectFailure ? CommandError.cannotConnect(error.description) : CommandError.failed(error.description)
+    }
+}
+
+/// Reads a reservation key file, with a clear error if it is not one.
+func loadReservation(_ path: String) throws(CommandError) -> Reservation {
+    guard let data = FileManager.default.contents(atPath: PasswordSource.expandTilde(path)) else {
+        throw .usage("cannot read the reservation key file \(path)")
+    }
+    guard let reservation = Reservation.decode(Array(data)) else { throw .usage("\(path) is not a p22p reservation key file") }
+    return reservation
+}
+
+private func save(_ reservation: Reservation, to path: String) throws(CommandError) {
+    let url = URL(fileURLWithPath: PasswordSource.expandTilde(path))
+    do {
+        try Data(reservation.encoded()).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    } catch {
+        throw .failed("cannot write \(path): \(error.localizedDescription)")
     }
 }

@@ -28,13 +28,16 @@ struct CreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create a group and stay in it, forwarding ports, until interrupted.",
-        discussion: "Fails if the group already exists on the relay.")
+        discussion: "Fails if the group already exists on the relay. Names starting with '#' need the reservation key from p22p reserve.")
 
     @Argument(help: "Name of the group to create.") var group: String
     @OptionGroup var options: MemberOptions
+    @Option(name: .long, help: ArgumentHelp("The reservation key file of a '#' group (from p22p reserve).", valueName: "FILE"))
+    var reservation: String?
 
     func run() async throws {
-        try await MemberSession(group: group, mode: .create, options: options).run()
+        let key = try reservation.map { path throws(CommandError) in try loadReservation(path).encoded() } ?? []
+        try await MemberSession(group: group, mode: .create, options: options, reservation: key).run()
     }
 }
 

@@ -93,7 +93,8 @@ final class ShellTests: XCTestCase {
         try await user.command("relay nobody 2222 22", expect: "no member nobody in group demo")
         try await user.command("ping nobody", expect: "no member nobody in the group")
         try await user.command("create again", expect: "already in group demo: leave first")
-        try await user.command("reserve #club all club.key", expect: "not supported by this server")
+        try await user.command("reserve #club maybe club.key", expect: "the mode is ALL or SCO; usage: reserve NAME ALL|SCO OUTFILE")
+        try await user.command("extend /nonexistent.key", expect: "cannot read /nonexistent.key")
 
         // Wrong password, from a second user.
         let intruder = try shell("intruder", password: "not the password")

@@ -14,7 +14,11 @@ final class FrameCodingTests: XCTestCase {
         try roundTrip(.control(.memberJoined(cid: CID(2), name: "bob", existing: false)))
         try roundTrip(.control(.memberLeft(cid: CID(2), name: "bob", reason: "keepalive timeout")))
         try roundTrip(.control(.refused(.wrongPassword, message: "wrong password for group demo")))
-        try roundTrip(.control(.undeliverable(cid: CID(9))))
+        try roundTrip(.control(.undeliverable(cid: CID(9), reason: "")))
+        try roundTrip(.control(.undeliverable(cid: CID(9), reason: "group #x is creator-only")))
+        try roundTrip(.control(.reserve(group: "#club", creatorOnly: true)))
+        try roundTrip(.control(.extend(key: Array("{}".utf8))))
+        try roundTrip(.control(.reservation(key: Array("{\"group\": \"#club\"}".utf8))))
         try roundTrip(.control(.create(request)))
         var join = request
         join.authPublicKey = nil

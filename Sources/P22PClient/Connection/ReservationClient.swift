@@ -1,0 +1,73 @@
+import NIOCore
+import P22PCrypto
+import P22PTransport
+import P22PWire
+
+/// Asks a relay for a reservation of a `#` group name, or to extend one: a
+/// short connection of its own, no group joined.
+public enum ReservationClient {
+    public static func reserve(group: String, creatorOnly: Bool, server: ServerURL, tls: TLSOptions,
+                               on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
+        request(.reserve(group: group, creatorOnly: creatorOnly), group: group, server: server, tls: tls, on: eventLoop)
+    }
+
+    public static func extend(_ reservation: Reservation, server: ServerURL, tls: TLSOptions,
+                              on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
+        request(.extend(key: reservation.encoded()), group: reservation.group, server: server, tls: tls, on: eventLoop)
+    }
+
+    private static func request(_ message: ControlMessage, group: String, server: ServerURL, tls: TLSOptions,
+                                on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
+        let answer = eventLoop.makePromise(of: Reservation.self)
+        return RelayDialer.connect(
+            to: server, group: group, tls: tls, keepalive: .standard, maxFrameSize: Limits.defaultMaxFrameSize, on: eventLoop,
+            makeHandler: { ReservationHandler(request: message, answer: answer) }
+        ).flatMap { channel in
+            channel.closeFuture.whenComplete { _ in
+                answer.fail(MemberError.disconnected(reason: "the relay closed the connection without an answer"))
+            }
+            return answer.futureResult.always { _ in channel.close(promise: nil) }
+        }.flatMapErrorThrowing { error in
+            answer.fail(error)
+            throw error
+        }
+    }
+}
+
+private final class ReservationHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let request: ControlMessage
+    private let answer: EventLoopPromise<Reservation>
+
+    init(request: ControlMessage, answer: EventLoopPromise<Reservation>) {
+        self.request = request
+        self.answer = answer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch try? Frame.decode(unwrapInboundIn(data)) {
+        case .control(.hello(let version, _)):
+            guard version == ProtocolVersion.current else {
+                answer.fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version)"))
+                return
+            }
+            context.writeAndFlush(NIOAny(Frame.control(request).encoded(allocator: context.channel.allocator)), promise: nil)
+        case .control(.reservation(let key)):
+            if let reservation = Reservation.decode(key) {
+                answer.succeed(reservation)
+            } else {
+                answer.fail(MemberError.protocolViolation("the relay sent a reservation that is not valid JSON"))
+            }
+        case .control(.refused(let code, let message)):
+            answer.fail(MemberError.refused(code, message: message))
+        default:
+            answer.fail(MemberError.protocolViolation("unexpected answer to a reservation request"))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if case TransportError.closedByPeer = error { return }
+        answer.fail(error)
+    }
+}

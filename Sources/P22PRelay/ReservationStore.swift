@@ -1,0 +1,147 @@
+@preconcurrency import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+import P22PCrypto
+
+/// The relay's reservations and the key that signs them, kept in the state
+/// directory so both survive a restart. Every change is written to a
+/// temporary file, flushed to disk, and renamed over the old one: a crash at
+/// any moment leaves either the old state or the new, never a torn file.
+final class ReservationStore: @unchecked Sendable {
+    enum Failure: Error, Equatable {
+        case notReservable(String)
+        case taken(until: String)
+        case invalid(String)
+        case expired(String)
+        case storage(String)
+    }
+
+    private struct Record: Codable {
+        var mode: String
+        var expires: Int64
+    }
+
+    private let lock = NIOLock()
+    private let directory: String?
+    let signingKey: Curve25519.Signing.PrivateKey
+    private var records: [String: Record]
+
+    /// With no directory, reservations live only as long as the process.
+    init(directory: String?) throws {
+        self.directory = directory
+        guard let directory else {
+            signingKey = Curve25519.Signing.PrivateKey()
+            records = [:]
+            return
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let keyPath = directory + "/signing.key"
+        if let raw = FileManager.default.contents(atPath: keyPath) {
+            signingKey = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        } else {
+            signingKey = Curve25519.Signing.PrivateKey()
+            try Self.writeAtomically(Array(signingKey.rawRepresentation), to: keyPath, mode: 0o600)
+        }
+        let recordsPath = directory + "/reservations.json"
+        if let data = FileManager.default.contents(atPath: recordsPath) {
+            records = try JSONDecoder().decode([String: Record].self, from: data)
+        } else {
+            records = [:]
+        }
+    }
+
+    func reserve(group: String, creatorOnly: Bool, now: Int64) throws(Failure) -> Reservation {
+        guard group.hasPrefix("#"), group.count > 1 else { throw .notReservable("only names starting with '#' can be reserved") }
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = records[group], existing.expires > now {
+            throw .taken(until: Reservation(group: group, mode: existing.mode, expires: existing.expires, relay: "", signature: "").expiryDescription)
+        }
+        let reservation: Reservation
+        do {
+            reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, expires: now + Reservation.lifetime, key: signingKey)
+        } catch {
+            throw .storage("cannot sign: \(error)")
+        }
+        var updated = records
+        updated[group] = Record(mode: reservation.mode, expires: reservation.expires)
+        try persist(updated)
+        records = updated
+        return reservation
+    }
+
+    func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
+        try validate(reservation, now: now)
+        lock.lock()
+        defer { lock.unlock() }
+        let renewed: Reservation
+        do {
+            renewed = try Reservation.issue(group: reservation.group, creatorOnly: reservation.creatorOnly,
+                                            expires: now + Reservation.lifetime, key: signingKey)
+        } catch {
+            throw .storage("cannot sign: \(error)")
+        }
+        var updated = records
+        updated[reservation.group] = Record(mode: renewed.mode, expires: renewed.expires)
+        try persist(updated)
+        records = updated
+        return renewed
+    }
+
+    /// A reservation this relay signed, still valid and still on record.
+    func validate(_ reservation: Reservation, now: Int64) throws(Failure) {
+        guard reservation.isSigned(by: signingKey.publicKey) else { throw .invalid("the reservation was not signed by this relay") }
+        guard reservation.expires > now else { throw .expired("the reservation of \(reservation.group) expired on \(reservation.expiryDescription)") }
+        let record = lock.withLock { records[reservation.group] }
+        guard let record, record.expires >= reservation.expires, record.mode == reservation.mode else {
+            throw .invalid("this relay has no such reservation of \(reservation.group) (superseded or unknown)")
+        }
+    }
+
+    var count: Int { lock.withLock { records.count } }
+
+    private func persist(_ updated: [String: Record]) throws(Failure) {
+        guard let directory else { return }
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try Self.writeAtomically(Array(try encoder.encode(updated)), to: directory + "/reservations.json", mode: 0o600)
+        } catch {
+            throw .storage("cannot save reservations: \(error)")
+        }
+    }
+
+    /// write to a temporary file, fsync it, rename it into place, fsync the directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard descriptor >= 0 else { throw StorageError(path: temporary, errno: errno) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard result > 0 else {
+                close(descriptor)
+                throw StorageError(path: temporary, errno: errno)
+            }
+            written += result
+        }
+        guard fsync(descriptor) == 0 else {
+            close(descriptor)
+            throw StorageError(path: temporary, errno: errno)
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else { throw StorageError(path: path, errno: errno) }
+        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+}
+
+struct StorageError: Error, CustomStringConvertible {
+    let path: String
+    let errno: Int32
+    var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}
