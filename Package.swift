@@ -82,6 +82,7 @@ let package = Package(
             name: "P22PProfile",
             dependencies: [
                 "P22PClient",
+                "P22PCrypto",
                 "P22PWire",
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -173,7 +174,10 @@ let package = Package(
         ),
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
-        .testTarget(name: "P22PProfileTests", dependencies: ["P22PProfile", "P22PClient"]),
+        .testTarget(
+            name: "P22PProfileTests",
+            dependencies: ["P22PProfile", "P22PClient", "P22PCrypto", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "P22PRelayTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import P22PClient
+import P22PCrypto
 import P22PWire
 import Yams
 
@@ -153,7 +154,7 @@ public struct ProfileParser {
                                            message: "group \"\(name)\" has its password inline; prefer password_file or password_env"))
         }
         let create: GroupProfile.CreateMode = try fields["create"].map { value throws(ProfileError) in try choice(value, key: "create") } ?? .auto
-        let reservation = try fields["reservation"].map { value throws(ProfileError) in try existingFile(value, key: "reservation") }
+        let reservation = try fields["reservation"].map { value throws(ProfileError) in try reservationFile(value, group: name) }
         let server = try fields["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") }
         let member = try fields["member"].map { value throws(ProfileError) in try memberName(value) }
 
@@ -256,6 +257,18 @@ public struct ProfileParser {
         guard FileManager.default.isReadableFile(atPath: path),
               FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw error(at: node, "\(key): file \(text) does not exist or cannot be read" + (text == path ? "" : " (looked at \(path))"))
+        }
+        return path
+    }
+
+    /// A key file from `p22p reserve` for this very group.
+    private func reservationFile(_ node: Node, group: String) throws(ProfileError) -> String {
+        let path = try existingFile(node, key: "reservation")
+        guard let data = FileManager.default.contents(atPath: path), let reservation = Reservation.decode(Array(data)) else {
+            throw error(at: node, "reservation: \(path) is not a key file from p22p reserve")
+        }
+        guard reservation.group == group else {
+            throw error(at: node, "reservation: the key is for group \(reservation.group), not \(group)")
         }
         return path
     }

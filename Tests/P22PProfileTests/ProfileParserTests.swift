@@ -1,6 +1,8 @@
 import Foundation
 import P22PClient
 @testable import P22PProfile
+import Crypto
+import P22PCrypto
 import XCTest
 
 /// The profile parser: every key parses to the expected value, and every
@@ -20,7 +22,10 @@ final class ProfileParserTests: XCTestCase {
         directory = base.resolvingSymlinksInPath().path
         try write("ca.pem", "-----BEGIN CERTIFICATE-----\n")
         try write("secrets/friends.pass", "hunter2\n")
-        try write("friends-key.json", "{}\n")
+        let key = try Reservation.issue(group: "friends", creatorOnly: false, expires: 4_000_000_000, key: Curve25519.Signing.PrivateKey())
+        try write("friends-key.json", String(decoding: key.encoded(), as: UTF8.self))
+        let other = try Reservation.issue(group: "#other", creatorOnly: false, expires: 4_000_000_000, key: Curve25519.Signing.PrivateKey())
+        try write("other-key.json", String(decoding: other.encoded(), as: UTF8.self))
         try write("home/x", "from home\n")
         try write("home/.config/p22p/friends.pass", "hunter2\n")
     }
@@ -505,5 +510,22 @@ final class ProfileParserTests: XCTestCase {
             password_env: OTHER_PW
         """
         assertError(yaml, line: 3, column: 5, mentions: ["password_env"])
+    }
+
+    func testReservationMustBeAKeyForThisGroup() throws {
+        let yaml = """
+        groups:
+          - name: friends
+            password_env: PW
+            reservation: other-key.json
+        """
+        assertError(yaml, line: 4, column: 18, mentions: ["reservation: the key is for group #other, not friends"])
+        let notAKey = """
+        groups:
+          - name: friends
+            password_env: PW
+            reservation: ca.pem
+        """
+        assertError(notAKey, line: 4, column: 18, mentions: ["is not a key file from p22p reserve"])
     }
 }
