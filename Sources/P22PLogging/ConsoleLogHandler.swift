@@ -31,7 +31,7 @@ public struct ConsoleLogHandler: LogHandler {
         case .json:
             var object: [String: String] = ["time": LogLine.timestamp(), "level": "\(line.level)", "message": line.message]
             for (key, value) in line.metadata where object[key] == nil { object[key] = value }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
             StandardOutput.write(String(decoding: data, as: UTF8.self) + "\n")
         }
     }

@@ -35,4 +35,9 @@ final class GroupRegistry: @unchecked Sendable {
     func discard(_ group: RelayGroup) { removeIfEmpty(group) }
 
     var count: Int { lock.withLock { groups.count } }
+
+    var memberCount: Int {
+        let all = lock.withLock { Array(groups.values) }
+        return all.reduce(0) { $0 + $1.count }
+    }
 }

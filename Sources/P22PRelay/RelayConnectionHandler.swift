@@ -59,6 +59,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         stats.connections.add(1, ordering: .relaxed)
+        stats.metrics.accepted()
         if case .awaitingAuth(let challenge) = state {
             send(.hello(version: ProtocolVersion.current, challenge: challenge), context: context)
         }
@@ -315,6 +316,17 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
+    /// A small, fixed set of labels for the disconnect metric.
+    static func category(of reason: String) -> String {
+        if reason == "left" || reason == "left the group" { return "left" }
+        if reason == "disconnected" { return "closed" }
+        if reason.contains("keepalive") { return "keepalive_timeout" }
+        if reason.contains("not reading") { return "not_reading" }
+        if reason.contains("replaced") { return "replaced" }
+        if reason.contains("creator") { return "group_ended" }
+        return "protocol_error"
+    }
+
     static func describe(_ error: ReservationStore.Failure) -> String {
         switch error {
         case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why): why
@@ -339,10 +351,12 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             for other in others { other.disconnect(reason: why, code: .normalClosure) }
         }
         logger.info("member left", metadata: ["name": "\(me.name)", "reason": "\(reason)"])
+        stats.metrics.disconnected(Self.category(of: reason))
     }
 
     private func refuse(_ code: RefusalCode, _ message: String) {
         guard let context else { return }
+        stats.metrics.refused("\(code)")
         logger.info("refused", metadata: ["reason": "\(message)"])
         send(.refused(code, message: message), context: context)
         // A refused connection gets no second try: the client reconnects with a fresh challenge.

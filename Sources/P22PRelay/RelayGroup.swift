@@ -77,6 +77,8 @@ final class RelayGroup: @unchecked Sendable {
         lock.withLock { members[cid] }
     }
 
+    var count: Int { lock.withLock { members.count } }
+
     /// Retires the group if it has no members; true if it did.
     func retireIfEmpty() -> Bool {
         lock.withLock {

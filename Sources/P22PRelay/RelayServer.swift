@@ -42,6 +42,16 @@ public final class RelayServer: Sendable {
 
     public var groupCount: Int { shared.registry.count }
 
+    /// Brings the gauges up to date; called before each scrape.
+    public func refreshGauges() {
+        let metrics = stats.metrics
+        metrics.connections.record(stats.openConnections)
+        metrics.groups.record(shared.registry.count)
+        metrics.members.record(shared.registry.memberCount)
+        metrics.bufferedBytes.record(stats.bufferedBytes)
+        metrics.reservations.record(shared.reservations.count)
+    }
+
     public static func start(
         configuration: RelayConfiguration, eventLoopGroup: EventLoopGroup? = nil, logger: Logger
     ) async throws -> RelayServer {

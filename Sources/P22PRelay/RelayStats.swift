@@ -8,6 +8,7 @@ public final class RelayStats: Sendable {
     let framesRelayed = Atomic<Int>(0)
     let bytesRelayed = Atomic<Int>(0)
     let connections = Atomic<Int>(0)
+    let metrics = RelayMetrics()
 
     init() {}
 
@@ -26,6 +27,7 @@ public final class RelayStats: Sendable {
         if relayed {
             framesRelayed.add(1, ordering: .relaxed)
             bytesRelayed.add(bytes, ordering: .relaxed)
+            metrics.relayed(bytes: bytes)
         }
         var peak = peakBuffered.load(ordering: .relaxed)
         while now > peak {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import NIOPosix
 import P22PCommandLine
 import P22PLogging
@@ -51,8 +53,14 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Failed joins (wrong password) per client address and minute before joins from it are refused.", valueName: "N"))
     var failedJoinsPerMinute: Int = RelayConfiguration().failedJoinsPerMinute
 
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz).", valueName: "HOST:PORT"))
+    var metrics: String?
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
+
+    @Option(name: .long, help: ArgumentHelp("Log lines as text or json (one object per line).", valueName: "FORMAT"))
+    var logFormat: String = "text"
 
     static func main() async { await CommandRunner.main(self, tool: "p22p-server") }
 
@@ -65,7 +73,11 @@ struct ServerCommand: AsyncParsableCommand {
         guard (1...3600).contains(authTimeout) else { throw CommandError.usage("--auth-timeout must be between 1 and 3600 seconds") }
         guard maxBuffered >= 1 << 20 else { throw CommandError.usage("--max-buffered must be at least 1048576") }
         guard failedJoinsPerMinute >= 1 else { throw CommandError.usage("--failed-joins-per-minute must be at least 1") }
-        ConsoleLogging.bootstrap(level: level)
+        guard logFormat == "text" || logFormat == "json" else { throw CommandError.usage("--log-format must be text or json") }
+        let metricsAddress = try metrics.map { text throws(CommandError) in try HostPort.parse(text) }
+        LogBackend.stdout(logFormat == "json" ? .json : .text).bootstrap(level: level)
+        let registry = PrometheusCollectorRegistry()
+        if metricsAddress != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
         let logger = Logger(label: "p22p-server")
         var configuration = RelayConfiguration()
         (configuration.host, configuration.port) = try HostPort.parse(listen)
@@ -91,11 +103,25 @@ struct ServerCommand: AsyncParsableCommand {
             }
             throw CommandError.failed("cannot listen on \(listen): \(describeSocketError(error))")
         }
+        var endpoint: MetricsEndpoint?
+        if let (host, port) = metricsAddress {
+            do {
+                endpoint = try await MetricsEndpoint.start(host: host, port: port, on: MultiThreadedEventLoopGroup.singleton) {
+                    server.refreshGauges()
+                    return registry.emitToBuffer()
+                }
+                logger.info("metrics at http://\(metrics!)/metrics")
+            } catch {
+                try? await server.shutdown(grace: .zero)
+                throw CommandError.failed("cannot serve metrics on \(metrics!): \(describeSocketError(error))")
+            }
+        }
         let stop = ShutdownSignal()
         let signalName: String = await withCheckedContinuation { continuation in
             stop.onSignal { continuation.resume(returning: $0) }
         }
         logger.info("shutting down on \(signalName)")
+        await endpoint?.close()
         try? await server.shutdown(grace: .seconds(3))
     }
 }

@@ -113,3 +113,36 @@ final class RelayDeploymentTests: XCTestCase {
         XCTAssertTrue(tool.standardError.hasPrefix("p22p-server: cannot load the TLS certificate or key"), tool.standardError)
     }
 }
+
+extension RelayDeploymentTests {
+    /// Prometheus text at /metrics and a health check at /healthz, with JSON logs.
+    func testMetricsAndHealth() async throws {
+        let metricsPort = try freePort()
+        let relay = try await RelayProcess(extraArguments: ["--metrics", "127.0.0.1:\(metricsPort)", "--log-format", "json"])
+        processes.append(relay.tool)
+        let env = ["P22P_PASSWORD": "pw"]
+        let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: env)
+        try await host.waitForLine(containing: "created group demo")
+        let intruder = try run("p22p", ["join", "demo", "--server", relay.url, "--name", "x"], environment: ["P22P_PASSWORD": "wrong"])
+        _ = try await intruder.waitForExit()
+
+        func get(_ path: String) throws -> String {
+            let connection = try TCPConnection.connect(port: metricsPort)
+            defer { connection.close() }
+            try connection.send(Array("GET \(path) HTTP/1.0\r\n\r\n".utf8))
+            var response: [UInt8] = []
+            while let chunk = try? connection.receive(), !chunk.isEmpty { response += chunk }
+            return String(decoding: response, as: UTF8.self)
+        }
+        let metrics = try get("/metrics")
+        XCTAssertTrue(metrics.contains("p22p_relay_groups 1"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_relay_members 1"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_relay_connections 1"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_relay_refusals_total{reason=\"wrongPassword\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_relay_frames_relayed_total"), metrics)
+        XCTAssertTrue(try get("/healthz").hasSuffix("\r\n\r\nok\n"))
+        for line in relay.tool.output.split(separator: "\n") {
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "not JSON: \(line)")
+        }
+    }
+}
