@@ -138,6 +138,7 @@ let package = Package(
                 "P22PCommandLine",
                 "P22PLogging",
                 "P22PTransport",
+                "P22PWire",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -86,7 +86,8 @@ public final class Member: @unchecked Sendable {
 
     func handle(_ message: ControlMessage) {
         switch message {
-        case .hello(let version, let challenge):
+        case .hello(let version, let challenge, let maxFrameSize):
+            dataChunk = Limits.dataChunk(forFrameSize: maxFrameSize)
             guard version == ProtocolVersion.current else {
                 fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version), this client \(ProtocolVersion.current); upgrade the older one"))
                 return
@@ -171,6 +172,9 @@ public final class Member: @unchecked Sendable {
     }
 
     var linkWritable: Bool { link?.isWritable ?? false }
+
+    /// Largest data chunk per frame, fitted to the relay's maximum frame size.
+    private(set) var dataChunk = Limits.maxDataChunk
 
     func linkWritabilityChanged() {
         guard linkWritable else { return }

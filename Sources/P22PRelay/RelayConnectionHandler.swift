@@ -61,7 +61,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         stats.connections.add(1, ordering: .relaxed)
         stats.metrics.accepted()
         if case .awaitingAuth(let challenge) = state {
-            send(.hello(version: ProtocolVersion.current, challenge: challenge), context: context)
+            send(.hello(version: ProtocolVersion.current, challenge: challenge, maxFrameSize: configuration.maxFrameSize), context: context)
         }
     }
 

@@ -5,7 +5,9 @@ public enum ControlMessage: Equatable, Sendable {
     // relay → member
     /// First message on every connection: the relay's version and a fresh
     /// challenge that the member signs to prove it knows the group password.
-    case hello(version: UInt8, challenge: [UInt8])
+    /// `maxFrameSize` is the largest WebSocket message the relay accepts, so
+    /// members size their data frames to fit.
+    case hello(version: UInt8, challenge: [UInt8], maxFrameSize: Int)
     case welcome(cid: CID, name: String, created: Bool)
     /// `existing` is true for members that were already in the group when the
     /// receiver joined, so clients can tell the roster from arrivals.

@@ -72,10 +72,11 @@ extension Frame {
 extension ControlMessage {
     func encode(into buffer: inout ByteBuffer) {
         switch self {
-        case .hello(let version, let challenge):
+        case .hello(let version, let challenge, let maxFrameSize):
             buffer.writeInteger(ControlKind.hello.rawValue)
             buffer.writeInteger(version)
             buffer.writeBytes(challenge)
+            buffer.writeInteger(UInt32(clamping: maxFrameSize))
         case .welcome(let cid, let name, let created):
             buffer.writeInteger(ControlKind.welcome.rawValue)
             buffer.writeInteger(cid.rawValue)
@@ -129,7 +130,9 @@ extension ControlMessage {
         switch kind {
         case .hello:
             let version = try buffer.readWireInteger(as: UInt8.self, field: "hello version")
-            message = .hello(version: version, challenge: try buffer.readFixedBytes(challengeSize, field: "hello challenge"))
+            let challenge = try buffer.readFixedBytes(challengeSize, field: "hello challenge")
+            let maxFrameSize = Int(try buffer.readWireInteger(as: UInt32.self, field: "hello frame size"))
+            message = .hello(version: version, challenge: challenge, maxFrameSize: maxFrameSize)
         case .welcome:
             let cid = CID(try buffer.readWireInteger(as: UInt16.self, field: "welcome CID"))
             let name = try buffer.readShortString(field: "welcome name")

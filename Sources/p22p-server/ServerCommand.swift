@@ -8,6 +8,7 @@ import P22PCommandLine
 import P22PLogging
 import P22PRelay
 import P22PTransport
+import P22PWire
 
 @main
 struct ServerCommand: AsyncParsableCommand {
@@ -31,6 +32,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
     var tlsKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Largest WebSocket message accepted from a member (4096 to 66560); members fit their data frames to it.", valueName: "BYTES"))
+    var maxFrameSize: Int = RelayConfiguration().maxFrameSize
 
     @Option(name: .long, help: ArgumentHelp("Keep reservations and their signing key in DIR, so they survive restarts.", valueName: "DIR"))
     var stateDir: String?
@@ -88,6 +92,10 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxBufferedPerMember = maxBuffered
         configuration.pauseAbove = min(configuration.pauseAbove, maxBuffered / 4)
         configuration.failedJoinsPerMinute = failedJoinsPerMinute
+        guard (Limits.minFrameSize...Limits.defaultMaxFrameSize).contains(maxFrameSize) else {
+            throw CommandError.usage("--max-frame-size must be between \(Limits.minFrameSize) and \(Limits.defaultMaxFrameSize)")
+        }
+        configuration.maxFrameSize = maxFrameSize
         configuration.stateDirectory = stateDir
         guard reservationsPerHour >= 1 else { throw CommandError.usage("--reservations-per-hour must be at least 1") }
         configuration.reservationsPerHour = reservationsPerHour

@@ -85,3 +85,18 @@ final class Counter: @unchecked Sendable {
     func add(_ amount: Int) { lock.withLock { count += amount } }
     var value: Int { lock.withLock { count } }
 }
+
+extension FlowControlTests {
+    /// A relay with a small maximum frame size tells members in its hello,
+    /// and they cut their data to fit: bulk data still arrives intact.
+    func testMembersFitTheirFramesToTheRelaysLimit() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let cluster = try await Cluster { $0.maxFrameSize = 4096 }
+        defer { Task { await cluster.shutdown() } }
+        let (_, _, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
+        let message = randomBytes(1 << 20)
+        XCTAssertEqual(try roundTrip(port: port, message: message), message)
+        XCTAssertGreaterThan(cluster.relay.stats.relayedFrames, 2 * (1 << 20) / 4096, "data was not cut to the relay's frame size")
+    }
+}

@@ -9,7 +9,7 @@ final class FrameCodingTests: XCTestCase {
 
     func testControlMessagesRoundTrip() throws {
         let request = AuthRequest(group: "#club 1", name: "laptop", authPublicKey: Array(repeating: 7, count: 32), signature: Array(repeating: 9, count: 64))
-        try roundTrip(.control(.hello(version: 1, challenge: Array(0..<32))))
+        try roundTrip(.control(.hello(version: 1, challenge: Array(0..<32), maxFrameSize: 66560)))
         try roundTrip(.control(.welcome(cid: CID(65535), name: "a-b_c.d", created: true)))
         try roundTrip(.control(.memberJoined(cid: CID(2), name: "bob", existing: false)))
         try roundTrip(.control(.memberLeft(cid: CID(2), name: "bob", reason: "keepalive timeout")))

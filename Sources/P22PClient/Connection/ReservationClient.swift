@@ -47,7 +47,7 @@ private final class ReservationHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch try? Frame.decode(unwrapInboundIn(data)) {
-        case .control(.hello(let version, _)):
+        case .control(.hello(let version, _, _)):
             guard version == ProtocolVersion.current else {
                 answer.fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version)"))
                 return

@@ -191,7 +191,7 @@ final class ForwardedStream {
             return
         }
         while pending.readableBytes > 0, window.sendCredit > 0 {
-            let size = min(pending.readableBytes, window.sendCredit, Limits.maxDataChunk)
+            let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
             window.sent(size)
             session.send(.data(pending.readSlice(length: size)!), stream: id)
         }

@@ -58,7 +58,7 @@ final class RawWebSocket {
 
     /// Joins `group` as a real member would, then does whatever the test wants.
     func join(group: String, name: String, secrets: GroupSecrets) throws {
-        guard case .control(.hello(_, let challenge)) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
+        guard case .control(.hello(_, let challenge, _)) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
             throw SocketError("no hello")
         }
         let signature = try secrets.sign(challenge: challenge, create: false, name: name)
