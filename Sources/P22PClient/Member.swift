@@ -125,6 +125,8 @@ public final class Member: @unchecked Sendable {
             let peer = roster[cid]?.name ?? "CID \(cid)"
             if !reason.isEmpty { logger.warning("refused by the relay: \(reason)") }
             sessions.removeValue(forKey: cid)?.close(reason: reason.isEmpty ? "peer \(peer) is gone" : "refused by the relay: \(reason)")
+        case .streamRefused(let cid, let stream, let reason):
+            sessions[cid]?.refuseStream(stream, reason: reason)
         case .reservation:
             fail(MemberError.protocolViolation("unexpected reservation from the relay"))
         case .create, .join, .leave, .reserve, .extend:

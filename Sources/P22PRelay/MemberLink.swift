@@ -21,6 +21,8 @@ final class MemberLink: @unchecked Sendable {
     private let configuration: RelayConfiguration
     private let stats: RelayStats
 
+    /// Streams this member opened, for the per-member stream limit.
+    let streams = StreamLedger()
     private let buffered = Atomic<Int>(0)
     /// Bytes ever written out to this member; a stall check compares it.
     private let drainedTotal = Atomic<Int>(0)

@@ -27,6 +27,8 @@ public struct RelayConfiguration: Sendable {
     /// A member above `pauseAbove` that takes no bytes for this long is
     /// disconnected as not reading.
     public var stallTimeout: TimeAmount = .seconds(30)
+    /// Streams one member may have open at once (through all its peers).
+    public var maxStreamsPerMember: Int = 1024
     /// Failed joins (wrong password) one client address may make per minute
     /// before further joins from it are refused unchecked.
     public var failedJoinsPerMinute: Int = 10

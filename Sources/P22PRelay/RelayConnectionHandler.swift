@@ -156,10 +156,39 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                     pausing: me)
             return
         }
+        guard account(frame, from: me, to: target, context: context) else { return }
         var frame = frame
         Frame.rewriteRelayedCID(in: &frame, to: me.cid)
         if let tap = configuration.frameTap, !tap(&frame) { return }
         target.deliver(frame, pausing: me)
+    }
+
+    /// Keeps the stream ledgers from the clear header of sealed frames;
+    /// refuses an open beyond the member's stream limit.
+    private func account(_ frame: ByteBuffer, from me: MemberLink, to target: MemberLink, context: ChannelHandlerContext) -> Bool {
+        let start = frame.readerIndex + Frame.relayedHeaderSize
+        guard frame.getInteger(at: start, as: UInt8.self) == 0x03,
+              let rawKind = frame.getInteger(at: start + 1, as: UInt8.self), let kind = StreamMessageKind(rawValue: rawKind),
+              let stream = frame.getInteger(at: start + 2, as: UInt32.self), stream != 0 else { return true }
+        switch kind {
+        case .open:
+            guard me.streams.opened(stream: stream, toward: target.cid, limit: configuration.maxStreamsPerMember) else {
+                me.send(.streamRefused(cid: target.cid, stream: stream,
+                                       reason: "too many open streams (this relay allows \(configuration.maxStreamsPerMember) per member)"),
+                        pausing: me)
+                stats.metrics.refused("tooManyStreams")
+                return false
+            }
+        case .reset, .openRefused:
+            me.streams.ended(stream: stream, with: target.cid)
+            target.streams.ended(stream: stream, with: me.cid)
+        case .finish:
+            me.streams.finished(stream: stream, with: target.cid, byOpener: true)
+            target.streams.finished(stream: stream, with: me.cid, byOpener: false)
+        default:
+            break
+        }
+        return true
     }
 
     // MARK: Joining and leaving
@@ -344,7 +373,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         }
         let others = remaining.values
         if others.isEmpty { registry.removeIfEmpty(group) }
-        for other in others { other.send(.memberLeft(cid: me.cid, name: me.name, reason: reason)) }
+        for other in others {
+            other.streams.forget(peer: me.cid)
+            other.send(.memberLeft(cid: me.cid, name: me.name, reason: reason))
+        }
         if group.creatorOnly, group.creator == me.cid {
             // Without its creator a creator-only group has nobody to talk to.
             let why = "the creator of \(group.name) left; the group has ended"

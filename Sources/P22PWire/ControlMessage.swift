@@ -17,6 +17,8 @@ public enum ControlMessage: Equatable, Sendable {
     /// A relayed frame was not delivered: its destination left, or the
     /// group's rules forbid it (`reason` says which, for the user).
     case undeliverable(cid: CID, reason: String)
+    /// The relay refused to open a stream (the member is at its stream limit).
+    case streamRefused(cid: CID, stream: UInt32, reason: String)
     /// A signed reservation, in answer to `reserve` or `extend`: the key file's bytes.
     case reservation(key: [UInt8])
 

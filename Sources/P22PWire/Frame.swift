@@ -16,7 +16,7 @@ public enum Frame: Equatable, Sendable {
 }
 
 enum ControlKind: UInt8 {
-    case hello = 0x01, welcome, memberJoined, memberLeft, refused, undeliverable, reservation
+    case hello = 0x01, welcome, memberJoined, memberLeft, refused, undeliverable, reservation, streamRefused
     case create = 0x10, join, leave, reserve, extend
 }
 
@@ -100,6 +100,11 @@ extension ControlMessage {
             buffer.writeInteger(ControlKind.undeliverable.rawValue)
             buffer.writeInteger(cid.rawValue)
             buffer.writeLongString(reason)
+        case .streamRefused(let cid, let stream, let reason):
+            buffer.writeInteger(ControlKind.streamRefused.rawValue)
+            buffer.writeInteger(cid.rawValue)
+            buffer.writeInteger(stream)
+            buffer.writeLongString(reason)
         case .reservation(let key):
             buffer.writeInteger(ControlKind.reservation.rawValue)
             buffer.writeInteger(UInt16(key.count))
@@ -151,6 +156,10 @@ extension ControlMessage {
         case .undeliverable:
             let cid = CID(try buffer.readWireInteger(as: UInt16.self, field: "undeliverable CID"))
             message = .undeliverable(cid: cid, reason: try buffer.readLongString(field: "undeliverable reason"))
+        case .streamRefused:
+            let cid = CID(try buffer.readWireInteger(as: UInt16.self, field: "stream refusal CID"))
+            let stream = try buffer.readWireInteger(as: UInt32.self, field: "stream refusal id")
+            message = .streamRefused(cid: cid, stream: stream, reason: try buffer.readLongString(field: "stream refusal reason"))
         case .reservation:
             message = .reservation(key: try buffer.readKey(field: "reservation key"))
         case .reserve:

@@ -42,6 +42,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
     var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
 
+    @Option(name: .long, help: ArgumentHelp("Most streams one member may have open at once.", valueName: "N"))
+    var maxStreams: Int = RelayConfiguration().maxStreamsPerMember
+
     @Option(name: .long, help: ArgumentHelp("Most groups the relay holds at once.", valueName: "N"))
     var maxGroups: Int = RelayConfiguration().maxGroups
 
@@ -86,6 +89,8 @@ struct ServerCommand: AsyncParsableCommand {
         var configuration = RelayConfiguration()
         (configuration.host, configuration.port) = try HostPort.parse(listen)
         configuration.keepalive = Keepalive(interval: .seconds(Int64(keepalive)), timeout: .seconds(Int64(keepalive) * 3))
+        guard maxStreams >= 1 else { throw CommandError.usage("--max-streams must be at least 1") }
+        configuration.maxStreamsPerMember = maxStreams
         configuration.maxGroups = maxGroups
         configuration.maxMembersPerGroup = maxMembers
         configuration.authTimeout = .seconds(Int64(authTimeout))

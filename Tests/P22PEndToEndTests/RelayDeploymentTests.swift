@@ -146,3 +146,34 @@ extension RelayDeploymentTests {
         }
     }
 }
+
+extension RelayDeploymentTests {
+    /// A member at its stream limit gets the next open refused by the relay,
+    /// with a reason; once a stream ends it can open another.
+    func testStreamLimitPerMember() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let cluster = try await Cluster { $0.maxStreamsPerMember = 2 }
+        defer { Task { await cluster.shutdown() } }
+        let (_, _, port) = try await cluster.pair(allow: ["\(echo.port)"], target: echo.port)
+        let first = try TCPConnection.connect(port: port)
+        let second = try TCPConnection.connect(port: port)
+        defer { second.close() }
+        for connection in [first, second] {
+            try connection.send(Array("hi".utf8))
+            XCTAssertEqual(try connection.receive(exactly: 2), Array("hi".utf8))
+        }
+        let third = try TCPConnection.connect(port: port)
+        defer { third.close() }
+        try third.send(Array("hi".utf8))
+        // Closed (with a reset, as the bytes it sent were never read), never carried.
+        XCTAssertEqual((try? third.receive()) ?? [], [], "the third stream must not be carried")
+        _ = try await cluster.events.wait(for: "guest") {
+            if case .streamRefused(_, _, let reason) = $0 { return reason.contains("too many open streams") }
+            return false
+        }
+        first.close()
+        try await Task.sleep(nanoseconds: 300_000_000)
+        XCTAssertEqual(try roundTrip(port: port, message: Array("again".utf8)), Array("again".utf8))
+    }
+}

@@ -214,6 +214,11 @@ final class PeerSession {
         stream.connectToTarget()
     }
 
+    /// The relay would not carry this stream's open: end it as refused.
+    func refuseStream(_ id: UInt32, reason: String) {
+        streams[id]?.refused(by: "the relay", reason: reason)
+    }
+
     func streamEnded(_ id: UInt32) {
         streams.removeValue(forKey: id)
         forget(id)

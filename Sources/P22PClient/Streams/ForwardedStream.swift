@@ -89,11 +89,7 @@ final class ForwardedStream {
             phase = .open
             grant(Int(credit))
         case .openRefused(let reason):
-            member.logger.warning("refused by \(session.peerName): \(reason)")
-            member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
-            // Nothing was ever connected, so a plain close (as ssh -L does), not a reset.
-            end()
-            channel?.close(promise: nil)
+            refused(by: session.peerName, reason: reason)
         case .data(let bytes):
             deliver(bytes)
         case .window(let increment):
@@ -112,6 +108,16 @@ final class ForwardedStream {
         case .open, .ping, .pong:
             protocolError("unexpected \(message.kind) on stream \(id)")
         }
+    }
+
+    /// The peer (or the relay) would not open the stream.
+    func refused(by refuser: String, reason: String) {
+        guard phase != .ended else { return }
+        member.logger.warning("refused by \(refuser): \(reason)")
+        member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
+        // Nothing was ever connected, so a plain close (as ssh -L does), not a reset.
+        end()
+        channel?.close(promise: nil)
     }
 
     private func deliver(_ bytes: ByteBuffer) {
