@@ -17,7 +17,7 @@ public final class Member: @unchecked Sendable {
     var logger: Logger
     private let onEvent: (@Sendable (MemberEvent) -> Void)?
 
-    private var link: Channel?
+    private(set) var link: Channel?
     private var joinPromise: EventLoopPromise<Void>?
     private let closedPromise: EventLoopPromise<String>
     private let closed = Atomic<Bool>(false)

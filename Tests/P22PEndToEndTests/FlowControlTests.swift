@@ -1,6 +1,7 @@
 import Foundation
-import P22PClient
 import P22PRelay
+import P22PTransport
+@testable import P22PClient
 import XCTest
 
 /// One stalled reader stalls only its own stream, and the relay's memory stays
@@ -98,5 +99,50 @@ extension FlowControlTests {
         let message = randomBytes(1 << 20)
         XCTAssertEqual(try roundTrip(port: port, message: message), message)
         XCTAssertGreaterThan(cluster.relay.stats.relayedFrames, 2 * (1 << 20) / 4096, "data was not cut to the relay's frame size")
+    }
+}
+
+extension FlowControlTests {
+    /// A member that stops reading its WebSocket is disconnected by the relay
+    /// ("not reading") once its queue stops draining, while the member
+    /// sending to it is merely paused (not timed out) and everyone else
+    /// keeps flowing.
+    func testMemberThatStopsReadingIsDisconnectedAndOthersGoOn() async throws {
+        // A target that sends without end, for streams that pull data toward the guest.
+        let source = try TCPTestServer { connection in
+            let chunk = randomBytes(64 << 10)
+            for _ in 0..<2000 { if (try? connection.send(chunk)) == nil { break } }
+            connection.close()
+        }
+        defer { source.stop() }
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let cluster = try await Cluster { configuration in
+            configuration.pauseAbove = 128 << 10
+            configuration.resumeBelow = 32 << 10
+            configuration.stallTimeout = .seconds(2)
+            // Long enough that the buffer rules, not the keepalive, catch the non-reader.
+            configuration.keepalive = Keepalive(interval: .seconds(1), timeout: .seconds(60))
+        }
+        defer { Task { await cluster.shutdown() } }
+        let (host, guest, port) = try await cluster.pair(allow: ["\(source.port)", "\(echo.port)"], target: source.port)
+        let carol = try await cluster.member("carol")
+        let carolPort = try await carol.addForward(ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+                                                               target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
+        // Streams pulling data toward the guest, then the guest stops reading its WebSocket.
+        var pulls: [TCPConnection] = []
+        // More in flight (16 windows of 1 MiB) than the kernel buffers on loopback absorb.
+        for _ in 0..<16 { pulls.append(try TCPConnection.connect(port: port)) }
+        defer { pulls.forEach { $0.close() } }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        try await guest.eventLoop.flatSubmit { guest.link!.setOption(.autoRead, value: false) }.get()
+
+        let reason = try await guest.closeFuture.get()
+        XCTAssertFalse(reason.isEmpty)
+        for _ in 0..<100 where !cluster.relayLog.contains("not reading") { try await Task.sleep(nanoseconds: 50_000_000) }
+        XCTAssertTrue(cluster.relayLog.contains("not reading"), "\(cluster.relayLog.all.suffix(5))")
+        XCTAssertFalse(host.isClosed, "the sender was paused, and must not have been dropped")
+        let message = randomBytes(10_000)
+        XCTAssertEqual(try roundTrip(port: carolPort, message: message), message)
     }
 }
