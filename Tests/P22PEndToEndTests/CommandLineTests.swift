@@ -3,26 +3,7 @@ import XCTest
 
 /// The tools as a user runs them: real relay and member processes, a real
 /// web server behind the forward and a real client in front of it.
-final class CommandLineTests: XCTestCase {
-    private var processes: [ToolProcess] = []
-
-    override func tearDown() {
-        for process in processes { process.stop() }
-        processes.removeAll()
-    }
-
-    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolProcess {
-        let process = try ToolProcess(tool, arguments, environment: environment)
-        processes.append(process)
-        return process
-    }
-
-    private func startRelay(_ extra: [String] = []) async throws -> RelayProcess {
-        let relay = try await RelayProcess(extraArguments: extra)
-        processes.append(relay.tool)
-        return relay
-    }
-
+final class CommandLineTests: ProcessTestCase {
     /// The README's two-machine example, on one machine.
     func testReadmeExampleForwardsAWebServerAndExitsCleanly() async throws {
         let web = try TCPTestServer { connection in

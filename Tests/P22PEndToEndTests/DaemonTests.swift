@@ -3,8 +3,7 @@ import XCTest
 
 /// `p22p-up` as users run it: real daemon processes with real profiles, a
 /// real relay process that gets killed, real TCP programs at both ends.
-final class DaemonTests: XCTestCase {
-    private var processes: [ToolProcess] = []
+final class DaemonTests: ProcessTestCase {
     private var servers: [TCPTestServer] = []
     private var directory: URL!
 
@@ -15,17 +14,9 @@ final class DaemonTests: XCTestCase {
     }
 
     override func tearDown() {
-        for process in processes { process.stop() }
         for server in servers { server.stop() }
-        processes.removeAll()
         servers.removeAll()
-    }
-
-    @discardableResult
-    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolProcess {
-        let process = try ToolProcess(tool, arguments, environment: environment)
-        processes.append(process)
-        return process
+        super.tearDown()
     }
 
     private func write(_ name: String, _ yaml: String) throws -> String {
@@ -183,8 +174,7 @@ final class DaemonTests: XCTestCase {
     /// as it joins.
     func testForwardWaitsForItsPeer() async throws {
         let echo = try echoServer()
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
+        let relay = try await startRelay()
         let localPort = try freePort()
         let guest = try run("p22p-up", [try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(localPort, echo.port)]))])
         try await guest.waitForLine(containing: "waiting for peer host")
@@ -198,8 +188,7 @@ final class DaemonTests: XCTestCase {
     func testJournalReceivesStructuredEntries() async throws {
         let journal = try DatagramReceiver()
         defer { journal.stop() }
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
+        let relay = try await startRelay()
         let localPort = try freePort()
         try run("p22p-up", ["--log", "journal", try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(localPort, 9)]))],
             environment: ["P22P_JOURNAL_SOCKET": journal.path])
@@ -217,8 +206,7 @@ final class DaemonTests: XCTestCase {
     }
 
     func testMissingJournalFallsBackToStdoutWithOneWarning() async throws {
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
+        let relay = try await startRelay()
         let up = try run("p22p-up", ["--log", "journal", try write("host.yaml", hostProfile(relayPort: relay.port, allow: 9))],
                          environment: ["P22P_JOURNAL_SOCKET": directory.appendingPathComponent("no-such-socket").path])
         try await up.waitForLine(containing: "no systemd journal at")
@@ -226,8 +214,7 @@ final class DaemonTests: XCTestCase {
     }
 
     func testJSONLogsAreOneObjectPerLine() async throws {
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
+        let relay = try await startRelay()
         let up = try run("p22p-up", [try write("host.yaml", hostProfile(relayPort: relay.port, allow: 9, extra: "log: { format: json }"))])
         try await up.waitForLine(containing: "created group home")
         for line in up.output.split(separator: "\n") {
@@ -241,8 +228,7 @@ final class DaemonTests: XCTestCase {
 
     func testReloadKeepsUnchangedForwardsAndRejectsABadProfile() async throws {
         let echo = try echoServer()
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
+        let relay = try await startRelay()
         let notify = try DatagramReceiver()
         defer { notify.stop() }
         try run("p22p-up", [try write("host.yaml", hostProfile(relayPort: relay.port, allow: echo.port))])

@@ -5,20 +5,7 @@ import XCTest
 
 /// What it takes to leave a relay running on the internet: limits, TLS, a
 /// clean shutdown.
-final class RelayDeploymentTests: XCTestCase {
-    private var processes: [ToolProcess] = []
-
-    override func tearDown() {
-        for process in processes { process.stop() }
-        processes.removeAll()
-    }
-
-    private func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolProcess {
-        let process = try ToolProcess(tool, arguments, environment: environment)
-        processes.append(process)
-        return process
-    }
-
+final class RelayDeploymentTests: ProcessTestCase {
     func testFailedJoinsAreRateLimitedPerAddress() async throws {
         let cluster = try await Cluster { $0.failedJoinsPerMinute = 3 }
         defer { Task { await cluster.shutdown() } }
@@ -68,8 +55,7 @@ final class RelayDeploymentTests: XCTestCase {
     /// SIGTERM: the relay stops accepting, tells members it is going away,
     /// and is gone within 5 s; members hear why at once.
     func testGracefulShutdownTellsMembers() async throws {
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
+        let relay = try await startRelay()
         let member = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: ["P22P_PASSWORD": "pw"])
         try await member.waitForLine(containing: "created group demo")
         let started = Date()
@@ -87,8 +73,7 @@ final class RelayDeploymentTests: XCTestCase {
     /// for the test, and refuse it without that CA.
     func testRelayServesTLS() async throws {
         let certificates = try TestCertificates()
-        let relay = try await RelayProcess(extraArguments: ["--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile])
-        processes.append(relay.tool)
+        let relay = try await startRelay(["--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile])
         let url = "wss://127.0.0.1:\(relay.port)"
         let env = ["P22P_PASSWORD": "pw"]
         let host = try run("p22p", ["create", "demo", "--server", url, "--name", "host", "--ca-file", certificates.caFile], environment: env)
@@ -118,8 +103,7 @@ extension RelayDeploymentTests {
     /// Prometheus text at /metrics and a health check at /healthz, with JSON logs.
     func testMetricsAndHealth() async throws {
         let metricsPort = try freePort()
-        let relay = try await RelayProcess(extraArguments: ["--metrics", "127.0.0.1:\(metricsPort)", "--log-format", "json"])
-        processes.append(relay.tool)
+        let relay = try await startRelay(["--metrics", "127.0.0.1:\(metricsPort)", "--log-format", "json"])
         let env = ["P22P_PASSWORD": "pw"]
         let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: env)
         try await host.waitForLine(containing: "created group demo")

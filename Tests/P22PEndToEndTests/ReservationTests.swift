@@ -9,8 +9,7 @@ import XCTest
 
 /// Reserved '#' groups, creator-only mode, and the state directory that
 /// keeps reservations across restarts.
-final class ReservationTests: XCTestCase {
-    private var processes: [ToolProcess] = []
+final class ReservationTests: ProcessTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
@@ -18,26 +17,18 @@ final class ReservationTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    override func tearDown() {
-        for process in processes { process.stop() }
-        processes.removeAll()
-    }
-
-    private func run(_ arguments: [String], tool: String = "p22p") throws -> ToolProcess {
-        let process = try ToolProcess(tool, arguments, environment: ["P22P_PASSWORD": "club password"])
-        processes.append(process)
-        return process
+    private func p22p(_ arguments: [String]) throws -> ToolProcess {
+        try run("p22p", arguments, environment: ["P22P_PASSWORD": "club password"])
     }
 
     private func finish(_ arguments: [String]) async throws -> (Int32?, ToolProcess) {
-        let process = try run(arguments)
+        let process = try p22p(arguments)
         return (try await process.waitForExit(timeout: 20), process)
     }
 
     func testReservedGroupNeedsItsKeyAndCanBeExtended() async throws {
         let state = directory.appendingPathComponent("state").path
-        let relay = try await RelayProcess(extraArguments: ["--state-dir", state])
-        processes.append(relay.tool)
+        let relay = try await startRelay(["--state-dir", state])
         let key = directory.appendingPathComponent("club.key").path
 
         let (reserved, reserve) = try await finish(["reserve", "#club", "--mode", "all", "--out", key, "--server", relay.url])
@@ -56,9 +47,9 @@ final class ReservationTests: XCTestCase {
         XCTAssertEqual(plainStatus, 1)
         XCTAssertTrue(plain.standardError.contains("group #club is reserved: create it with its reservation key"), plain.standardError)
 
-        let owner = try run(["create", "#club", "--server", relay.url, "--name", "owner", "--reservation", key])
+        let owner = try p22p(["create", "#club", "--server", relay.url, "--name", "owner", "--reservation", key])
         try await owner.waitForLine(containing: "created group #club as owner")
-        let friend = try run(["join", "#club", "--server", relay.url, "--name", "friend"])
+        let friend = try p22p(["join", "#club", "--server", relay.url, "--name", "friend"])
         try await friend.waitForLine(containing: "joined group #club as friend")
 
         try await Task.sleep(nanoseconds: 1_100_000_000)
@@ -130,12 +121,11 @@ final class ReservationTests: XCTestCase {
     /// state directory reads back, and every key a client received works.
     func testStateSurvivesAKillDuringAReservationBurst() async throws {
         let state = directory.appendingPathComponent("state").path
-        var relay = try await RelayProcess(extraArguments: ["--state-dir", state, "--reservations-per-hour", "1000"])
-        processes.append(relay.tool)
+        var relay = try await startRelay(["--state-dir", state, "--reservations-per-hour", "1000"])
         var burst: [(ToolProcess, String)] = []
         for index in 0..<24 {
             let key = directory.appendingPathComponent("k\(index).key").path
-            burst.append((try run(["reserve", "#burst\(index)", "--out", key, "--server", relay.url]), key))
+            burst.append((try p22p(["reserve", "#burst\(index)", "--out", key, "--server", relay.url]), key))
         }
         // Kill as soon as the first key is out, while the rest are in flight.
         let deadline = Date().addingTimeInterval(20)
@@ -152,8 +142,7 @@ final class ReservationTests: XCTestCase {
         print("\(granted.count) of \(burst.count) reservations granted before the kill; \(saved.count) on disk")
         XCTAssertGreaterThanOrEqual(saved.count, granted.count, "a granted reservation was lost")
 
-        relay = try await RelayProcess(extraArguments: ["--state-dir", state, "--reservations-per-hour", "1000"])
-        processes.append(relay.tool)
+        relay = try await startRelay(["--state-dir", state, "--reservations-per-hour", "1000"])
         for (_, key) in granted {
             let (status, extend) = try await finish(["extend", key, "--server", relay.url])
             XCTAssertEqual(status, 0, "\(key): \(extend.standardError)")

@@ -2,30 +2,15 @@ import Foundation
 import XCTest
 
 /// The command loop driven as a new user would, through standard input.
-final class ShellTests: XCTestCase {
-    private var processes: [ToolProcess] = []
-
-    override func tearDown() {
-        for process in processes { process.stop() }
-        processes.removeAll()
-    }
-
+final class ShellTests: ProcessTestCase {
     private func shell(_ name: String, password: String = "loop password") throws -> ToolProcess {
-        let process = try ToolProcess("p22p", ["--name", name], environment: ["P22P_PASSWORD": password], interactive: true)
-        processes.append(process)
-        return process
-    }
-
-    private func relay() async throws -> RelayProcess {
-        let relay = try await RelayProcess()
-        processes.append(relay.tool)
-        return relay
+        try run("p22p", ["--name", name], environment: ["P22P_PASSWORD": password], interactive: true)
     }
 
     func testFirstSessionFromConnectToExit() async throws {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
-        let relay = try await relay()
+        let relay = try await startRelay()
         let host = try shell("host")
         try await host.waitForLine(containing: "type help")
         try await host.command("connect \(relay.url)", expect: "connected to \(relay.url)")
@@ -67,7 +52,7 @@ final class ShellTests: XCTestCase {
     }
 
     func testEveryCommandSaysWhatIsWrong() async throws {
-        let relay = try await relay()
+        let relay = try await startRelay()
         let user = try shell("user")
         try await user.waitForLine(containing: "type help")
         // Not connected.
@@ -121,28 +106,23 @@ final class ShellTests: XCTestCase {
     }
 
     func testOneShotPingAndPeers() async throws {
-        let relay = try await relay()
+        let relay = try await startRelay()
         let env = ["P22P_PASSWORD": "pw"]
-        let host = try ToolProcess("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: env)
-        processes.append(host)
+        let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: env)
         try await host.waitForLine(containing: "created group demo")
-        let ping = try ToolProcess("p22p", ["ping", "demo", "host", "--server", relay.url], environment: env)
-        processes.append(ping)
+        let ping = try run("p22p", ["ping", "demo", "host", "--server", relay.url], environment: env)
         let pingStatus = try await ping.waitForExit()
         XCTAssertEqual(pingStatus, 0, ping.output)
         XCTAssertTrue(ping.output.contains("ping host: min/avg/max = "), ping.output)
-        let peers = try ToolProcess("p22p", ["peers", "demo", "--server", relay.url], environment: env)
-        processes.append(peers)
+        let peers = try run("p22p", ["peers", "demo", "--server", relay.url], environment: env)
         let peersStatus = try await peers.waitForExit()
         XCTAssertEqual(peersStatus, 0)
         XCTAssertTrue(peers.output.contains("1\thost"), peers.output)
-        let missing = try ToolProcess("p22p", ["ping", "demo", "nobody", "--server", relay.url], environment: env)
-        processes.append(missing)
+        let missing = try run("p22p", ["ping", "demo", "nobody", "--server", relay.url], environment: env)
         let missingStatus = try await missing.waitForExit()
         XCTAssertEqual(missingStatus, 1)
         XCTAssertTrue(missing.standardError.contains("no member CID") || missing.standardError.contains("no member nobody"), missing.standardError)
-        let unreachable = try ToolProcess("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:1"], environment: env)
-        processes.append(unreachable)
+        let unreachable = try run("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:1"], environment: env)
         let unreachableStatus = try await unreachable.waitForExit()
         XCTAssertEqual(unreachableStatus, 2)
     }

@@ -1,0 +1,32 @@
+import Foundation
+import XCTest
+
+/// A test case that runs the built tools as processes and stops every one it
+/// started when the test ends, whatever happened.
+class ProcessTestCase: XCTestCase {
+    private(set) var processes: [ToolProcess] = []
+
+    override func tearDown() {
+        for process in processes { process.stop() }
+        processes.removeAll()
+        super.tearDown()
+    }
+
+    @discardableResult
+    func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
+             interactive: Bool = false) throws -> ToolProcess {
+        let process = try ToolProcess(tool, arguments, environment: environment, interactive: interactive)
+        processes.append(process)
+        return process
+    }
+
+    /// A relay process on a free port, stopped with the test.
+    func startRelay(_ extraArguments: [String] = []) async throws -> RelayProcess {
+        let relay = try await RelayProcess(extraArguments: extraArguments)
+        processes.append(relay.tool)
+        return relay
+    }
+
+    /// Keeps a process started elsewhere (a restarted relay) in the list to stop.
+    func adopt(_ process: ToolProcess) { processes.append(process) }
+}
