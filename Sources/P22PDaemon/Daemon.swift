@@ -24,6 +24,9 @@ public actor Daemon {
     private var readySent = false
     private let notifier = SystemdNotifier()
     private var watchdog: Task<Void, Never>?
+    private var stopping = false
+    private var reloading = false
+    private var reloadAgain = false
     private let defaultName: String
 
     public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger) {
@@ -74,7 +77,7 @@ public actor Daemon {
         do {
             try await link.start().get()
         } catch {
-            links.removeValue(forKey: key)
+            if links[key] === link { links.removeValue(forKey: key) }
             _ = try? await link.stop().get()
             throw DaemonError("\(error)")
         }
@@ -95,6 +98,21 @@ public actor Daemon {
     /// changed groups reconnect; an invalid profile is rejected and the
     /// running one stays.
     public func reload() async {
+        // One reload at a time; a signal that arrives meanwhile runs one more.
+        guard !reloading else {
+            reloadAgain = true
+            return
+        }
+        reloading = true
+        repeat {
+            reloadAgain = false
+            await reloadOnce()
+        } while reloadAgain && !stopping
+        reloading = false
+    }
+
+    private func reloadOnce() async {
+        guard !stopping else { return }
         notify("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
         defer { notify("READY=1") }
         let loaded: LoadedProfile
@@ -111,29 +129,47 @@ public actor Daemon {
         }
         let wanted = Dictionary(new.groups.map { (GroupSettings(group: $0, profile: new).key, GroupSettings(group: $0, profile: new)) },
                                 uniquingKeysWith: { first, _ in first })
+        // Removals first (whole groups, then forwards), binds after, so a
+        // port can move from one group to another in one reload.
+        var updating: [(GroupLink, GroupSettings)] = []
+        var starting: [GroupSettings] = []
         for (key, link) in links where wanted[key] == nil {
             logger.info("group \(link.settings.group.name) is no longer in the profile; leaving it")
             links.removeValue(forKey: key)
             everJoined.remove(key)
             _ = try? await link.stop().get()
+            guard !stopping else { return }
         }
         for (key, settings) in wanted {
-            if let link = links[key] {
-                if link.settings == settings { continue }
-                if link.settings.differsOnlyInForwardsOrAllowList(from: settings) {
-                    _ = try? await link.update(to: settings).get()
-                    continue
-                }
+            guard let link = links[key] else {
+                starting.append(settings)
+                continue
+            }
+            if link.settings == settings { continue }
+            if link.settings.differsOnlyInForwardsOrAllowList(from: settings) {
+                _ = try? await link.removeForwards(notIn: settings).get()
+                updating.append((link, settings))
+            } else {
                 logger.info("group \(settings.group.name) changed; reconnecting it")
                 links.removeValue(forKey: key)
                 everJoined.remove(key)
                 _ = try? await link.stop().get()
+                starting.append(settings)
             }
+            guard !stopping else { return }
+        }
+        for (link, settings) in updating {
+            let failures = (try? await link.addForwards(from: settings).get()) ?? []
+            for failure in failures { logger.error("forward of group \(settings.group.name) not started: \(failure)") }
+            guard !stopping else { return }
+        }
+        for settings in starting {
             do {
                 try await startLink(settings)
             } catch {
                 logger.error("cannot start group \(settings.group.name): \(error)")
             }
+            guard !stopping else { return }
         }
         profile = new
         logger.info("profile reloaded")
@@ -141,6 +177,7 @@ public actor Daemon {
 
     /// Leaves every group, stops the embedded relay, and returns.
     public func stop() async {
+        stopping = true
         notify("STOPPING=1")
         watchdog?.cancel()
         for link in links.values { _ = try? await link.stop().get() }

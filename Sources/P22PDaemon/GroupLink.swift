@@ -194,22 +194,40 @@ final class GroupLink: @unchecked Sendable {
 
     // MARK: Reload and stop
 
-    /// Applies new forwards and allow list without reconnecting: listeners of
-    /// unchanged forwards (and their open connections) stay as they are.
-    func update(to new: GroupSettings) -> EventLoopFuture<Void> {
+    /// First half of a reload without reconnecting: closes the listeners of
+    /// forwards `new` no longer has (before any group binds, so a port can
+    /// move between groups) and applies the allow list.
+    func removeForwards(notIn new: GroupSettings) -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
-            let old = Set(self.settings.group.forwards)
             let wanted = Set(new.group.forwards)
-            self.settings = new
-            self.member?.setAllowList(new.group.allow)
-            let closing = old.subtracting(wanted).compactMap { spec -> EventLoopFuture<Void>? in
+            let closing = self.settings.group.forwards.filter { !wanted.contains($0) }.compactMap { spec -> EventLoopFuture<Void>? in
                 self.logger.info("removing forward \(spec)", metadata: ["forward": "\(spec)"])
                 return self.listeners.removeValue(forKey: spec)?.close()
             }
-            return EventLoopFuture.andAllComplete(closing, on: self.eventLoop).flatMap {
-                self.bind(new.group.forwards.filter { !old.contains($0) })
-            }.map {
+            self.settings.group.forwards.removeAll { !wanted.contains($0) }
+            self.settings.group.allow = new.group.allow
+            self.member?.setAllowList(new.group.allow)
+            return EventLoopFuture.andAllComplete(closing, on: self.eventLoop)
+        }
+    }
+
+    /// Second half: binds the new forwards. Listeners of unchanged forwards
+    /// (and their open connections) stay as they are. Returns one line per
+    /// forward that could not be bound; those stay out of the settings, so
+    /// the next reload tries them again.
+    func addForwards(from new: GroupSettings) -> EventLoopFuture<[String]> {
+        eventLoop.flatSubmit {
+            let have = Set(self.settings.group.forwards)
+            let adding = new.group.forwards.filter { !have.contains($0) }
+            let attempts = adding.map { spec in
+                self.bind([spec]).map { () -> String? in
+                    self.settings.group.forwards.append(spec)
+                    return nil
+                }.recover { error in "\(error)" }
+            }
+            return EventLoopFuture.whenAllSucceed(attempts, on: self.eventLoop).map { failures in
                 self.reportAbsentPeers()
+                return failures.compactMap { $0 }
             }
         }
     }

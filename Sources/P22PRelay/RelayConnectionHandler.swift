@@ -280,7 +280,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let others = everyone.values.lazy.filter { $0 !== me }
         if let replaced {
             replaced.disconnect(reason: "replaced by a new session of the same member")
-            for other in others { other.send(.memberLeft(cid: replaced.cid, name: replaced.name, reason: "reconnected")) }
+            for other in others {
+                other.streams.forget(peer: replaced.cid)
+                other.send(.memberLeft(cid: replaced.cid, name: replaced.name, reason: "reconnected"))
+            }
         }
         authDeadline?.cancel()
         state = .joined(me, group)
@@ -319,6 +322,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func extend(_ key: [UInt8], context: ChannelHandlerContext) {
+        guard reserveLimiter.allows(clientAddress) else {
+            refuse(.rateLimited, "too many reservation requests from \(clientAddress); try again later")
+            return
+        }
+        reserveLimiter.recordFailure(clientAddress)
         guard let reservation = Reservation.decode(key) else {
             refuse(.invalidRequest, "that is not a reservation key file")
             return

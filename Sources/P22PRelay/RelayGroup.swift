@@ -10,8 +10,11 @@ final class RelayGroup: @unchecked Sendable {
     let verifier: AuthVerifier
     /// Creator-only (SCO): members may exchange frames with the creator only.
     let creatorOnly: Bool
-    /// The CID of the member who created the group (the first admitted).
-    private(set) var creator: CID?
+    /// The CID of the member who created the group (the first admitted, or
+    /// the session that replaced it).
+    private var creatorCID: CID?
+
+    var creator: CID? { lock.withLock { creatorCID } }
     private let lock = NIOLock()
     private var members: [CID: MemberLink] = [:]
     private var cidsByName: [String: CID] = [:]
@@ -57,7 +60,7 @@ final class RelayGroup: @unchecked Sendable {
         }
         nextCID = cid.rawValue &+ 1
         let link = makeLink(cid)
-        if creator == nil { creator = cid }
+        if creatorCID == nil || (replaced != nil && replaced?.cid == creatorCID) { creatorCID = cid }
         members[cid] = link
         cidsByName[name] = cid
         return (link, members, replaced)

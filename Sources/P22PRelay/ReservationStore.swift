@@ -36,16 +36,24 @@ final class ReservationStore: @unchecked Sendable {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // A file that exists but cannot be read is an error, never a reason
+        // to start afresh: that would void every key issued or free every name.
         let keyPath = directory + "/signing.key"
-        if let raw = FileManager.default.contents(atPath: keyPath) {
-            signingKey = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        if let raw = try Self.read(keyPath) {
+            guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+                throw StorageError(path: keyPath, message: "damaged (not a 32-byte Ed25519 key)")
+            }
+            signingKey = key
         } else {
             signingKey = Curve25519.Signing.PrivateKey()
             try Self.writeAtomically(Array(signingKey.rawRepresentation), to: keyPath, mode: 0o600)
         }
         let recordsPath = directory + "/reservations.json"
-        if let data = FileManager.default.contents(atPath: recordsPath) {
-            records = try JSONDecoder().decode([String: Record].self, from: data)
+        if let data = try Self.read(recordsPath) {
+            guard let decoded = try? JSONDecoder().decode([String: Record].self, from: data) else {
+                throw StorageError(path: recordsPath, message: "damaged (not the relay's JSON)")
+            }
+            records = decoded
         } else {
             records = [:]
         }
@@ -64,7 +72,7 @@ final class ReservationStore: @unchecked Sendable {
         } catch {
             throw .storage("cannot sign: \(error)")
         }
-        var updated = records
+        var updated = records.filter { $0.value.expires > now }
         updated[group] = Record(mode: reservation.mode, expires: reservation.expires)
         try persist(updated)
         records = updated
@@ -82,7 +90,7 @@ final class ReservationStore: @unchecked Sendable {
         } catch {
             throw .storage("cannot sign: \(error)")
         }
-        var updated = records
+        var updated = records.filter { $0.value.expires > now }
         updated[reservation.group] = Record(mode: renewed.mode, expires: renewed.expires)
         try persist(updated)
         records = updated
@@ -110,6 +118,15 @@ final class ReservationStore: @unchecked Sendable {
         } catch {
             throw .storage("cannot save reservations: \(error)")
         }
+    }
+
+    /// The file's bytes, nil if it does not exist; any other failure throws.
+    static func read(_ path: String) throws -> Data? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StorageError(path: path, message: "cannot be read (check its permissions)")
+        }
+        return data
     }
 
     /// write to a temporary file, fsync it, rename it into place, fsync the directory.
@@ -142,6 +159,17 @@ final class ReservationStore: @unchecked Sendable {
 
 struct StorageError: Error, CustomStringConvertible {
     let path: String
-    let errno: Int32
-    var description: String { "\(path): \(String(cString: strerror(errno)))" }
+    let message: String
+
+    init(path: String, errno: Int32) {
+        self.path = path
+        self.message = String(cString: strerror(errno))
+    }
+
+    init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    var description: String { "\(path): \(message)" }
 }

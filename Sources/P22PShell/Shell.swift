@@ -114,6 +114,7 @@ public final class Shell {
 
     private func connect(_ arguments: [String]) throws {
         try expect(arguments, count: 0...1, "connect")
+        forgetLostMember()
         guard member == nil else { throw ShellError.failed("in group \(group ?? "?"): leave first") }
         let url: ServerURL
         do {
@@ -135,6 +136,7 @@ public final class Shell {
     private func enter(_ command: String, _ arguments: [String]) throws {
         try expect(arguments, count: command == "create" ? 1...2 : 1...1, command)
         guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
+        forgetLostMember()
         guard member == nil else { throw ShellError.failed("already in group \(group ?? "?"): leave first") }
         let groupName = arguments[0]
         do { try Names.validateGroup(groupName) } catch { throw ShellError.usage(command, "\(error)") }
@@ -287,11 +289,17 @@ public final class Shell {
         guard server != nil else { throw ShellError.failed("not connected: use connect [URL] first") }
         guard let member else { throw ShellError.failed("not in a group: create or join one first") }
         if member.isClosed {
-            self.member = nil
-            group = nil
+            forgetLostMember()
             throw ShellError.failed("not in a group any more (the link to the relay was lost): create or join again")
         }
         return member
+    }
+
+    /// After the link to the relay was lost: close what the member still
+    /// holds (its listeners) so the ports can be used again.
+    private func forgetLostMember() {
+        guard let member, member.isClosed else { return }
+        leaveGroup(quietly: true)
     }
 
     private func leaveGroup(quietly: Bool) {

@@ -255,6 +255,16 @@ final class DaemonTests: ProcessTestCase {
         assertRoundTrip(port: added)
         XCTAssertThrowsError(try TCPConnection.connect(port: dropped), "the removed forward no longer listens")
 
+        // A forward whose port is taken is reported, and tried again on the next reload.
+        let blocker = try TCPTestServer { _ in }
+        _ = try write("guest.yaml", guestProfile(relayPort: relay.port, forwards: [(kept, echo.port), (added, echo.port), (blocker.port, echo.port)]))
+        guest.send(SIGHUP)
+        try await guest.waitForLine(containing: "not started: cannot listen on 127.0.0.1:\(blocker.port): address already in use")
+        blocker.stop()
+        guest.send(SIGHUP)
+        try await guest.waitForLine(containing: "forwarding 127.0.0.1:\(blocker.port)")
+        assertRoundTrip(port: blocker.port)
+
         // A broken profile is refused and the running one stays.
         try "groups: [ { name: home\n".write(toFile: guestPath, atomically: true, encoding: .utf8)
         guest.send(SIGHUP)

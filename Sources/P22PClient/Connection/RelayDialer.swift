@@ -22,15 +22,15 @@ enum RelayDialer {
         on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10),
         makeHandler: @escaping () -> ChannelHandler
     ) -> EventLoopFuture<Channel> {
-        let upgraded = eventLoop.makePromise(of: Void.self)
-        // For wss://, nothing is written until the certificate passed every check.
-        let tlsReady = eventLoop.makePromise(of: Void.self)
         let sslContext: NIOSSLContext?
         do {
             sslContext = url.secure ? try makeSSLContext(tls) : nil
         } catch {
-            return eventLoop.makeFailedFuture(MemberError.cannotConnect(url, reason: "TLS setup: \(error)"))
+            return eventLoop.makeFailedFuture(MemberError.cannotConnect(url, reason: "TLS setup (--ca-file?): \(error)"))
         }
+        let upgraded = eventLoop.makePromise(of: Void.self)
+        // For wss://, nothing is written until the certificate passed every check.
+        let tlsReady = eventLoop.makePromise(of: Void.self)
         let path = url.pathPrefix + RoutingKey.path(forGroup: group)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)

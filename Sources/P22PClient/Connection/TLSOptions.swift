@@ -14,7 +14,7 @@ public struct TLSOptions: Sendable, Equatable {
     /// Parses 64 hex digits, with or without colons.
     public static func parsePin(_ text: String) -> [UInt8]? {
         let hex = text.lowercased().filter { $0 != ":" }
-        guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else { return nil }
+        guard hex.count == 64, hex.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
         var bytes: [UInt8] = []
         var index = hex.startIndex
         while index < hex.endIndex {
