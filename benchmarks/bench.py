@@ -238,6 +238,55 @@ def free_port():
         return s.getsockname()[1]
 
 
+def cpu_busy_seconds():
+    """user + nice + system time of the whole machine (all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (fields[0] + fields[1] + fields[2]) / CLK_TCK
+
+
+def busy_fraction(seconds):
+    with open("/proc/stat") as f:
+        a = [int(x) for x in f.readline().split()[1:]]
+    time.sleep(seconds)
+    with open("/proc/stat") as f:
+        b = [int(x) for x in f.readline().split()[1:]]
+    total = sum(b[:8]) - sum(a[:8])
+    idle = (b[3] + b[4]) - (a[3] + a[4])
+    return 1 - idle / total if total else 0.0
+
+
+class Interference:
+    """CPU used by processes that are not part of the benchmark while it
+    measures (other people's builds, say): machine busy time (user + nice +
+    system) minus what this process and everything it started used."""
+
+    def __init__(self, procs):
+        self.procs = procs
+        self.worst = {}   # metric key -> highest foreign CPU share (in cores) of any measurement
+
+    def ours(self):
+        pids = set()
+        for proc in self.procs.live:
+            pids.add(proc.pid)
+            pids.update(descendants(proc.pid))
+        t = os.times()
+        return t.user + t.system + sum(cpu_seconds(p) for p in pids), pids
+
+    def watch(self, key, fn):
+        busy0, (ours0, pids0) = cpu_busy_seconds(), self.ours()
+        wall0 = time.monotonic()
+        try:
+            return fn()
+        finally:
+            wall = time.monotonic() - wall0
+            ours1, pids1 = self.ours()
+            busy = cpu_busy_seconds() - busy0
+            if wall >= 1.0:  # /proc/stat counts 10 ms ticks per CPU: shorter windows are noise
+                foreign = max(0.0, busy - (ours1 - ours0)) / wall
+                self.worst[key] = max(self.worst.get(key, 0.0), foreign)
+
+
 class Processes:
     """Every process the benchmark starts; stopped by PID, never by name."""
 
@@ -246,10 +295,12 @@ class Processes:
         self.pidfile = pidfile
         self.live = []
         self.commands = []  # (label, argv) of everything started, for the report
+        self.started = 0
 
-    def start(self, label, argv, env=None, log=None):
-        log = log or os.path.join(self.work, f"{label}.log")
-        with open(log, "ab") as out:
+    def start(self, label, argv, env=None):
+        self.started += 1
+        log = os.path.join(self.work, f"{self.started:03d}-{label}.log")
+        with open(log, "wb") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=env, cwd=ROOT)
         proc.label, proc.log = label, log
@@ -625,8 +676,11 @@ async def close_all(writers):
 
 
 def idle_streams_memory(setup, count, settle):
-    """RSS of the setup's relay process(es) before and with `count` idle streams."""
-    before = sum(rss_bytes(p) for p in setup.relay_pids())
+    """RSS of the setup's relay process(es), and of all its forwarding
+    processes, before and with `count` idle streams."""
+    def measure_rss():
+        return (sum(rss_bytes(p) for p in setup.relay_pids()), sum(rss_bytes(p) for p in set(setup.cpu_pids())))
+    before = measure_rss()
 
     async def run():
         writers, errors = await open_idle_streams(setup.port, count)
@@ -634,7 +688,7 @@ def idle_streams_memory(setup, count, settle):
             if errors:
                 raise RuntimeError(f"{len(errors)} of {count} streams failed to open, e.g. {errors[0]}")
             await asyncio.sleep(settle)
-            return sum(rss_bytes(p) for p in setup.relay_pids())
+            return measure_rss()
         finally:
             await close_all(writers)
 
@@ -842,6 +896,8 @@ def main():
     parser.add_argument("--work", help="scratch directory (default: a new temporary one)")
     parser.add_argument("--out", help="Markdown file to write (default benchmarks/results.md; none with --quick)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to try the harness out")
+    parser.add_argument("--wait-idle", type=float, default=300,
+                        help="wait up to this many seconds for the machine to be idle before measuring (default 300)")
     args = parser.parse_args()
     if args.quick:
         Sizes.quick()
@@ -857,12 +913,47 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        run(procs, work, out, args.quick)
+        run(procs, work, out, args.quick, args.wait_idle)
     finally:
         procs.stop_all()
 
 
-def run(procs, work, out, quick):
+def build_info():
+    """Which p22p was measured: commit, uncommitted source changes, binary build time (read-only git)."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", "--no-optional-locks", "-C", ROOT, *args], capture_output=True,
+                                  text=True, timeout=10).stdout.strip()
+        except Exception:
+            return ""
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "Sources", "Package.swift", "Package.resolved")
+    try:
+        built = datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(BIN, "p22p-server")),
+                                                datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except OSError:
+        built = "unknown"
+    changes = f"uncommitted changes in {len(dirty.splitlines())} source file(s)" if dirty else "no uncommitted source changes"
+    return f"commit {commit}, {changes}; binaries built {built}"
+
+
+def wait_until_idle(limit):
+    """Waits (at most `limit` seconds) until the machine is nearly idle: other
+    people's work would skew every number. Returns the busy share last seen."""
+    deadline = time.monotonic() + limit
+    busy = busy_fraction(3)
+    while busy > 0.10 and time.monotonic() < deadline:
+        say(f"machine {busy:.0%} busy with other work; waiting for it to settle "
+            f"(at most {max(0, deadline - time.monotonic()):.0f} s more)")
+        time.sleep(10)
+        busy = busy_fraction(3)
+    return busy
+
+
+def run(procs, work, out, quick, wait_idle):
+    idle_busy = wait_until_idle(wait_idle)
+    load_start = open("/proc/loadavg").read().split()[:3]
+    built = build_info()
     started_at = datetime.datetime.now(datetime.timezone.utc)
     t_start = time.monotonic()
     target_port = free_port()
@@ -902,12 +993,15 @@ def run(procs, work, out, quick):
         "per_member": Metric("per_member", "relay memory per idle member", "KiB", "{:.1f}", "lower"),
         "mem_streams": Metric("mem_streams", f"relay RSS, {Sizes.idle_streams:,} idle streams", "MiB", "{:.1f}", "lower"),
         "per_stream": Metric("per_stream", "relay memory per idle stream", "KiB", "{:.1f}", "lower"),
+        "all_streams": Metric("all_streams", f"RSS of all forwarding processes, {Sizes.idle_streams:,} idle streams", "MiB", "{:.1f}", "lower"),
+        "all_per_stream": Metric("all_per_stream", "all forwarding processes, memory per idle stream", "KiB", "{:.1f}", "lower"),
     }
+    watch = Interference(procs)
     for key, reason in unavailable.items():
         for metric in m.values():
             metric.notes[key] = "n/a"
             metric.fail(key, reason)
-    for metric in ("cpu", "mem_members", "per_member", "mem_streams", "per_stream"):
+    for metric in ("cpu", "mem_members", "per_member", "mem_streams", "per_stream", "all_streams", "all_per_stream"):
         m[metric].notes["direct"] = "—"
     gb_moved = {}
 
@@ -921,7 +1015,7 @@ def run(procs, work, out, quick):
                 moved, seconds = bulk(setup.port, 1, Sizes.bulk_seconds, Sizes.chunk)
                 gb_moved.setdefault(setup.key, []).append(moved / 1e9)
                 return moved / seconds / 1e6
-            mbps = measure(m["tp1"], setup.key, one_stream)
+            mbps = measure(m["tp1"], setup.key, lambda: watch.watch("tp1", one_stream))
             if mbps is not None and pids:
                 after_pids = set(pids) | set(setup.cpu_pids())
                 used = sum(cpu_seconds(p) - cpu_before.get(p, 0.0) for p in after_pids)
@@ -929,13 +1023,13 @@ def run(procs, work, out, quick):
             say(f"  tp1   rep {rep + 1} {setup.title:22} {fmt_opt(mbps, '{:.0f} MB/s')}")
     for rep in range(Sizes.reps):
         for setup in live:
-            r = measure(m["tp8"], setup.key, lambda: (lambda t: t[0] / t[1] / 1e6)(
-                bulk(setup.port, Sizes.streams, Sizes.bulk_seconds, Sizes.chunk)))
+            r = measure(m["tp8"], setup.key, lambda: watch.watch("tp8", lambda: (lambda t: t[0] / t[1] / 1e6)(
+                bulk(setup.port, Sizes.streams, Sizes.bulk_seconds, Sizes.chunk))))
             say(f"  tp8   rep {rep + 1} {setup.title:22} {fmt_opt(r, '{:.0f} MB/s')}")
     for rep in range(Sizes.reps):
         for setup in live:
             try:
-                p50, p99 = round_trips(setup.port, Sizes.rtt_count, Sizes.rtt_warmup, Sizes.rtt_bytes)
+                p50, p99 = watch.watch("rtt50", lambda: round_trips(setup.port, Sizes.rtt_count, Sizes.rtt_warmup, Sizes.rtt_bytes))
                 m["rtt50"].add(setup.key, p50)
                 m["rtt99"].add(setup.key, p99)
                 say(f"  rtt   rep {rep + 1} {setup.title:22} p50 {p50:.0f} µs  p99 {p99:.0f} µs")
@@ -945,7 +1039,7 @@ def run(procs, work, out, quick):
                 say(f"  rtt   rep {rep + 1} {setup.title:22} FAILED: {e}")
     for rep in range(Sizes.reps):
         for setup in live:
-            r = measure(m["conn"], setup.key, lambda: connection_rate(setup.port, Sizes.conn_total, Sizes.conn_concurrency))
+            r = measure(m["conn"], setup.key, lambda: watch.watch("conn", lambda: connection_rate(setup.port, Sizes.conn_total, Sizes.conn_concurrency)))
             say(f"  conn  rep {rep + 1} {setup.title:22} {fmt_opt(r, '{:.0f} conn/s')}")
     for setup in setups:
         try:
@@ -954,6 +1048,7 @@ def run(procs, work, out, quick):
             say(f"stopping {setup.title}: {e}")
 
     # --- relay memory with idle streams: fresh processes per repetition
+    session_rss = []  # RSS of the sshd processes of one idle ssh connection
     for rep in range(Sizes.reps):
         for make in (lambda: OpenSSH(procs, work, target_port, None, "mem-default"),
                      lambda: OpenSSH(procs, work, target_port, "aes128-gcm@openssh.com", "mem-gcm"),
@@ -964,12 +1059,18 @@ def run(procs, work, out, quick):
             try:
                 setup.start()
                 time.sleep(0.5)
-                before, loaded = idle_streams_memory(setup, Sizes.idle_streams, Sizes.settle_seconds)
+                if isinstance(setup, OpenSSH):
+                    session_rss.append(sum(rss_bytes(p) for p in descendants(setup.sshd.pid)) / 2)
+                (before, all_before), (loaded, all_loaded) = idle_streams_memory(setup, Sizes.idle_streams,
+                                                                                  Sizes.settle_seconds)
                 m["mem_streams"].add(setup.key, loaded / 2**20)
                 m["per_stream"].add(setup.key, (loaded - before) / Sizes.idle_streams / 1024)
-                say(f"  mem-streams rep {rep + 1} {setup.title:22} {before / 2**20:.1f} -> {loaded / 2**20:.1f} MiB")
+                m["all_streams"].add(setup.key, all_loaded / 2**20)
+                m["all_per_stream"].add(setup.key, (all_loaded - all_before) / Sizes.idle_streams / 1024)
+                say(f"  mem-streams rep {rep + 1} {setup.title:22} relay {before / 2**20:.1f} -> {loaded / 2**20:.1f} MiB, "
+                    f"all forwarding processes {all_before / 2**20:.1f} -> {all_loaded / 2**20:.1f} MiB")
             except Exception as e:
-                for k in ("mem_streams", "per_stream"):
+                for k in ("mem_streams", "per_stream", "all_streams", "all_per_stream"):
                     m[k].fail(setup.key, f"{type(e).__name__}: {e}")
                 say(f"  mem-streams rep {rep + 1} {setup.title:22} FAILED: {e}")
             finally:
@@ -979,8 +1080,10 @@ def run(procs, work, out, quick):
     for key in ("ssh-default", "ssh-gcm"):
         for k in ("mem_members", "per_member"):
             m[k].notes[key] = "n/a"
-            m[k].fail(key, "not measured: an OpenSSH member is an ssh process and an sshd session (two processes) "
-                           "of its own; 1,000 of them are not comparable to one relay process")
+            m[k].fail(key, "not measured: with OpenSSH every member is an ssh client of its own plus an sshd "
+                           "session (two sshd processes per connection"
+                           + (f", {statistics.median(session_rss) / 2**20:.1f} MiB RSS together for one idle "
+                              "connection here" if session_rss else "") + "), not a member of one shared relay process")
     try:
         check_key_derivation()
         derive_started = time.monotonic()
@@ -1003,7 +1106,10 @@ def run(procs, work, out, quick):
         say(f"  mem-members: skipped: {e}")
 
     elapsed = time.monotonic() - t_start
-    report = render(m, keys, titles, procs, started_at, elapsed, quick)
+    load_end = open("/proc/loadavg").read().split()[:3]
+    report = render(m, keys, titles, procs, started_at, elapsed, quick,
+                    {"busy_before": idle_busy, "load_start": load_start, "load_end": load_end, "foreign": watch.worst,
+                     "built": built})
     say("")
     say(report)
     if out:
@@ -1016,7 +1122,7 @@ def fmt_opt(value, fmt):
     return "n/a" if value is None else fmt.format(value)
 
 
-def render(m, keys, titles, procs, started_at, elapsed, quick):
+def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
     cpu_model = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -1040,13 +1146,24 @@ def render(m, keys, titles, procs, started_at, elapsed, quick):
     add(f"- date: {started_at.strftime('%Y-%m-%d %H:%M UTC')} (run took {elapsed / 60:.1f} min)")
     add(f"- machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu_model}, "
         f"Linux {os.uname().release}, Python {sys.version.split()[0]}")
+    add(f"- p22p: {quiet['built']} (`.build/release`)")
     add(f"- OpenSSH: {ssh_version}; client cipher preference (default): `{default_ciphers}`")
     add(f"- each value is the median of {Sizes.reps} repetitions; setups are interleaved within each repetition")
+    foreign = ", ".join(f"{k} {v:.2f}" for k, v in quiet["foreign"].items())
+    add(f"- machine load: {quiet['busy_before']:.0%} busy just before the run; load average "
+        f"{' '.join(quiet['load_start'])} at the start, {' '.join(quiet['load_end'])} at the end; "
+        f"CPU used by processes outside the benchmark during a measurement, worst case in cores: {foreign or 'n/a'}")
     add("")
     header = ["metric"] + [titles[k] for k in keys] + ["p22p/OpenSSH default", "p22p/OpenSSH aes128-gcm", "p22p/direct"]
     add("| " + " | ".join(header) + " |")
     add("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
     footnotes = []
+
+    def footnote(text):
+        if text not in footnotes:
+            footnotes.append(text)
+        return footnotes.index(text) + 1
+
     for metric in m.values():
         row = [f"{metric.title} ({metric.unit})"]
         for k in keys:
@@ -1054,15 +1171,14 @@ def render(m, keys, titles, procs, started_at, elapsed, quick):
             if v is not None:
                 cell = metric.fmt.format(v)
                 if metric.errors.get(k):
-                    footnotes.append(f"{metric.title}, {titles[k]}: {len(metric.errors[k])} repetition(s) failed: "
-                                     f"{metric.errors[k][0]}")
-                    cell += f" [{len(footnotes)}]"
+                    n = footnote(f"{metric.title}, {titles[k]}: {len(metric.errors[k])} repetition(s) failed: "
+                                 f"{metric.errors[k][0]}")
+                    cell += f" [{n}]"
             elif k in metric.notes and not metric.errors.get(k):
                 cell = metric.notes[k]
             else:
                 reason = (metric.errors.get(k) or ["no measurement"])[0]
-                footnotes.append(f"{metric.title}, {titles[k]}: {reason}")
-                cell = f"n/a [{len(footnotes)}]"
+                cell = f"n/a [{footnote(reason if reason.startswith('not measured') else f'{metric.title}, {titles[k]}: {reason}')}]"
             row.append(cell)
         p = metric.value("p22p")
         for k in ("ssh-default", "ssh-gcm", "direct"):
@@ -1132,7 +1248,9 @@ def render(m, keys, titles, procs, started_at, elapsed, quick):
     add(f"- relay memory, idle streams: fresh processes per repetition; {Sizes.idle_streams:,} connections through "
         "the forward, each with a 1-byte echo (so the whole path is up), held open "
         f"{Sizes.settle_seconds:g} s; VmRSS of the relay (p22p-server) resp. the sum over sshd and its descendants; "
-        "per stream = (RSS with the streams − RSS before) / streams")
+        "per stream = (RSS with the streams − RSS before) / streams. The 'all forwarding processes' rows add the "
+        "members (p22p) resp. both ssh clients (OpenSSH): with p22p the per-stream state lives in the members, "
+        "with OpenSSH in sshd, which terminates both ssh connections")
     add(f"- relay memory, idle members: a fresh p22p-server per repetition; {Sizes.idle_members:,} members in "
         f"{Sizes.idle_groups} groups, joined by a Python asyncio WebSocket client speaking the join protocol "
         "(docs/PROTOCOL.md 2.1–2.3; keys derived once per group), answering keepalive pings; per member = "
