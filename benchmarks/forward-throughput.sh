@@ -2,6 +2,7 @@
 # Bulk throughput of one p22p forward next to a direct loopback connection,
 # on this machine, in one run. Prints MB/s per run and the medians.
 #   benchmarks/forward-throughput.sh [BYTES] [RUNS]     (default 1 GiB, 3 runs)
+#   RELAY_ARGS="--threads 1" benchmarks/forward-throughput.sh   passes flags to the relay
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BYTES=${1:-1073741824}
@@ -19,7 +20,7 @@ wait_for() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; 
 
 RELAY=$(free_port); SINK=$(free_port); LOCAL=$(free_port)
 python3 benchmarks/bulk.py sink "$SINK" > "$WORK/sink.log" & PIDS+=($!)
-"$BIN/p22p-server" --listen "127.0.0.1:$RELAY" --log-level warning > "$WORK/relay.log" & PIDS+=($!)
+"$BIN/p22p-server" --listen "127.0.0.1:$RELAY" --log-level warning ${RELAY_ARGS:-} > "$WORK/relay.log" & PIDS+=($!)
 export P22P_PASSWORD="benchmark password"
 "$BIN/p22p" create bench --server "ws://127.0.0.1:$RELAY" --name host --allow "$SINK" > "$WORK/host.log" & PIDS+=($!)
 wait_for "$WORK/host.log" "created group"

@@ -42,6 +42,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
     var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
 
+    @Option(name: .long, help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "N"))
+    var threads: Int = System.coreCount
+
     @Option(name: .long, help: ArgumentHelp("Most streams one member may have open at once.", valueName: "N"))
     var maxStreams: Int = RelayConfiguration().maxStreamsPerMember
 
@@ -90,6 +93,8 @@ struct ServerCommand: AsyncParsableCommand {
         (configuration.host, configuration.port) = try HostPort.parse(listen)
         configuration.keepalive = Keepalive(interval: .seconds(Int64(keepalive)), timeout: .seconds(Int64(keepalive) * 3))
         guard maxStreams >= 1 else { throw CommandError.usage("--max-streams must be at least 1") }
+        guard (1...256).contains(threads) else { throw CommandError.usage("--threads must be between 1 and 256") }
+        configuration.threads = threads
         configuration.maxStreamsPerMember = maxStreams
         configuration.maxGroups = maxGroups
         configuration.maxMembersPerGroup = maxMembers
