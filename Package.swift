@@ -178,6 +178,11 @@ let package = Package(
             dependencies: ["P22PDaemon", "P22PProfile"],
             swiftSettings: eventLoopConfined
         ),
+        .testTarget(
+            name: "P22PTransportTests",
+            dependencies: ["P22PTransport", .product(name: "NIOWebSocket", package: "swift-nio")],
+            swiftSettings: eventLoopConfined
+        ),
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
         .testTarget(

@@ -66,7 +66,11 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         lastHeard = .now()
         switch incoming.opcode {
         case .binary:
-            context.fireChannelRead(wrapInboundOut(incoming.unmaskedData))
+            if let key = incoming.maskKey {
+                context.fireChannelRead(wrapInboundOut(Masking.unmasked(incoming.data, key: key, allocator: context.channel.allocator)))
+            } else {
+                context.fireChannelRead(wrapInboundOut(incoming.data))
+            }
         case .ping:
             context.writeAndFlush(wrapOutboundOut(frame(.pong, data: incoming.unmaskedData)), promise: nil)
         case .pong:
