@@ -176,18 +176,11 @@ public final class Shell {
     }
 
     static func load(_ path: String) throws -> Reservation {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ShellError.failed("cannot read \(path)") }
-        guard let reservation = Reservation.decode(Array(data)) else { throw ShellError.failed("\(path) is not a p22p reservation key file") }
-        return reservation
+        do { return try ReservationFile.load(path) } catch { throw ShellError.failed(error.description) }
     }
 
     static func save(_ reservation: Reservation, to path: String) throws {
-        do {
-            try Data(reservation.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        } catch {
-            throw ShellError.failed("cannot write \(path): \(error.localizedDescription)")
-        }
+        do { try ReservationFile.save(reservation, to: path) } catch { throw ShellError.failed(error.description) }
     }
 
     private func relay(_ arguments: [String]) throws {

@@ -119,19 +119,9 @@ private func perform(_ request: (EventLoop) -> EventLoopFuture<Reservation>) asy
 
 /// Reads a reservation key file, with a clear error if it is not one.
 func loadReservation(_ path: String) throws(CommandError) -> Reservation {
-    guard let data = FileManager.default.contents(atPath: PasswordSource.expandTilde(path)) else {
-        throw .usage("cannot read the reservation key file \(path)")
-    }
-    guard let reservation = Reservation.decode(Array(data)) else { throw .usage("\(path) is not a p22p reservation key file") }
-    return reservation
+    do { return try ReservationFile.load(path) } catch { throw .usage(error.description) }
 }
 
 private func save(_ reservation: Reservation, to path: String) throws(CommandError) {
-    let url = URL(fileURLWithPath: PasswordSource.expandTilde(path))
-    do {
-        try Data(reservation.encoded()).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
-    } catch {
-        throw .failed("cannot write \(path): \(error.localizedDescription)")
-    }
+    do { try ReservationFile.save(reservation, to: path) } catch { throw .failed(error.description) }
 }

@@ -1,0 +1,33 @@
+import Foundation
+import P22PCrypto
+
+/// Reservation key files on disk: read with a clear error, written
+/// atomically and readable by their owner only (the key is a secret).
+public enum ReservationFile {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func load(_ path: String) throws(Failure) -> Reservation {
+        guard let data = FileManager.default.contents(atPath: expand(path)) else { throw Failure(description: "cannot read \(path)") }
+        guard let reservation = Reservation.decode(Array(data)) else {
+            throw Failure(description: "\(path) is not a p22p reservation key file")
+        }
+        return reservation
+    }
+
+    public static func save(_ reservation: Reservation, to path: String) throws(Failure) {
+        let url = URL(fileURLWithPath: expand(path))
+        do {
+            try Data(reservation.encoded()).write(to: url, options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        } catch {
+            throw Failure(description: "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private static func expand(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
+    }
+}
