@@ -46,12 +46,17 @@ public struct FrameSealer: Sendable {
         }
     }
 
+    /// The clear header and the implicit index, big-endian, built in one
+    /// small array (this runs for every frame in both directions).
     static func associatedData(_ header: SealedHeader, index: UInt64) -> [UInt8] {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(SealedHeader.encodedSize + 8)
-        header.encode(into: &buffer)
-        buffer.writeInteger(index)
-        return Array(buffer.readableBytesView)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(SealedHeader.encodedSize + 8)
+        bytes.append(0x03)
+        bytes.append(header.kind.rawValue)
+        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: header.stream >> UInt32(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: header.counter >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: index >> UInt64(shift))) }
+        return bytes
     }
 
     static func nonce(_ counter: UInt64) -> AES.GCM.Nonce {

@@ -31,9 +31,6 @@ final class GroupRegistry: @unchecked Sendable {
         }
     }
 
-    /// Undoes a `create` whose first member could not be admitted.
-    func discard(_ group: RelayGroup) { removeIfEmpty(group) }
-
     var count: Int { lock.withLock { groups.count } }
 
     var memberCount: Int {

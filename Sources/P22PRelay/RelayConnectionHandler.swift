@@ -268,7 +268,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                            configuration: self.configuration, stats: self.stats)
             }
         } catch {
-            if create { registry.discard(group) }
+            if create { registry.removeIfEmpty(group) }  // undo a create whose first member was refused
             switch error {
             case .nameInUse: refuse(.nameInUse, "name \(request.name) is already used in group \(request.group); pick another with --name")
             case .full: refuse(.groupFull, "group \(request.group) is full")

@@ -127,7 +127,7 @@ public final class Shell {
             let channel = try reachable.wait()
             try? channel.close().wait()
         } catch {
-            throw ShellError.failed("cannot connect to \(url): \(describeSocketErrorText(error))")
+            throw ShellError.failed("cannot connect to \(url): \(describeSocketError(error))")
         }
         server = url
         console.say("connected to \(url); now create or join a group")
@@ -332,8 +332,4 @@ extension Peer {
         case .name(let name): self.name == name
         }
     }
-}
-
-func describeSocketErrorText(_ error: Error) -> String {
-    describeSocketError(error)
 }

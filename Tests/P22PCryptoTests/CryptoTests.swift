@@ -1,6 +1,6 @@
 import Crypto
 import NIOCore
-import P22PCrypto
+@testable import P22PCrypto
 import P22PWire
 import XCTest
 
@@ -89,6 +89,15 @@ final class CryptoTests: XCTestCase {
         XCTAssertThrowsError(try open(frames[2], index: 1), "a lost frame shows as an index mismatch")
         XCTAssertEqual(try open(frames[1], index: 1), .data(payload), "the untampered frame still opens")
         XCTAssertThrowsError(try open(frames[1], index: 2), "no frame opens twice")
+    }
+
+    /// The associated data is exactly the header as sent, then the index.
+    func testAssociatedDataIsTheEncodedHeaderAndIndex() {
+        let header = SealedHeader(kind: .window, stream: 0x0102_0304, counter: 0x0A0B_0C0D_0E0F_1011)
+        var expected = ByteBuffer()
+        header.encode(into: &expected)
+        expected.writeInteger(UInt64(0x1122_3344_5566_7788))
+        XCTAssertEqual(FrameSealer.associatedData(header, index: 0x1122_3344_5566_7788), Array(expected.readableBytesView))
     }
 }
 

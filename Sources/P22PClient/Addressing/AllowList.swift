@@ -16,17 +16,15 @@ public struct AllowList: Sendable, Equatable {
     }
 
     public mutating func allow(_ target: TargetAddress) {
-        let normalized = Self.normalize(target)
+        let normalized = target.normalized
         if !entries.contains(normalized) { entries.append(normalized) }
     }
 
     public mutating func deny(_ target: TargetAddress) {
-        entries.removeAll { $0 == Self.normalize(target) }
+        entries.removeAll { $0 == target.normalized }
     }
 
     public func permits(_ target: TargetAddress) -> Bool {
-        entries.contains(Self.normalize(target))
+        entries.contains(target.normalized)
     }
-
-    static func normalize(_ target: TargetAddress) -> TargetAddress { target.normalized }
 }
