@@ -30,6 +30,7 @@ public enum CommandRunner {
     /// instead of a stack trace, and mapping usage errors to exit status 1.
     public static func main<Command: AsyncParsableCommand>(_ type: Command.Type, tool: String) async -> Never {
         setvbuf(stdout, nil, _IOLBF, 0)
+        AllocatorTuning.apply()
         do {
             var command = try type.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
