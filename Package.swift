@@ -44,7 +44,9 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: eventLoopConfined
         ),
@@ -180,7 +182,11 @@ let package = Package(
         ),
         .testTarget(
             name: "P22PTransportTests",
-            dependencies: ["P22PTransport", .product(name: "NIOWebSocket", package: "swift-nio")],
+            dependencies: [
+                "P22PTransport",
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: eventLoopConfined
         ),
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),

@@ -20,5 +20,5 @@ wait "${PIDS[@]: -3}" 2>/dev/null || true
 for role in relay host guest; do
   echo; echo "== $role (self time, top 25) =="
   perf report -i "benchmarks/profile-$role.data" --no-children --sort symbol --stdio 2>/dev/null \
-    | grep -E '^ +[0-9]' | head -25
+    | grep -E "^ +[0-9]" | head -25 || true
 done

@@ -161,19 +161,21 @@ public final class Member: @unchecked Sendable {
 
     func sendControl(_ message: ControlMessage) {
         guard let link else { return }
-        link.writeAndFlush(Frame.control(message).encoded(allocator: link.allocator), promise: nil)
+        link.writeAndFlush(framer.message(allocator: link.allocator, capacity: 128) { Frame.control(message).encode(into: &$0) }, promise: nil)
     }
 
     /// Writes one relayed frame to `peer`; `body` appends the peer frame.
     func sendRelayed(to peer: CID, capacity: Int, _ body: (inout ByteBuffer) -> Void) {
         guard let link else { return }
-        var buffer = link.allocator.buffer(capacity: Frame.relayedHeaderSize + capacity)
-        Frame.writeRelayedHeader(cid: peer, into: &buffer)
-        body(&buffer)
-        link.writeAndFlush(buffer, promise: nil)
+        let frame = framer.message(allocator: link.allocator, capacity: Frame.relayedHeaderSize + capacity) { buffer in
+            Frame.writeRelayedHeader(cid: peer, into: &buffer)
+            body(&buffer)
+        }
+        link.writeAndFlush(frame, promise: nil)
     }
 
     var linkWritable: Bool { link?.isWritable ?? false }
+    private let framer = WebSocketFramer(role: .client)
 
     /// Largest data chunk per frame, fitted to the relay's maximum frame size.
     private(set) var dataChunk = Limits.maxDataChunk

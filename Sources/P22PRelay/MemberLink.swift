@@ -52,8 +52,10 @@ final class MemberLink: @unchecked Sendable {
     /// the queue is over its high-water mark, `pausing` (the member whose
     /// frame this is) stops being read until the queue drains. A member over
     /// its hard bound is disconnected and the frame dropped.
-    func deliver(_ frame: ByteBuffer, pausing source: MemberLink?, relayed: Bool = true) {
-        let size = frame.readableBytes + Self.perFrameOverhead
+    /// `frame` is framed for the WebSocket; a `body` is written right after it
+    /// as the rest of the same message.
+    func deliver(_ frame: ByteBuffer, body: ByteBuffer? = nil, pausing source: MemberLink?, relayed: Bool = true) {
+        let size = frame.readableBytes + (body?.readableBytes ?? 0) + Self.perFrameOverhead
         let total = buffered.add(size, ordering: .sequentiallyConsistent).newValue
         stats.queued(size, relayed: relayed)
         if total > configuration.maxBufferedPerMember {
@@ -61,7 +63,19 @@ final class MemberLink: @unchecked Sendable {
             disconnect(reason: "not reading: \(total) bytes queued toward it, limit \(configuration.maxBufferedPerMember)", abruptly: true)
             return
         }
-        channel.writeAndFlush(frame).whenComplete { _ in self.drained(size) }
+        let channel = self.channel
+        let write = {
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in self.drained(size) }
+            if let body {
+                channel.write(frame, promise: nil)
+                channel.writeAndFlush(body, promise: written)
+            } else {
+                channel.writeAndFlush(frame, promise: written)
+            }
+        }
+        // One hop to the member's loop for both parts, not one per write.
+        if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
         if total > configuration.pauseAbove, let source {
             source.connection?.pauseReading(until: self)
             watchForStall()
@@ -88,7 +102,7 @@ final class MemberLink: @unchecked Sendable {
 
     /// The relay's own message to this member (roster changes, refusals).
     func send(_ message: ControlMessage, pausing source: MemberLink? = nil) {
-        deliver(Frame.control(message).encoded(allocator: channel.allocator), pausing: source, relayed: false)
+        deliver(OutgoingFrames.control(message, allocator: channel.allocator), pausing: source, relayed: false)
     }
 
     private func drained(_ size: Int) {

@@ -82,7 +82,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         case TransportError.closedByPeer:
             logger.debug("connection closed", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "disconnected")
-        case is TransportError:
+        case is TransportError, is WebSocketFrameError:
             // The WebSocket layer is already closing with a reason of its own.
             logger.notice("closing connection", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "\(error)")
@@ -157,10 +157,16 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             return
         }
         guard account(frame, from: me, to: target, context: context) else { return }
-        var frame = frame
-        Frame.rewriteRelayedCID(in: &frame, to: me.cid)
-        if let tap = configuration.frameTap, !tap(&frame) { return }
-        target.deliver(frame, pausing: me)
+        if let tap = configuration.frameTap {
+            var frame = frame
+            Frame.rewriteRelayedCID(in: &frame, to: me.cid)
+            guard tap(&frame) else { return }
+            OutgoingFrames.framer.frame(&frame)
+            target.deliver(frame, pausing: me)
+            return
+        }
+        let (head, body) = OutgoingFrames.relayed(frame, from: me.cid, allocator: context.channel.allocator)
+        target.deliver(head, body: body, pausing: me)
     }
 
     /// Keeps the stream ledgers from the clear header of sealed frames;
@@ -416,7 +422,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func send(_ message: ControlMessage, context: ChannelHandlerContext, flush: Bool = true) {
-        let buffer = Frame.control(message).encoded(allocator: context.channel.allocator)
+        let buffer = OutgoingFrames.control(message, allocator: context.channel.allocator)
         if flush {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         } else {

@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 import P22PTransport
+import P22PWire
 
 /// The relay: accepts WebSocket connections, admits members into groups and
 /// routes their frames. Start it with `start`, stop it with `shutdown`.
@@ -101,14 +102,11 @@ public final class RelayServer: Sendable {
         channel.closeFuture.whenComplete { _ in authDeadline.cancel() }
         let gate = HTTPGate(logger: logger)
         let address = channel.remoteAddress?.ipAddress ?? "?"
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: configuration.maxFrameSize,
-            automaticErrorHandling: true,
-            shouldUpgrade: { channel, head in
-                guard WebSocketGate.routingKey(in: head.uri) != nil, WebSocketGate.offersSubprotocol(head.headers) else {
-                    return channel.eventLoop.makeSucceededFuture(nil)
-                }
-                return channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", "p22p.v1")]))
+        let upgrader = WebSocketServerUpgrader(
+            maxMessageSize: configuration.maxFrameSize,
+            shouldUpgrade: { head in
+                guard WebSocketGate.routingKey(in: head.uri) != nil, WebSocketGate.offersSubprotocol(head.headers) else { return nil }
+                return HTTPHeaders([("Sec-WebSocket-Protocol", ProtocolVersion.subprotocol)])
             },
             upgradePipelineHandler: { channel, head in
                 let connection = RelayConnectionHandler(
@@ -116,9 +114,6 @@ public final class RelayServer: Sendable {
                     authDeadline: authDeadline, logger: connectionLogger)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
-                            maxAccumulatedFrameSize: configuration.maxFrameSize),
                         WebSocketMessageHandler(role: .server, keepalive: configuration.keepalive),
                         connection,
                     ])

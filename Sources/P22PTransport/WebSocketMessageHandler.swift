@@ -5,19 +5,19 @@ import NIOWebSocket
 /// above, and owns everything about WebSockets they should not see: masking,
 /// ping/pong, the close handshake and the keepalive timer.
 ///
-/// Inbound it emits `ByteBuffer` messages; outbound it takes `ByteBuffer`
-/// messages and frames them (masked when acting as a client, as RFC 6455
-/// requires). When the peer closes, a `TransportError.closedByPeer` is fired
-/// as an error before the channel closes, so the owner can log why.
+/// Inbound it takes frames from `WebSocketFrameReader` and emits the payloads
+/// of binary messages as `ByteBuffer`s. Outbound it takes messages already
+/// framed with `WebSocketFramer` (see there why) and passes them on. When the
+/// peer closes, a `TransportError.closedByPeer` is fired as an error before
+/// the channel closes, so the owner can log why; a frame that breaks the
+/// protocol is answered with a close frame giving the reason.
 public final class WebSocketMessageHandler: ChannelDuplexHandler {
     public typealias InboundIn = WebSocketFrame
     public typealias InboundOut = ByteBuffer
     public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = WebSocketFrame
+    public typealias OutboundOut = ByteBuffer
 
-    public enum Role: Sendable { case client, server }
-
-    private let role: Role
+    private let framer: WebSocketFramer
     private let keepalive: Keepalive
     private var lastHeard = NIODeadline.now()
     private var timer: RepeatedTask?
@@ -26,8 +26,8 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     /// is expected and says nothing about the peer's health.
     private var readsSuspended = false
 
-    public init(role: Role, keepalive: Keepalive) {
-        self.role = role
+    public init(role: WebSocketRole, keepalive: Keepalive) {
+        self.framer = WebSocketFramer(role: role)
         self.keepalive = keepalive
     }
 
@@ -66,17 +66,13 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         lastHeard = .now()
         switch incoming.opcode {
         case .binary:
-            if let key = incoming.maskKey {
-                context.fireChannelRead(wrapInboundOut(Masking.unmasked(incoming.data, key: key, allocator: context.channel.allocator)))
-            } else {
-                context.fireChannelRead(wrapInboundOut(incoming.data))
-            }
+            context.fireChannelRead(wrapInboundOut(incoming.data))
         case .ping:
-            context.writeAndFlush(wrapOutboundOut(frame(.pong, data: incoming.unmaskedData)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(frame(.pong, data: incoming.data)), promise: nil)
         case .pong:
             break
         case .connectionClose:
-            var payload = incoming.unmaskedData
+            var payload = incoming.data
             let code = payload.readInteger(as: UInt16.self)
             let reason = payload.readString(length: payload.readableBytes) ?? ""
             context.fireErrorCaught(TransportError.closedByPeer(code: code, reason: reason))
@@ -90,7 +86,14 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(wrapOutboundOut(frame(.binary, data: unwrapOutboundIn(data))), promise: promise)
+        context.write(data, promise: promise)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? WebSocketFrameError {
+            sendClose(context: context, code: error.closeCode, reason: "\(error)", then: true)
+        }
+        context.fireErrorCaught(error)
     }
 
     /// Starts the close handshake with a reason the peer can show its user.
@@ -113,8 +116,10 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         }
     }
 
-    private func frame(_ opcode: WebSocketOpcode, data: ByteBuffer) -> WebSocketFrame {
-        WebSocketFrame(fin: true, opcode: opcode, maskKey: role == .client ? .random() : nil, data: data)
+    private func frame(_ opcode: WebSocketOpcode, data: ByteBuffer) -> ByteBuffer {
+        var message = data
+        framer.frame(&message, opcode: opcode)
+        return message
     }
 }
 

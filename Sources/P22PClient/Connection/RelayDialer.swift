@@ -45,8 +45,8 @@ enum RelayDialer {
                         tlsReady.succeed(())
                     }
                     let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
-                    let upgrader = NIOWebSocketClientUpgrader(
-                        maxFrameSize: maxFrameSize, automaticErrorHandling: true,
+                    let upgrader = WebSocketClientUpgrader(
+                        maxMessageSize: maxFrameSize,
                         upgradePipelineHandler: { channel, response in
                             guard response.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains(where: { $0 == ProtocolVersion.subprotocol }) else {
                                 upgraded.fail(MemberError.protocolViolation("the relay did not accept subprotocol \(ProtocolVersion.subprotocol)"))
@@ -54,9 +54,6 @@ enum RelayDialer {
                             }
                             return channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandlers([
-                                    NIOWebSocketFrameAggregator(
-                                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
-                                        maxAccumulatedFrameSize: maxFrameSize),
                                     WebSocketMessageHandler(role: .client, keepalive: keepalive),
                                     makeHandler(),
                                 ])

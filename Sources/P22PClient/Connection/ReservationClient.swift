@@ -52,7 +52,10 @@ private final class ReservationHandler: ChannelInboundHandler {
                 answer.fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version)"))
                 return
             }
-            context.writeAndFlush(NIOAny(Frame.control(request).encoded(allocator: context.channel.allocator)), promise: nil)
+            let framed = WebSocketFramer(role: .client).message(allocator: context.channel.allocator, capacity: 256) {
+                Frame.control(request).encode(into: &$0)
+            }
+            context.writeAndFlush(NIOAny(framed), promise: nil)
         case .control(.reservation(let key)):
             if let reservation = Reservation.decode(key) {
                 answer.succeed(reservation)
