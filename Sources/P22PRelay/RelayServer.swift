@@ -73,6 +73,7 @@ public final class RelayServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.recvAllocator, value: WebSocketLinkReads.allocator)
             .childChannelInitializer { channel in
                 Self.initialize(channel: channel, shared: shared, logger: logger)
             }

@@ -42,8 +42,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
     var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
 
-    @Option(name: .long, help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "N"))
-    var threads: Int = System.coreCount
+    @Option(name: .long, help: ArgumentHelp("Event-loop threads; more spread many busy groups over cores.", valueName: "N"))
+    var threads: Int = RelayConfiguration().threads
 
     @Option(name: .long, help: ArgumentHelp("Most streams one member may have open at once.", valueName: "N"))
     var maxStreams: Int = RelayConfiguration().maxStreamsPerMember

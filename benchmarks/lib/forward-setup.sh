@@ -1,6 +1,7 @@
 # Sourced by forward-throughput.sh and profile.sh: builds p22p in release mode
-# and starts a bulk sink, a relay and two members with one forward to the sink.
-# Sets SINK (the sink's port), LOCAL (the forward's local port), WORK and
+# and starts a target, a relay and two members with one forward to the target.
+# The target is bulk.py's sink, or bench.py's echo/sink target with TARGET=echo.
+# Sets SINK (the target's port), LOCAL (the forward's local port), WORK and
 # RELAY_PID/HOST_PID/GUEST_PID; everything started is stopped by PID on exit.
 swift build -c release --product p22p-server >/dev/null
 swift build -c release --product p22p >/dev/null
@@ -14,7 +15,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_for() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1; }
 
 RELAY=$(free_port); SINK=$(free_port); LOCAL=$(free_port)
-python3 benchmarks/bulk.py sink "$SINK" > "$WORK/sink.log" & PIDS+=($!)
+if [ "${TARGET:-sink}" = echo ]; then
+  python3 benchmarks/bench.py target "$SINK" > "$WORK/sink.log" & PIDS+=($!)
+else
+  python3 benchmarks/bulk.py sink "$SINK" > "$WORK/sink.log" & PIDS+=($!)
+fi
 "$BIN/p22p-server" --listen "127.0.0.1:$RELAY" --log-level warning ${RELAY_ARGS:-} > "$WORK/relay.log" & RELAY_PID=$!; PIDS+=($!)
 export P22P_PASSWORD="benchmark password"
 "$BIN/p22p" create bench --server "ws://127.0.0.1:$RELAY" --name host --allow "$SINK" > "$WORK/host.log" & HOST_PID=$!; PIDS+=($!)

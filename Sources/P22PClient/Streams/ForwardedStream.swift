@@ -21,8 +21,10 @@ final class ForwardedStream {
     private enum Phase { case opening, open, ended }
     private var phase = Phase.opening
     private var channel: Channel?
-    /// Bytes read locally that did not fit in the peer's window yet.
-    private var held: ByteBuffer?
+    /// Reads from the local socket that did not fit in the peer's window yet,
+    /// kept as they came: joining them would copy every byte again (one read
+    /// request can bring several reads, more than the credit left).
+    private var held = CircularBuffer<ByteBuffer>()
     private var readWanted = false
     private var localFinished = false
     private var finishSent = false
@@ -155,7 +157,7 @@ final class ForwardedStream {
     // MARK: Local socket
 
     var canRead: Bool {
-        phase == .open && held == nil && !localFinished && window.sendCredit > 0 && member.linkWritable
+        phase == .open && held.isEmpty && !localFinished && window.sendCredit > 0 && member.linkWritable
     }
 
     /// NIO wants to read from the local socket; say whether it may now.
@@ -179,30 +181,22 @@ final class ForwardedStream {
         member.logger.trace("stream \(id) read \(buffer.readableBytes) bytes locally in \(phase)")
         guard phase != .ended else { return }
         bytesOut += buffer.readableBytes
-        if var existing = held {
-            var buffer = buffer
-            existing.writeBuffer(&buffer)
-            held = existing
-        } else {
-            held = buffer
-        }
+        held.append(buffer)
         sendHeld()
     }
 
     /// Sends as much held data as the window allows, in chunks the relay accepts.
     private func sendHeld() {
         guard phase == .open else { return }
-        guard var pending = held else {
-            if localFinished, !finishSent { sendFinish() }
-            return
+        while window.sendCredit > 0, var pending = held.popFirst() {
+            while pending.readableBytes > 0, window.sendCredit > 0 {
+                let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
+                window.sent(size)
+                session.send(.data(pending.readSlice(length: size)!), stream: id)
+            }
+            if pending.readableBytes > 0 { held.prepend(pending) }
         }
-        while pending.readableBytes > 0, window.sendCredit > 0 {
-            let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
-            window.sent(size)
-            session.send(.data(pending.readSlice(length: size)!), stream: id)
-        }
-        held = pending.readableBytes > 0 ? pending : nil
-        if held == nil, localFinished, !finishSent { sendFinish() }
+        if held.isEmpty, localFinished, !finishSent { sendFinish() }
     }
 
     /// The local program shut down its write side (TCP FIN).
@@ -261,7 +255,7 @@ final class ForwardedStream {
 
     private func end() {
         phase = .ended
-        held = nil
+        held.removeAll()
         session.streamEnded(id)
     }
 }

@@ -1,6 +1,6 @@
 import NIOWebSocket
 
-/// RFC 6455 masking, eight bytes at a time. NIO's own goes byte by byte with a
+/// RFC 6455 masking, a word at a time. NIO's own goes byte by byte with a
 /// modulo per byte: that was half of all CPU time of a sending member and a
 /// sixth of the relay's in a bulk transfer (perf, 2 GiB through one forward).
 enum Masking {
@@ -27,11 +27,21 @@ enum Masking {
             for index in 0..<8 { raw[index] = keyByte(offset + index) }
         }
         var index = 0
-        // 8 is a multiple of 4, so the pattern lines up with every 8-byte word.
-        while index + 8 <= count {
-            let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            destination.storeBytes(of: word ^ pattern, toByteOffset: index, as: UInt64.self)
-            index += 8
+        if count >= 32, let from = source.baseAddress, let to = destination.baseAddress {
+            // Four words per step: about 50 GB/s here, where one word per
+            // step made 15 and SIMD32<UInt8> under 1. 8 is a multiple of 4,
+            // so the pattern lines up with every word.
+            while index + 32 <= count {
+                let a = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let b = from.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                let c = from.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
+                let d = from.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)
+                to.storeBytes(of: a ^ pattern, toByteOffset: index, as: UInt64.self)
+                to.storeBytes(of: b ^ pattern, toByteOffset: index + 8, as: UInt64.self)
+                to.storeBytes(of: c ^ pattern, toByteOffset: index + 16, as: UInt64.self)
+                to.storeBytes(of: d ^ pattern, toByteOffset: index + 24, as: UInt64.self)
+                index += 32
+            }
         }
         while index < count {
             destination[index] = source[index] ^ keyByte(offset + index)
