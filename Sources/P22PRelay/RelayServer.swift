@@ -104,7 +104,6 @@ public final class RelayServer: Sendable {
         let gate = HTTPGate(logger: logger)
         let address = channel.remoteAddress?.ipAddress ?? "?"
         let upgrader = WebSocketServerUpgrader(
-            maxMessageSize: configuration.maxFrameSize,
             shouldUpgrade: { head in
                 guard WebSocketGate.routingKey(in: head.uri) != nil, WebSocketGate.offersSubprotocol(head.headers) else { return nil }
                 return HTTPHeaders([("Sec-WebSocket-Protocol", ProtocolVersion.subprotocol)])
@@ -115,7 +114,7 @@ public final class RelayServer: Sendable {
                     authDeadline: authDeadline, logger: connectionLogger)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        WebSocketMessageHandler(role: .server, keepalive: configuration.keepalive),
+                        WebSocketMessageHandler(role: .server, keepalive: configuration.keepalive, maxMessageSize: configuration.maxFrameSize),
                         connection,
                     ])
                 }

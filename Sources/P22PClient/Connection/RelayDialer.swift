@@ -47,7 +47,6 @@ enum RelayDialer {
                     }
                     let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
                     let upgrader = WebSocketClientUpgrader(
-                        maxMessageSize: maxFrameSize,
                         upgradePipelineHandler: { channel, response in
                             guard response.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains(where: { $0 == ProtocolVersion.subprotocol }) else {
                                 upgraded.fail(MemberError.protocolViolation("the relay did not accept subprotocol \(ProtocolVersion.subprotocol)"))
@@ -55,7 +54,7 @@ enum RelayDialer {
                             }
                             return channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandlers([
-                                    WebSocketMessageHandler(role: .client, keepalive: keepalive),
+                                    WebSocketMessageHandler(role: .client, keepalive: keepalive, maxMessageSize: maxFrameSize),
                                     makeHandler(),
                                 ])
                                 upgraded.succeed(())

@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// The opening handshake of RFC 6455 (section 4), with our own framing
-/// installed afterwards instead of NIO's (see `WebSocketFrameReader`).
+/// installed afterwards instead of NIO's (see `WebSocketMessageHandler`).
 public enum WebSocketHandshake {
     /// The Sec-WebSocket-Accept value that proves a server read this key.
     public static func acceptValue(forKey key: String) -> String {
@@ -20,18 +20,16 @@ public enum WebSocketHandshake {
 }
 
 /// The client's half: asks for the upgrade, checks the server's proof, then
-/// hands the channel to `upgradePipelineHandler` to add the handlers above
-/// the frame reader.
+/// hands the channel to `upgradePipelineHandler` to add a
+/// `WebSocketMessageHandler` and what goes above it.
 public final class WebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader {
     public let supportedProtocol = "websocket"
     public let requiredUpgradeHeaders: [String] = []
 
     private let key = WebSocketHandshake.makeKey()
-    private let maxMessageSize: Int
     private let upgradePipelineHandler: (Channel, HTTPResponseHead) -> EventLoopFuture<Void>
 
-    public init(maxMessageSize: Int, upgradePipelineHandler: @escaping (Channel, HTTPResponseHead) -> EventLoopFuture<Void>) {
-        self.maxMessageSize = maxMessageSize
+    public init(upgradePipelineHandler: @escaping (Channel, HTTPResponseHead) -> EventLoopFuture<Void>) {
         self.upgradePipelineHandler = upgradePipelineHandler
     }
 
@@ -45,29 +43,23 @@ public final class WebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader {
     }
 
     public func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
-        do {
-            try context.pipeline.syncOperations.addHandler(WebSocketFrameReader(role: .client, maxMessageSize: maxMessageSize))
-        } catch {
-            return context.eventLoop.makeFailedFuture(error)
-        }
-        return upgradePipelineHandler(context.channel, upgradeResponse)
+        upgradePipelineHandler(context.channel, upgradeResponse)
     }
 }
 
 /// The server's half: `shouldUpgrade` decides from the request (nil refuses,
 /// and the request goes on to the next handler as plain HTTP), then
-/// `upgradePipelineHandler` adds the handlers above the frame reader.
+/// `upgradePipelineHandler` adds a `WebSocketMessageHandler` and what goes
+/// above it.
 public final class WebSocketServerUpgrader: HTTPServerProtocolUpgrader, @unchecked Sendable {
     public let supportedProtocol = "websocket"
     public let requiredUpgradeHeaders: [String] = []
 
-    private let maxMessageSize: Int
     private let shouldUpgrade: (HTTPRequestHead) -> HTTPHeaders?
     private let upgradePipelineHandler: (Channel, HTTPRequestHead) -> EventLoopFuture<Void>
 
-    public init(maxMessageSize: Int, shouldUpgrade: @escaping (HTTPRequestHead) -> HTTPHeaders?,
+    public init(shouldUpgrade: @escaping (HTTPRequestHead) -> HTTPHeaders?,
                 upgradePipelineHandler: @escaping (Channel, HTTPRequestHead) -> EventLoopFuture<Void>) {
-        self.maxMessageSize = maxMessageSize
         self.shouldUpgrade = shouldUpgrade
         self.upgradePipelineHandler = upgradePipelineHandler
     }
@@ -89,11 +81,6 @@ public final class WebSocketServerUpgrader: HTTPServerProtocolUpgrader, @uncheck
     }
 
     public func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
-        do {
-            try context.pipeline.syncOperations.addHandler(WebSocketFrameReader(role: .server, maxMessageSize: maxMessageSize))
-        } catch {
-            return context.eventLoop.makeFailedFuture(error)
-        }
-        return upgradePipelineHandler(context.channel, upgradeRequest)
+        upgradePipelineHandler(context.channel, upgradeRequest)
     }
 }

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOWebSocket
 
-/// Reads RFC 6455 frames from the raw byte stream and emits each as a
-/// `WebSocketFrame` with its payload unmasked and fragments joined.
+/// Reads RFC 6455 frames from the raw byte stream and hands on each message
+/// with its payload unmasked and fragments joined. A value with no I/O;
+/// `WebSocketMessageHandler` feeds it what the socket reads.
 ///
 /// Written for the bulk path: a frame that lies whole in one read and needs no
 /// unmasking is passed on as a slice of that read, with no copy; any other
@@ -11,11 +12,11 @@ import NIOWebSocket
 /// unmasking to a byte-by-byte loop: both showed up at the top of perf.)
 ///
 /// A server requires masked frames and a client unmasked ones, as RFC 6455
-/// does. Any violation is fired as a `WebSocketFrameError` and nothing more is
-/// read; `WebSocketMessageHandler` answers it with a close frame.
-public final class WebSocketFrameReader: ChannelInboundHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = WebSocketFrame
+/// does. A violation throws a `WebSocketFrameError` and nothing after it is
+/// parsed.
+struct WebSocketFrameParser {
+    /// Where a parsed message goes: its opcode and payload.
+    typealias Emit = (WebSocketOpcode, ByteBuffer) -> Void
 
     private let role: WebSocketRole
     private let maxMessageSize: Int
@@ -29,24 +30,25 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
     private var fragments: (opcode: WebSocketOpcode, payload: ByteBuffer, count: Int)?
     private var failed = false
 
-    public init(role: WebSocketRole, maxMessageSize: Int) {
+    init(role: WebSocketRole, maxMessageSize: Int) {
         self.role = role
         self.maxMessageSize = maxMessageSize
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Parses the bytes of one read, calling `emit` for every message completed.
+    mutating func parse(_ bytes: ByteBuffer, allocator: ByteBufferAllocator, emit: Emit) throws(WebSocketFrameError) {
         guard !failed else { return }
-        var input = unwrapInboundIn(data)
+        var input = bytes
         if var partial = partialHeader {
             // Rare (a header split across reads): one copy of this read.
             partialHeader = nil
             partial.writeBuffer(&input)
             input = partial
         }
-        do {
+        do throws(WebSocketFrameError) {
             while input.readableBytes > 0 {
                 if current == nil {
-                    guard try startFrame(from: &input, context: context) else { break }
+                    guard try startFrame(from: &input, allocator: allocator, emit: emit) else { break }
                 }
                 guard var frame = current else { continue }
                 let wanted = frame.header.length - frame.payload.readableBytes
@@ -54,7 +56,7 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
                 current = nil   // drop our reference so the append below does not copy the payload
                 append(count, from: &input, to: &frame.payload, key: frame.header.maskKey)
                 if count == wanted {
-                    try finish(frame.header, payload: frame.payload, context: context)
+                    try finish(frame.header, payload: frame.payload, emit: emit)
                 } else {
                     current = frame
                 }
@@ -63,14 +65,14 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
             failed = true
             current = nil
             fragments = nil
-            context.fireErrorCaught(error)
+            throw error
         }
     }
 
     /// Reads the next frame's header. A frame that is already complete is
     /// finished here; otherwise it becomes `current`. False when the header is
     /// not all there yet.
-    private func startFrame(from input: inout ByteBuffer, context: ChannelHandlerContext) throws(WebSocketFrameError) -> Bool {
+    private mutating func startFrame(from input: inout ByteBuffer, allocator: ByteBufferAllocator, emit: Emit) throws(WebSocketFrameError) -> Bool {
         let limit = maxMessageSize
         let parsed = try input.withUnsafeReadableBytes { bytes throws(WebSocketFrameError) in
             try WebSocketFrameHeader.parse(bytes, maxLength: limit)
@@ -87,9 +89,9 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
         }
         input.moveReaderIndex(forwardBy: headerSize)
         if header.maskKey == nil, input.readableBytes >= header.length {
-            try finish(header, payload: input.readSlice(length: header.length)!, context: context)
+            try finish(header, payload: input.readSlice(length: header.length)!, emit: emit)
         } else {
-            current = (header, context.channel.allocator.buffer(capacity: header.length))
+            current = (header, allocator.buffer(capacity: header.length))
         }
         return true
     }
@@ -110,9 +112,9 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
         input.moveReaderIndex(forwardBy: count)
     }
 
-    private func finish(_ header: WebSocketFrameHeader, payload: ByteBuffer, context: ChannelHandlerContext) throws(WebSocketFrameError) {
+    private mutating func finish(_ header: WebSocketFrameHeader, payload: ByteBuffer, emit: Emit) throws(WebSocketFrameError) {
         if header.opcode.isControlOpcode {
-            emit(header.opcode, payload, context: context)
+            emit(header.opcode, payload)
             return
         }
         if header.opcode == .continuation {
@@ -126,7 +128,7 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
             var payload = payload
             message.payload.writeBuffer(&payload)
             if header.fin {
-                emit(message.opcode, message.payload, context: context)
+                emit(message.opcode, message.payload)
             } else {
                 fragments = message
             }
@@ -134,14 +136,10 @@ public final class WebSocketFrameReader: ChannelInboundHandler {
         }
         guard fragments == nil else { throw .protocolViolation("new message before the fragmented one ended") }
         if header.fin {
-            emit(header.opcode, payload, context: context)
+            emit(header.opcode, payload)
         } else {
             fragments = (header.opcode, payload, 1)
         }
-    }
-
-    private func emit(_ opcode: WebSocketOpcode, _ payload: ByteBuffer, context: ChannelHandlerContext) {
-        context.fireChannelRead(wrapInboundOut(WebSocketFrame(fin: true, opcode: opcode, data: payload)))
     }
 }
 
