@@ -72,7 +72,9 @@ public final class RelayServer: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
+            // 4 reads of up to 256 KiB per cycle: what a paused sender's last
+            // cycle can still bring in is bounded (RelayConnectionHandler).
+            .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelOption(.recvAllocator, value: WebSocketLinkReads.allocator)
             .childChannelInitializer { channel in
                 Self.initialize(channel: channel, shared: shared, logger: logger)

@@ -25,6 +25,11 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     private var lastHeard = NIODeadline.now()
     private var timer: RepeatedTask?
     private var closeSent = false
+    private var closeReceived = false
+    /// At most one pong is queued (RFC 6455 5.5.3 allows answering only the
+    /// latest ping): a peer that floods pings and never reads must not make
+    /// us queue an answer to each.
+    private var pongInFlight = false
     /// While the owner has stopped reading on purpose (backpressure), silence
     /// is expected and says nothing about the peer's health.
     private var readsSuspended = false
@@ -78,14 +83,21 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     }
 
     private func received(_ opcode: WebSocketOpcode, _ payload: ByteBuffer, context: ChannelHandlerContext) {
+        // Nothing after a close frame is part of the conversation (RFC 6455 5.5.1).
+        guard !closeReceived else { return }
         switch opcode {
         case .binary:
             context.fireChannelRead(wrapInboundOut(payload))
         case .ping:
-            context.writeAndFlush(wrapOutboundOut(frame(.pong, data: payload)), promise: nil)
+            guard !pongInFlight else { return }
+            pongInFlight = true
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in self.pongInFlight = false }
+            context.writeAndFlush(wrapOutboundOut(frame(.pong, data: payload)), promise: written)
         case .pong:
             break
         case .connectionClose:
+            closeReceived = true
             var payload = payload
             let code = payload.readInteger(as: UInt16.self)
             let reason = payload.readString(length: payload.readableBytes) ?? ""
@@ -99,7 +111,12 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Messages from above; none may follow our close frame (RFC 6455 5.5.1).
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard !closeSent else {
+            promise?.fail(ChannelError.outputClosed)
+            return
+        }
         context.write(data, promise: promise)
     }
 
