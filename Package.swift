@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "p22p-up", targets: ["p22p-up"]),
         .library(name: "P22PClient", targets: ["P22PClient"]),
         .library(name: "P22PWire", targets: ["P22PWire"]),
+        .library(name: "P22PTransport", targets: ["P22PTransport"]),
         .library(name: "P22PRelay", targets: ["P22PRelay"]),
     ],
     dependencies: [

@@ -19,6 +19,7 @@ let package = Package(
             name: "frame-fuzz",
             dependencies: [
                 .product(name: "P22PWire", package: root),
+                .product(name: "P22PTransport", package: root),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             // libFuzzer brings its own main().

@@ -1,10 +1,12 @@
 import NIOCore
+import P22PTransport
 import P22PWire
 
 /// Feeds arbitrary bytes to every decoder a relay or member runs on network
 /// input. Decoders may throw; they must never crash, hang or allocate
 /// without bound. Whatever decodes must encode back to a form that decodes
-/// to the same value.
+/// to the same value. The WebSocket frame parser must reach the same messages
+/// (or the same error) whether the bytes come in one read or in pieces.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffer = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size))
@@ -25,5 +27,32 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition((try? StreamMessage.decode(kind: kind, body: body)) == message, "stream message did not survive a round trip")
         }
     }
+    if size > 1 {
+        let role: WebSocketRole = data[0] & 1 == 0 ? .client : .server
+        let wire = buffer.getSlice(at: 1, length: size - 1)!
+        let step = Int(data[0] >> 1) + 1
+        let whole = parseWebSocket(wire, role: role, cuts: [])
+        let pieces = parseWebSocket(wire, role: role, cuts: Array(stride(from: step, to: size - 1, by: step)))
+        precondition(whole == pieces, "WebSocket parsing depends on how the bytes were cut: \(whole) vs \(pieces)")
+    }
     return 0
+}
+
+/// Messages (opcode, payload) and the error, if any, of parsing `wire` cut at `cuts`.
+private func parseWebSocket(_ wire: ByteBuffer, role: WebSocketRole, cuts: [Int]) -> [String] {
+    var parser = WebSocketFrameParser(role: role, maxMessageSize: 1024)
+    var seen: [String] = []
+    var start = 0
+    for end in cuts + [wire.readableBytes] {
+        do {
+            try parser.parse(wire.getSlice(at: wire.readerIndex + start, length: end - start)!, allocator: ByteBufferAllocator()) {
+                seen.append("\($0) \(Array($1.readableBytesView))")
+            }
+        } catch {
+            seen.append("error \(error)")
+            break
+        }
+        start = end
+    }
+    return seen
 }

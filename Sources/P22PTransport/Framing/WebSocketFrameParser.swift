@@ -14,9 +14,9 @@ import NIOWebSocket
 /// A server requires masked frames and a client unmasked ones, as RFC 6455
 /// does. A violation throws a `WebSocketFrameError` and nothing after it is
 /// parsed.
-struct WebSocketFrameParser {
+public struct WebSocketFrameParser {
     /// Where a parsed message goes: its opcode and payload.
-    typealias Emit = (WebSocketOpcode, ByteBuffer) -> Void
+    public typealias Emit = (WebSocketOpcode, ByteBuffer) -> Void
 
     private let role: WebSocketRole
     private let maxMessageSize: Int
@@ -30,13 +30,13 @@ struct WebSocketFrameParser {
     private var fragments: (opcode: WebSocketOpcode, payload: ByteBuffer, count: Int)?
     private var failed = false
 
-    init(role: WebSocketRole, maxMessageSize: Int) {
+    public init(role: WebSocketRole, maxMessageSize: Int) {
         self.role = role
         self.maxMessageSize = maxMessageSize
     }
 
     /// Parses the bytes of one read, calling `emit` for every message completed.
-    mutating func parse(_ bytes: ByteBuffer, allocator: ByteBufferAllocator, emit: Emit) throws(WebSocketFrameError) {
+    public mutating func parse(_ bytes: ByteBuffer, allocator: ByteBufferAllocator, emit: Emit) throws(WebSocketFrameError) {
         guard !failed else { return }
         var input = bytes
         if var partial = partialHeader {
