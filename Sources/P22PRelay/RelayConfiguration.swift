@@ -44,9 +44,10 @@ public struct RelayConfiguration: Sendable {
     public var stateDirectory: String?
     /// Serve wss:// directly instead of behind a TLS-terminating proxy.
     public var tls: RelayTLS?
-    /// Test hook: sees every relayed frame after routing and before delivery,
-    /// and drops it by returning false. Tests use it to tamper with or lose
-    /// frames the way a hostile relay could.
+    /// Test hook: sees the peer frame of every relayed frame (what follows
+    /// the relayed header) after routing and before delivery, and drops it by
+    /// returning false. It may change bytes but not the length. Tests use it
+    /// to tamper with or lose frames the way a hostile relay could.
     public var frameTap: (@Sendable (inout ByteBuffer) -> Bool)?
 
     public init() {}

@@ -157,15 +157,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             return
         }
         guard account(frame, from: me, to: target, context: context) else { return }
-        if let tap = configuration.frameTap {
-            var frame = frame
-            Frame.rewriteRelayedCID(in: &frame, to: me.cid)
-            guard tap(&frame) else { return }
-            OutgoingFrames.framer.frame(&frame)
-            target.deliver(frame, pausing: me)
-            return
-        }
-        let (head, body) = OutgoingFrames.relayed(frame, from: me.cid, allocator: context.channel.allocator)
+        var (head, body) = OutgoingFrames.relayed(frame, from: me.cid, allocator: context.channel.allocator)
+        if let tap = configuration.frameTap, !tap(&body) { return }
         target.deliver(head, body: body, pausing: me)
     }
 

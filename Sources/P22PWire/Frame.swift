@@ -50,11 +50,6 @@ extension Frame {
         return CID(raw)
     }
 
-    /// Turns a member's "to CID x" frame into "from CID y" without copying the payload.
-    public static func rewriteRelayedCID(in buffer: inout ByteBuffer, to cid: CID) {
-        buffer.setInteger(cid.rawValue, at: buffer.readerIndex + 1)
-    }
-
     public static func decode(_ buffer: ByteBuffer) throws(WireError) -> Frame {
         var buffer = buffer
         guard let kind = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else {

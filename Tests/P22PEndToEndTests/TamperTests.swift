@@ -26,12 +26,12 @@ final class TamperTests: XCTestCase {
         let cluster = try await Cluster { configuration in
             configuration.frameTap = { frame in
                 let start = frame.readerIndex
-                guard frame.getInteger(at: start + 3, as: UInt8.self) == 0x03,
-                      frame.getInteger(at: start + 4, as: UInt8.self) == StreamMessageKind.data.rawValue,
-                      frame.getInteger(at: start + 5, as: UInt32.self) == 2,
+                guard frame.getInteger(at: start, as: UInt8.self) == 0x03,
+                      frame.getInteger(at: start + 1, as: UInt8.self) == StreamMessageKind.data.rawValue,
+                      frame.getInteger(at: start + 2, as: UInt32.self) == 2,
                       frame.readableBytes > 1000,
                       tampered.withLockedValue({ done in defer { done = true }; return !done }) else { return true }
-                let offset = start + 3 + SealedHeader.encodedSize + 10
+                let offset = start + SealedHeader.encodedSize + 10
                 frame.setInteger(frame.getInteger(at: offset, as: UInt8.self)! ^ 0x01, at: offset)
                 return true
             }
@@ -83,8 +83,8 @@ final class TamperTests: XCTestCase {
         let cluster = try await Cluster { configuration in
             configuration.frameTap = { frame in
                 let start = frame.readerIndex
-                guard frame.getInteger(at: start + 3, as: UInt8.self) == 0x03,
-                      frame.getInteger(at: start + 4, as: UInt8.self) == StreamMessageKind.data.rawValue else { return true }
+                guard frame.getInteger(at: start, as: UInt8.self) == 0x03,
+                      frame.getInteger(at: start + 1, as: UInt8.self) == StreamMessageKind.data.rawValue else { return true }
                 // Lose the second data frame from the guest.
                 return dataFrames.withLockedValue { count in
                     count += 1
@@ -156,8 +156,8 @@ final class TamperTests: XCTestCase {
         let recorded = NIOLockedValueBox<[UInt8]?>(nil)
         let cluster = try await Cluster { configuration in
             configuration.frameTap = { frame in
-                if frame.getInteger(at: frame.readerIndex + 3, as: UInt8.self) == 0x01 {
-                    recorded.withLockedValue { $0 = frame.getBytes(at: frame.readerIndex + 3, length: frame.readableBytes - 3) }
+                if frame.getInteger(at: frame.readerIndex, as: UInt8.self) == 0x01 {
+                    recorded.withLockedValue { $0 = frame.getBytes(at: frame.readerIndex, length: frame.readableBytes) }
                 }
                 return true
             }

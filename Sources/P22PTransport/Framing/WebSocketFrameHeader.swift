@@ -78,7 +78,7 @@ struct WebSocketFrameHeader: Equatable {
             used = 10
         }
         if let maskKey {
-            for index in 0..<4 { destination[used + index] = maskKey[maskKey.index(maskKey.startIndex, offsetBy: index)] }
+            for index in 0..<4 { destination[used + index] = maskKey[index] }
         }
     }
 }
