@@ -32,9 +32,12 @@ final class HostileInputTests: XCTestCase {
         _ = try await cluster.member(newcomer)
     }
 
-    private func assertLogged(_ text: String, file: StaticString = #filePath, line: UInt = #line) async throws {
-        for _ in 0..<100 where !cluster.relayLog.contains(text) { try await Task.sleep(nanoseconds: 20_000_000) }
-        XCTAssertTrue(cluster.relayLog.contains(text), "relay log lacks \"\(text)\": \(cluster.relayLog.all.suffix(5))", file: file, line: line)
+    private func timesLogged(_ text: String) -> Int { cluster.relayLog.all.filter { $0.contains(text) }.count }
+
+    /// Waits for `text` to be logged more often than `before` times.
+    private func assertLogged(_ text: String, moreThan before: Int = 0, file: StaticString = #filePath, line: UInt = #line) async throws {
+        for _ in 0..<100 where timesLogged(text) <= before { try await Task.sleep(nanoseconds: 20_000_000) }
+        XCTAssertGreaterThan(timesLogged(text), before, "relay log lacks a new \"\(text)\": \(cluster.relayLog.all.suffix(5))", file: file, line: line)
     }
 
     func testRandomBytesInsteadOfHTTP() async throws {
@@ -70,13 +73,14 @@ final class HostileInputTests: XCTestCase {
             ("hello from a member", Frame.control(.hello(version: 1, challenge: Array(repeating: 0, count: 32), maxFrameSize: 8192)).encoded().readableBytesView.map { $0 }, "unexpected"),
         ]
         for (name, payload, logged) in cases {
+            let before = timesLogged(logged)
             let (socket, response) = try RawWebSocket.open(port: relayPort)
             defer { socket.connection.close() }
             XCTAssertTrue(response.hasPrefix("HTTP/1.1 101"), "\(name): \(response)")
             try socket.send(payload)
             let reason = try socket.waitForClose()
             XCTAssertNotNil(reason, "\(name): the relay should say why it closes")
-            try await assertLogged(logged)
+            try await assertLogged(logged, moreThan: before)
         }
         try await assertEveryoneElseGoesOn()
     }
@@ -85,7 +89,8 @@ final class HostileInputTests: XCTestCase {
         let (big, _) = try RawWebSocket.open(port: relayPort)
         defer { big.connection.close() }
         try? big.send(randomBytes(100_000))
-        _ = try big.waitForClose()
+        let reason = try XCTUnwrap(try big.waitForClose(), "the relay should say why it closes")
+        XCTAssertTrue(reason.contains("more than the limit"), "got: \(reason)")
 
         let (text, _) = try RawWebSocket.open(port: relayPort)
         defer { text.connection.close() }

@@ -39,16 +39,30 @@ final class ManPageTests: XCTestCase {
                     .map { String($0.prefix { $0.isLetter || $0.isNumber || $0 == "-" }) })
                 XCTAssertFalse(options.isEmpty && command != ["shell"], "\(tool) \(command) --help lists no options")
                 for subcommand in command {
-                    XCTAssertTrue(text.contains(subcommand), "\(page) does not document the \(subcommand) subcommand")
+                    XCTAssertTrue(containsWord(text, subcommand, wholeWord: true), "\(page) does not document the \(subcommand) subcommand")
                 }
                 for option in options {
                     // roff writes a hyphen as \- or \-\-; accept either spelling.
                     let name = option.dropFirst(2)
-                    let found = text.contains("--\(name)") || text.contains("\\-\\-\(name)") || text.contains("Fl \\-\(name)")
-                        || text.contains("Fl -\(name)")
+                    let found = ["--\(name)", "\\-\\-\(name)", "Fl \\-\(name)", "Fl -\(name)"].contains { containsWord(text, $0) }
                     XCTAssertTrue(found, "\(page) does not document \(option) of \(tool) \(command.joined(separator: " "))")
                 }
             }
         }
     }
+}
+
+/// Whether `text` mentions `word` not as the start of a longer name
+/// (`--log` is not documented by `--log-level`); with `wholeWord`, not as
+/// the end of one either (`ping` is not documented by `mapping`).
+private func containsWord(_ text: String, _ word: String, wholeWord: Bool = false) -> Bool {
+    func isNamePart(_ character: Character) -> Bool { character.isLetter || character.isNumber || character == "-" || character == "\\" }
+    var rest = text[...]
+    while let range = rest.range(of: word) {
+        let after = range.upperBound < text.endIndex ? text[range.upperBound] : " "
+        let before = range.lowerBound > text.startIndex ? text[text.index(before: range.lowerBound)] : " "
+        if !isNamePart(after), !wholeWord || !isNamePart(before) { return true }
+        rest = text[range.upperBound...]
+    }
+    return false
 }

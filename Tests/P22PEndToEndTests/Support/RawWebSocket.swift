@@ -76,7 +76,12 @@ final class RawWebSocket {
         connection.setTimeout(seconds: seconds)
         var reason: String?
         while true {
-            guard let header = try? connection.receive(exactly: 2) else { return reason }
+            let header: [UInt8]
+            do {
+                header = try connection.receive(exactly: 2)
+            } catch let error as SocketError where error.description.hasPrefix("EOF") || error.description == "reset" {
+                return reason
+            }
             var length = Int(header[1] & 0x7F)
             if length == 126 {
                 let extended = try connection.receive(exactly: 2)
