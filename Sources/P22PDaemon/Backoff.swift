@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import P22PProfile
 
 /// Reconnection delays: exponential from `initialDelay`, capped at
@@ -27,13 +28,8 @@ struct Backoff {
 }
 
 extension Duration {
-    var timeAmountNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
     var readable: String {
-        let milliseconds = timeAmountNanoseconds / 1_000_000
+        let milliseconds = TimeAmount(self).nanoseconds / 1_000_000
         return milliseconds < 1000 ? "\(milliseconds) ms" : String(format: "%.1f s", Double(milliseconds) / 1000)
     }
 }

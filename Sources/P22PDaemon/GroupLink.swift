@@ -64,9 +64,12 @@ final class GroupLink: @unchecked Sendable {
         var configuration = MemberConfiguration(
             server: settings.server, group: settings.group.name, name: settings.name, mode: mode,
             allowList: settings.group.allow, tls: TLSOptions(caFile: settings.tls.caFile, pinSHA256: settings.tls.pinSHA256.flatMap(TLSOptions.parsePin)))
-        configuration.instance = MemberConfiguration.processInstance
-        if let path = settings.group.reservation, let key = FileManager.default.contents(atPath: path) {
-            configuration.reservation = Array(key)
+        if let path = settings.group.reservation {
+            do {
+                configuration.reservation = try ReservationFile.load(path).encoded()
+            } catch {
+                logger.error("group \(settings.group.name): \(error); connecting without the reservation key")
+            }
         }
         logger.debug("connecting to \(settings.server) (\(mode == .create ? "create" : "join"))")
         Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: { [weak self] event in
@@ -87,7 +90,7 @@ final class GroupLink: @unchecked Sendable {
         }
         self.member = member
         if settings.group.create == .auto { mode = .join }
-        stableTimer = eventLoop.scheduleTask(in: .nanoseconds(settings.reconnect.stablePeriod.timeAmountNanoseconds)) {
+        stableTimer = eventLoop.scheduleTask(in: TimeAmount(settings.reconnect.stablePeriod)) {
             self.backoff.reset()
         }
         member.closeFuture.whenSuccess { reason in
@@ -127,7 +130,7 @@ final class GroupLink: @unchecked Sendable {
         let delay = backoff.nextDelay()
         logger.warning("\(reason); reconnecting in \(delay.readable) (attempt \(backoff.attempt))")
         if settings.group.create == .always { mode = .create }
-        retry = eventLoop.scheduleTask(in: .nanoseconds(delay.timeAmountNanoseconds)) { self.connect() }
+        retry = eventLoop.scheduleTask(in: TimeAmount(delay)) { self.connect() }
     }
 
     private func handle(_ event: MemberEvent) {

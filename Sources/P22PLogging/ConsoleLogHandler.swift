@@ -8,11 +8,9 @@ public struct ConsoleLogHandler: LogHandler {
 
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let label: String
     private let format: Format
 
-    public init(label: String, level: Logger.Level, format: Format = .text) {
-        self.label = label
+    public init(level: Logger.Level, format: Format = .text) {
         self.logLevel = level
         self.format = format
     }
@@ -23,7 +21,7 @@ public struct ConsoleLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let line = LogLine(event: event, handlerMetadata: metadata, label: label)
+        let line = LogLine(event: event, handlerMetadata: metadata)
         switch format {
         case .text:
             let fields = line.metadata.map { " \($0.key)=\($0.value)" }.joined()
@@ -41,5 +39,10 @@ extension Logger.Level {
     /// Parses `--log-level` values.
     public init?(argument: String) {
         self.init(rawValue: argument.lowercased())
+    }
+
+    /// The error for a `--log-level` value that is none of them.
+    public static func unknownArgumentMessage(_ argument: String) -> String {
+        "unknown log level \(argument) (one of \(allCases.map(\.rawValue).joined(separator: ", ")))"
     }
 }

@@ -9,15 +9,13 @@ public struct JournalLogHandler: LogHandler {
 
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let label: String
     private let identifier: String
     private let socket: JournalSocket
 
     /// Metadata keys that become journal fields of their own.
     static let fields = ["group": "P22P_GROUP", "peer": "P22P_PEER", "forward": "P22P_FORWARD"]
 
-    public init(label: String, level: Logger.Level, identifier: String, socket: JournalSocket) {
-        self.label = label
+    public init(level: Logger.Level, identifier: String, socket: JournalSocket) {
         self.logLevel = level
         self.identifier = identifier
         self.socket = socket
@@ -29,7 +27,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let line = LogLine(event: event, handlerMetadata: metadata, label: label)
+        let line = LogLine(event: event, handlerMetadata: metadata)
         let rest = line.metadata.filter { Self.fields[$0.key] == nil }.map { " \($0.key)=\($0.value)" }.joined()
         var entry = Data()
         Self.append("PRIORITY", "\(line.priority)", to: &entry)

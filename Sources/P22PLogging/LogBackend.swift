@@ -12,15 +12,15 @@ public enum LogBackend: Sendable, Equatable {
     public func bootstrap(level: Logger.Level) {
         switch self {
         case .stdout(let format):
-            LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level, format: format) }
+            LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: level, format: format) }
         case .journal(let identifier):
             let path = ProcessInfo.processInfo.environment["P22P_JOURNAL_SOCKET"] ?? JournalLogHandler.defaultSocketPath
             guard let socket = JournalSocket(path: path) else {
-                LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level) }
+                LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: level) }
                 Logger(label: identifier).warning("no systemd journal at \(path); logging to standard output instead")
                 return
             }
-            LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, identifier: identifier, socket: socket) }
+            LoggingSystem.bootstrap { _ in JournalLogHandler(level: level, identifier: identifier, socket: socket) }
         }
     }
 }

@@ -7,15 +7,13 @@ struct LogLine {
     let level: Logger.Level
     let message: String
     let metadata: [(key: String, value: String)]
-    let label: String
 
-    init(event: LogEvent, handlerMetadata: Logger.Metadata, label: String) {
+    init(event: LogEvent, handlerMetadata: Logger.Metadata) {
         var merged = handlerMetadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         self.level = event.level
         self.message = "\(event.message)"
         self.metadata = merged.map { ($0.key, "\($0.value)") }.sorted { $0.key < $1.key }
-        self.label = label
     }
 
     /// syslog priority, as the journal's PRIORITY field wants it.

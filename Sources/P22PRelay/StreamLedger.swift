@@ -15,8 +15,6 @@ final class StreamLedger: @unchecked Sendable {
     /// Value: which sides have finished (bit 0 the opener, bit 1 the peer).
     private var open: [Key: UInt8] = [:]
 
-    var count: Int { lock.withLock { open.count } }
-
     /// Records an open toward `peer`; false if the member is at `limit`.
     func opened(stream: UInt32, toward peer: CID, limit: Int) -> Bool {
         lock.withLock {
