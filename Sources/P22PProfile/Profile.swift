@@ -36,8 +36,8 @@ public struct ReconnectPolicy: Equatable, Sendable {
 }
 
 public struct LogSettings: Equatable, Sendable {
-    public enum Target: String, Sendable { case stdout, journal }
-    public enum Format: String, Sendable { case text, json }
+    public enum Target: String, Sendable, CaseIterable { case stdout, journal }
+    public enum Format: String, Sendable, CaseIterable { case text, json }
 
     public var target: Target
     public var level: String
@@ -51,7 +51,7 @@ public struct RelaySettings: Equatable, Sendable {
 }
 
 public struct GroupProfile: Equatable, Sendable {
-    public enum CreateMode: String, Sendable {
+    public enum CreateMode: String, Sendable, CaseIterable {
         /// Join; create the group if it does not exist.
         case auto
         case always

@@ -218,9 +218,11 @@ public struct ProfileParser {
         return scalar.string
     }
 
-    private func choice<T: RawRepresentable>(_ node: Node, key: String) throws(ProfileError) -> T where T.RawValue == String {
+    private func choice<T: RawRepresentable & CaseIterable>(_ node: Node, key: String) throws(ProfileError) -> T where T.RawValue == String {
         let text = try string(node, key: key)
-        guard let value = T(rawValue: text) else { throw error(at: node, "\(key) cannot be \"\(text)\"") }
+        guard let value = T(rawValue: text) else {
+            throw error(at: node, "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\"")
+        }
         return value
     }
 

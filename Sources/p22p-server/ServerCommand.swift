@@ -75,7 +75,7 @@ struct ServerCommand: AsyncParsableCommand {
     static func main() async { await CommandRunner.main(self, tool: "p22p-server") }
 
     func run() async throws {
-        guard let level = Logger.Level(argument: logLevel) else { throw CommandError.usage("unknown log level \(logLevel)") }
+        guard let level = Logger.Level(argument: logLevel) else { throw CommandError.usage(Logger.Level.unknownArgumentMessage(logLevel)) }
         guard (1...3600).contains(keepalive) else { throw CommandError.usage("--keepalive must be between 1 and 3600 seconds") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw CommandError.usage("--tls-cert and --tls-key go together") }
         guard maxGroups >= 1 else { throw CommandError.usage("--max-groups must be at least 1") }

@@ -34,7 +34,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let log, LogSettings.Target(rawValue: log) == nil { throw CommandError.usage("--log must be stdout or journal, not \(log)") }
-        if let logLevel, Logger.Level(argument: logLevel) == nil { throw CommandError.usage("unknown log level \(logLevel)") }
+        if let logLevel, Logger.Level(argument: logLevel) == nil { throw CommandError.usage(Logger.Level.unknownArgumentMessage(logLevel)) }
         let defaultName = HostName.memberName
         let loaded: LoadedProfile
         do {

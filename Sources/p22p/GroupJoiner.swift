@@ -38,7 +38,7 @@ struct GroupJoiner {
     }
 
     func logLevel() throws(CommandError) -> Logger.Level {
-        guard let level = Logger.Level(argument: options.logLevel) else { throw .usage("unknown log level \(options.logLevel)") }
+        guard let level = Logger.Level(argument: options.logLevel) else { throw .usage(Logger.Level.unknownArgumentMessage(options.logLevel)) }
         return level
     }
 

@@ -9,7 +9,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Relay to connect to.", valueName: "URL"))
     var server: String = ServerURL.default.description
 
-    @Option(name: .long, help: ArgumentHelp("Member name in the group (default: this host's name).", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("Member name in the group (default: this host's name; for ping and peers a fresh host-XXXX).", valueName: "NAME"))
     var name: String?
 
     @Option(name: .long, help: ArgumentHelp("Read the group password from the first line of FILE (else $P22P_PASSWORD, else a prompt).", valueName: "FILE"))

@@ -458,7 +458,7 @@ final class ProfileParserTests: XCTestCase {
             password_env: PW
             create: sometimes
         """
-        assertError(yaml, line: 4, column: 13, mentions: ["create", "sometimes"])
+        assertError(yaml, line: 4, column: 13, mentions: ["create", "sometimes", "auto, always, never"])
     }
 
     func testBadServerURL() {
