@@ -304,14 +304,6 @@ public final class Member: @unchecked Sendable {
         eventLoop.submit { self.forwards.map { ($0.spec, $0.port) } }
     }
 
-    /// Changes the allow list and returns the new one.
-    public func changeAllowList(_ change: @escaping @Sendable (inout AllowList) -> Void) -> EventLoopFuture<AllowList> {
-        eventLoop.submit {
-            change(&self.allowList)
-            return self.allowList
-        }
-    }
-
     /// Whether `reference` names a member in the group right now. Call on `eventLoop`.
     public func isPresent(_ reference: PeerReference) -> Bool {
         eventLoop.preconditionInEventLoop()
@@ -319,7 +311,8 @@ public final class Member: @unchecked Sendable {
     }
 
     /// Replaces the allow list; streams already open stay open.
-    public func setAllowList(_ list: AllowList) {
-        eventLoop.execute { self.allowList = list }
+    @discardableResult
+    public func setAllowList(_ list: AllowList) -> EventLoopFuture<Void> {
+        eventLoop.submit { self.allowList = list }
     }
 }

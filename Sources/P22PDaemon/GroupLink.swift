@@ -63,7 +63,7 @@ final class GroupLink: @unchecked Sendable {
         guard !stopped else { return }
         var configuration = MemberConfiguration(
             server: settings.server, group: settings.group.name, name: settings.name, mode: mode,
-            allowList: settings.group.allow, tls: TLSOptions(caFile: settings.tls.caFile, pinSHA256: settings.tls.pinSHA256.flatMap(TLSOptions.parsePin)))
+            allowList: settings.group.allow, tls: TLSOptions(caFile: settings.tls.caFile, pinSHA256: settings.tls.pinSHA256))
         if let path = settings.group.reservation {
             do {
                 configuration.reservation = try ReservationFile.load(path).encoded()

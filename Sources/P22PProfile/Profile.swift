@@ -16,8 +16,8 @@ public struct Profile: Equatable, Sendable {
 
 public struct TLSSettings: Equatable, Sendable {
     public var caFile: String?
-    /// Hex SHA-256 of the relay certificate (DER) that must be presented.
-    public var pinSHA256: String?
+    /// SHA-256 of the relay certificate (DER) that must be presented.
+    public var pinSHA256: [UInt8]?
 }
 
 public struct ReconnectPolicy: Equatable, Sendable {

@@ -81,11 +81,10 @@ public struct ProfileParser {
         var settings = TLSSettings()
         if let caFile = fields["ca_file"] { settings.caFile = try existingFile(caFile, key: "tls.ca_file") }
         if let pin = fields["pin_sha256"] {
-            let text = try string(pin, key: "tls.pin_sha256").lowercased().replacingOccurrences(of: ":", with: "")
-            guard text.count == 64, text.allSatisfy({ $0.isASCII && $0.isHexDigit }) else {
+            guard let bytes = TLSOptions.parsePin(try string(pin, key: "tls.pin_sha256")) else {
                 throw error(at: pin, "tls.pin_sha256 must be 64 hex digits (the SHA-256 of the relay's certificate)")
             }
-            settings.pinSHA256 = text
+            settings.pinSHA256 = bytes
         }
         return settings
     }

@@ -213,7 +213,7 @@ public final class Shell {
             if command == "allow" { allowList.allow(target) } else { allowList.deny(target) }
         }
         let list = allowList
-        if let member { _ = try member.changeAllowList { $0 = list }.wait() }
+        if let member { try member.setAllowList(list).wait() }
         console.say(list.entries.isEmpty ? "nothing is allowed: peers cannot open anything here"
                                          : "allowed: " + list.entries.map(\.description).joined(separator: ", "))
     }

@@ -24,9 +24,9 @@ final class PeerSession {
     /// authenticated data (see `FrameSealer`); forgotten when a stream ends.
     private var sentIndex: [UInt32: UInt64] = [:]
     private var receivedIndex: [UInt32: UInt64] = [:]
+    private var pendingPings: [UInt64: (promise: EventLoopPromise<TimeAmount>, sent: NIODeadline)] = [:]
     /// Ephemeral keys of inits already answered: a relay replaying an old
     /// (validly MACed) init must not be able to replace a live session.
-    private var pendingPings: [UInt64: (promise: EventLoopPromise<TimeAmount>, sent: NIODeadline)] = [:]
     private var answeredInits: [[UInt8]] = []
     private static let answeredInitsKept = 32
     private(set) var streams: [UInt32: ForwardedStream] = [:]
