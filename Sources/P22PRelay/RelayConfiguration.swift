@@ -63,9 +63,24 @@ public struct RelayTLS: Sendable, Equatable {
         self.keyFile = keyFile
     }
 
+    /// Fails with a line that names the file at fault.
     func makeContext() throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
-        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        let chain: [NIOSSLCertificateSource]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) }
+        } catch {
+            throw RelayStartError("cannot read the TLS certificate \(certificateFile) (a PEM file such as fullchain.pem): \(error)")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        } catch {
+            throw RelayStartError("cannot read the TLS key \(keyFile) (an unencrypted PEM private key such as privkey.pem): \(error)")
+        }
+        do {
+            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        } catch {
+            throw RelayStartError("the TLS certificate \(certificateFile) and key \(keyFile) do not work together (is it the key of that certificate?): \(error)")
+        }
     }
 }

@@ -116,9 +116,6 @@ struct ServerCommand: AsyncParsableCommand {
             server = try await RelayServer.start(configuration: configuration, logger: logger)
         } catch {
             if let startError = error as? RelayStartError { throw CommandError.failed(startError.description) }
-            if configuration.tls != nil, !(error is IOError) && !(error is NIOConnectionError) {
-                throw CommandError.failed("cannot load the TLS certificate or key: \(error)")
-            }
             throw CommandError.failed("cannot listen on \(listen): \(describeSocketError(error))")
         }
         var endpoint: MetricsEndpoint?

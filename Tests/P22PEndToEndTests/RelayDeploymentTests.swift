@@ -91,11 +91,21 @@ final class RelayDeploymentTests: ProcessTestCase {
         XCTAssertNotEqual(plainStatus, 0, "plain ws:// to a TLS relay must fail, not downgrade")
     }
 
+    /// Each bad file is named, so the user knows which one to fix.
     func testBadTLSFilesAreAClearError() async throws {
-        let tool = try run("p22p-server", ["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"])
-        let status = try await tool.waitForExit()
-        XCTAssertEqual(status, 1)
-        XCTAssertTrue(tool.standardError.hasPrefix("p22p-server: cannot load the TLS certificate or key"), tool.standardError)
+        let certificates = try TestCertificates()
+        let cases: [(certificate: String, key: String, expected: String)] = [
+            ("/nonexistent.pem", certificates.keyFile, "p22p-server: cannot read the TLS certificate /nonexistent.pem"),
+            (certificates.certificateFile, "/nonexistent.key", "p22p-server: cannot read the TLS key /nonexistent.key"),
+            (certificates.certificateFile, certificates.directory.appendingPathComponent("ca.key").path,
+             "p22p-server: the TLS certificate \(certificates.certificateFile) and key"),
+        ]
+        for (certificate, key, expected) in cases {
+            let tool = try run("p22p-server", ["--listen", "127.0.0.1:0", "--tls-cert", certificate, "--tls-key", key])
+            let status = try await tool.waitForExit()
+            XCTAssertEqual(status, 1)
+            XCTAssertTrue(tool.standardError.hasPrefix(expected), tool.standardError)
+        }
     }
 }
 
