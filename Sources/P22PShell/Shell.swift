@@ -258,8 +258,7 @@ public final class Shell {
         for _ in 0..<3 {
             times.append(Double(try member.ping(peer).wait().nanoseconds) / 1e6)
         }
-        console.say(String(format: "ping %@: min/avg/max = %.2f/%.2f/%.2f ms", arguments[0],
-                           times.min()!, times.reduce(0, +) / Double(times.count), times.max()!))
+        console.say(PingReport.line(peer: arguments[0], milliseconds: times))
     }
 
     // MARK: Helpers

@@ -7,6 +7,7 @@ import P22PClient
 import P22PCrypto
 import P22PCommandLine
 import P22PLogging
+import P22PShell
 
 /// A short-lived member name for one-shot commands.
 private var oneShotName: String { "\(HostName.memberName.prefix(55))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))" }
@@ -35,7 +36,7 @@ struct PingCommand: AsyncParsableCommand {
         } catch {
             throw CommandError.failed("\(error)")
         }
-        print(String(format: "ping %@: min/avg/max = %.2f/%.2f/%.2f ms", peer, times.min()!, times.reduce(0, +) / 3, times.max()!))
+        print(PingReport.line(peer: peer, milliseconds: times))
     }
 }
 
