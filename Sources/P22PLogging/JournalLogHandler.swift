@@ -10,12 +10,12 @@ public struct JournalLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let identifier: String
-    private let socket: JournalSocket
+    private let socket: UnixDatagramSocket
 
     /// Metadata keys that become journal fields of their own.
     static let fields = ["group": "P22P_GROUP", "peer": "P22P_PEER", "forward": "P22P_FORWARD"]
 
-    public init(level: Logger.Level, identifier: String, socket: JournalSocket) {
+    public init(level: Logger.Level, identifier: String, socket: UnixDatagramSocket) {
         self.logLevel = level
         self.identifier = identifier
         self.socket = socket
@@ -56,42 +56,4 @@ public struct JournalLogHandler: LogHandler {
             entry.append(0x0A)
         }
     }
-}
-
-/// A connected datagram socket to the journal.
-public final class JournalSocket: @unchecked Sendable {
-    private let descriptor: Int32
-
-    /// Nil when there is no journal listening at `path`.
-    public init?(path: String) {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(descriptor)
-            return nil
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            return nil
-        }
-        self.descriptor = descriptor
-    }
-
-    func send(_ entry: Data) {
-        _ = entry.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    deinit { close(descriptor) }
 }

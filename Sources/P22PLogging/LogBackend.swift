@@ -15,7 +15,7 @@ public enum LogBackend: Sendable, Equatable {
             LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: level, format: format) }
         case .journal(let identifier):
             let path = ProcessInfo.processInfo.environment["P22P_JOURNAL_SOCKET"] ?? JournalLogHandler.defaultSocketPath
-            guard let socket = JournalSocket(path: path) else {
+            guard let socket = UnixDatagramSocket(path: path) else {
                 LoggingSystem.bootstrap { _ in ConsoleLogHandler(level: level) }
                 Logger(label: identifier).warning("no systemd journal at \(path); logging to standard output instead")
                 return
