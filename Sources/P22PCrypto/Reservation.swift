@@ -58,8 +58,10 @@ public struct Reservation: Codable, Equatable, Sendable {
         try? JSONDecoder().decode(Reservation.self, from: Data(bytes))
     }
 
-    public var expiryDescription: String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(expires)))
+    public var expiryDescription: String { Self.describeExpiry(expires) }
+
+    /// A Unix time as the ISO 8601 date used in every message about expiry.
+    public static func describeExpiry(_ expires: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(expires)))
     }
 }

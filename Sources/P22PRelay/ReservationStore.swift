@@ -64,8 +64,21 @@ final class ReservationStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let existing = records[group], existing.expires > now {
-            throw .taken(until: Reservation(group: group, mode: existing.mode, expires: existing.expires, relay: "", signature: "").expiryDescription)
+            throw .taken(until: Reservation.describeExpiry(existing.expires))
         }
+        return try issue(group: group, creatorOnly: creatorOnly, now: now)
+    }
+
+    func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
+        try validate(reservation, now: now)
+        lock.lock()
+        defer { lock.unlock() }
+        return try issue(group: reservation.group, creatorOnly: reservation.creatorOnly, now: now)
+    }
+
+    /// Signs a reservation for a full lifetime from `now` and records it,
+    /// dropping expired records on the way. Called with `lock` held.
+    private func issue(group: String, creatorOnly: Bool, now: Int64) throws(Failure) -> Reservation {
         let reservation: Reservation
         do {
             reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, expires: now + Reservation.lifetime, key: signingKey)
@@ -77,24 +90,6 @@ final class ReservationStore: @unchecked Sendable {
         try persist(updated)
         records = updated
         return reservation
-    }
-
-    func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
-        try validate(reservation, now: now)
-        lock.lock()
-        defer { lock.unlock() }
-        let renewed: Reservation
-        do {
-            renewed = try Reservation.issue(group: reservation.group, creatorOnly: reservation.creatorOnly,
-                                            expires: now + Reservation.lifetime, key: signingKey)
-        } catch {
-            throw .storage("cannot sign: \(error)")
-        }
-        var updated = records.filter { $0.value.expires > now }
-        updated[reservation.group] = Record(mode: renewed.mode, expires: renewed.expires)
-        try persist(updated)
-        records = updated
-        return renewed
     }
 
     /// A reservation this relay signed, still valid and still on record.
