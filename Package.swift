@@ -90,6 +90,8 @@ let package = Package(
                 "P22PClient",
                 "P22PCrypto",
                 "P22PWire",
+                "P22PTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -128,6 +130,7 @@ let package = Package(
         .target(
             name: "P22PCommandLine",
             dependencies: [
+                "P22PClient",
                 "P22PLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,8 +180,8 @@ let package = Package(
             swiftSettings: eventLoopConfined
         ),
         .testTarget(
-            name: "P22PDaemonTests",
-            dependencies: ["P22PDaemon", "P22PProfile"],
+            name: "P22PClientTests",
+            dependencies: ["P22PClient", "P22PWire", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: eventLoopConfined
         ),
         .testTarget(
@@ -194,7 +197,7 @@ let package = Package(
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
         .testTarget(
             name: "P22PProfileTests",
-            dependencies: ["P22PProfile", "P22PClient", "P22PCrypto", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["P22PProfile", "P22PClient", "P22PCrypto", "P22PTransport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "P22PRelayTests",

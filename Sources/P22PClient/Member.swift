@@ -27,7 +27,10 @@ public final class Member: @unchecked Sendable {
     public private(set) var cid = CID(0)
     var roster = Roster()
     private var sessions: [CID: PeerSession] = [:]
-    private var forwards: [ForwardListener] = []
+    /// Whether the relay welcomed us: only then is a lost link news.
+    private var welcomed = false
+    /// Whether our welcome said we created the group.
+    public private(set) var created = false
     public internal(set) var allowList: AllowList
 
     private init(configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop,
@@ -45,7 +48,7 @@ public final class Member: @unchecked Sendable {
     /// succeeds once the relay has admitted us.
     public static func connect(
         _ configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
-        onEvent: (@Sendable (MemberEvent) -> Void)? = nil
+        onLinkUp: (() -> Void)? = nil, onEvent: (@Sendable (MemberEvent) -> Void)? = nil
     ) -> EventLoopFuture<Member> {
         let member = Member(configuration: configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: onEvent)
         let joined = eventLoop.makePromise(of: Void.self)
@@ -60,6 +63,7 @@ public final class Member: @unchecked Sendable {
             member.closedPromise.succeed("\(error)")
             return eventLoop.makeFailedFuture(error)
         }.flatMap { channel in
+            onLinkUp?()
             let timeout = eventLoop.scheduleTask(in: .seconds(15)) {
                 joined.fail(MemberError.disconnected(reason: "no answer to \(configuration.mode == .create ? "create" : "join") within 15 s"))
             }
@@ -104,6 +108,8 @@ public final class Member: @unchecked Sendable {
             }
         case .welcome(let cid, let name, let created):
             self.cid = cid
+            self.created = created
+            welcomed = true
             logger[metadataKey: "cid"] = "\(cid)"
             logger.info("\(created ? "created" : "joined") group \(configuration.group) as \(name) (CID \(cid))")
             emit(.joined(Peer(cid: cid, name: name), group: configuration.group, created: created))
@@ -198,13 +204,12 @@ public final class Member: @unchecked Sendable {
 
     func linkClosed() {
         let reason = closeReason ?? "connection closed"
-        let wasJoined = joinPromise == nil
         fail(MemberError.disconnected(reason: reason))
         for session in sessions.values { session.close(reason: "disconnected from the relay") }
         sessions.removeAll()
         link = nil
         // A join that failed is reported through its future, not as a lost link.
-        if wasJoined { emit(.disconnected(reason: reason)) }
+        if welcomed { emit(.disconnected(reason: reason)) }
         closed.store(true, ordering: .releasing)
         closedPromise.succeed(reason)
     }
@@ -223,39 +228,18 @@ public final class Member: @unchecked Sendable {
 
     // MARK: Public operations
 
-    /// Starts listening for `spec`; the future gives the bound port (useful with port 0).
-    public func addForward(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
-        eventLoop.flatSubmit {
-            ForwardListener.start(spec, on: self.eventLoop) { local in
-                guard self.openStream(from: local, for: spec) else {
-                    self.logger.warning("closing connection to \(spec.listen.host):\(local.localAddress?.port ?? 0): peer \(spec.peer) is not in group \(self.configuration.group)")
-                    local.close(promise: nil)
-                    return
-                }
-            }.map { listener in
-                self.forwards.append(listener)
-                self.logger.info("forwarding \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)")
-                self.emit(.forwardListening(spec, port: listener.port))
-                return listener.port
-            }
-        }
-    }
-
     /// Members currently in the group, other than us.
     public func peers() -> EventLoopFuture<[Peer]> {
         eventLoop.submit { self.roster.all }
     }
 
-    /// Leaves the group and closes the link and every forward.
+    /// Leaves the group and closes the link.
     public func leave() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.closeReason = self.closeReason ?? "left the group"
-            let listeners = self.forwards.map { $0.close() }
-            self.forwards.removeAll()
             self.sendControl(.leave)
             let closed = self.link?.close() ?? self.eventLoop.makeSucceededVoidFuture()
-            return EventLoopFuture.andAllComplete(listeners + [closed.recover { _ in }], on: self.eventLoop)
-                .flatMap { self.closeFuture.map { _ in } }
+            return closed.recover { _ in }.flatMap { self.closeFuture.map { _ in } }
         }
     }
 
@@ -297,11 +281,6 @@ public final class Member: @unchecked Sendable {
                 }
             }.sorted { $0.id < $1.id }
         }
-    }
-
-    /// The forwards this member listens for, with their bound ports.
-    public func forwardList() -> EventLoopFuture<[(spec: ForwardSpec, port: Int)]> {
-        eventLoop.submit { self.forwards.map { ($0.spec, $0.port) } }
     }
 
     /// Whether `reference` names a member in the group right now. Call on `eventLoop`.

@@ -1,19 +1,14 @@
 import Foundation
+import P22PClient
 
-/// Where a group password comes from, in order: a file (its first line), the
+/// Where a command-line group password comes from, in order: a file (its first line), the
 /// `P22P_PASSWORD` environment variable, or a no-echo prompt on a terminal.
 public enum PasswordSource {
     public static let environmentVariable = "P22P_PASSWORD"
 
     public static func resolve(file: String?, group: String) throws(CommandError) -> String {
         if let file {
-            guard let contents = try? String(contentsOfFile: expandTilde(file), encoding: .utf8) else {
-                throw .usage("cannot read password file \(file)")
-            }
-            let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let password = line.hasSuffix("\r") ? String(line.dropLast()) : line
-            guard !password.isEmpty else { throw .usage("password file \(file) is empty") }
-            return password
+            do { return try GroupPassword.file(file).read(group: group) } catch { throw .usage(error.description) }
         }
         if let value = ProcessInfo.processInfo.environment[environmentVariable], !value.isEmpty {
             return value
@@ -25,11 +20,6 @@ public enum PasswordSource {
             throw .usage("no password entered")
         }
         return password
-    }
-
-    public static func expandTilde(_ path: String) -> String {
-        guard path == "~" || path.hasPrefix("~/") else { return path }
-        return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
     }
 }
 

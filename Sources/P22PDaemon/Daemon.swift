@@ -9,7 +9,7 @@ import P22PRelay
 import P22PTransport
 
 /// `p22p-up`: runs a profile. Starts the embedded relay if the profile has
-/// one, keeps every group joined through a `GroupLink`, applies a changed
+/// one, keeps every group joined through a `GroupSession`, applies a changed
 /// profile on `reload`, and reports to systemd when asked to.
 public actor Daemon {
     private let profilePath: String
@@ -17,7 +17,7 @@ public actor Daemon {
     private let logger: Logger
     private let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     private var relay: RelayServer?
-    private var links: [String: GroupLink] = [:]
+    private var links: [String: (session: GroupSession, settings: GroupSettings)] = [:]
     private var everJoined: Set<String> = []
     /// Groups that must have joined once before systemd hears READY=1.
     private var expected: Set<String> = []
@@ -66,26 +66,25 @@ public actor Daemon {
     }
 
     private func startLink(_ settings: GroupSettings) async throws {
-        let password = try Self.readPassword(settings.group)
+        let password: String
+        do { password = try settings.group.password.read(group: settings.group.name) } catch { throw DaemonError(error.description) }
         let secrets = try await Task.detached { try GroupSecrets(password: password, group: settings.group.name) }.value
-        let link = GroupLink(settings: settings, secrets: secrets, eventLoop: loops.next(), logger: logger)
         let key = settings.key
-        link.onJoined = { [weak self] in
-            Task { await self?.joined(key) }
+        let session = GroupSession(configuration: settings.session, secrets: secrets, eventLoop: loops.next(), logger: logger) { [weak self] event in
+            if case .joined = event { Task { await self?.joined(key) } }
         }
-        links[key] = link
+        links[key] = (session, settings)
         do {
-            try await link.start().get()
+            try await session.start().get()
         } catch {
-            if links[key] === link { links.removeValue(forKey: key) }
-            _ = try? await link.stop().get()
+            if links[key]?.session === session { links.removeValue(forKey: key) }
             throw DaemonError("\(error)")
         }
     }
 
     private func joined(_ key: String) {
         everJoined.insert(key)
-        let joinedNow = links.values.filter(\.isJoined).count
+        let joinedNow = links.values.filter(\.session.isJoined).count
         notify("STATUS=joined \(joinedNow) of \(links.count) group(s)")
         if !readySent, expected.isSubset(of: everJoined) {
             readySent = true
@@ -131,13 +130,13 @@ public actor Daemon {
                                 uniquingKeysWith: { first, _ in first })
         // Removals first (whole groups, then forwards), binds after, so a
         // port can move from one group to another in one reload.
-        var updating: [(GroupLink, GroupSettings)] = []
+        var updating: [(GroupSession, old: GroupSettings, new: GroupSettings)] = []
         var starting: [GroupSettings] = []
         for (key, link) in links where wanted[key] == nil {
             logger.info("group \(link.settings.group.name) is no longer in the profile; leaving it")
             links.removeValue(forKey: key)
             everJoined.remove(key)
-            _ = try? await link.stop().get()
+            _ = try? await link.session.stop().get()
             guard !stopping else { return }
         }
         for (key, settings) in wanted {
@@ -147,20 +146,34 @@ public actor Daemon {
             }
             if link.settings == settings { continue }
             if link.settings.differsOnlyInForwardsOrAllowList(from: settings) {
-                _ = try? await link.removeForwards(notIn: settings).get()
-                updating.append((link, settings))
+                let change = ForwardChange(from: link.settings.group.forwards, to: settings.group.forwards)
+                for spec in change.removed { _ = try? await link.session.removeForward(spec).get() }
+                _ = try? await link.session.setAllowList(settings.group.allow).get()
+                updating.append((link.session, link.settings, settings))
             } else {
                 logger.info("group \(settings.group.name) changed; reconnecting it")
                 links.removeValue(forKey: key)
                 everJoined.remove(key)
-                _ = try? await link.stop().get()
+                _ = try? await link.session.stop().get()
                 starting.append(settings)
             }
             guard !stopping else { return }
         }
-        for (link, settings) in updating {
-            let failures = (try? await link.addForwards(from: settings).get()) ?? []
-            for failure in failures { logger.error("forward of group \(settings.group.name) not started: \(failure)") }
+        // Removals first (whole groups, then forwards), binds after, so a
+        // port can move from one group to another in one reload.
+        for (session, old, new) in updating {
+            var applied = new
+            applied.group.forwards = old.group.forwards.filter { new.group.forwards.contains($0) }
+            for spec in ForwardChange(from: old.group.forwards, to: new.group.forwards).added {
+                do {
+                    _ = try await session.addForward(spec).get()
+                    applied.group.forwards.append(spec)
+                } catch {
+                    // Left out of the settings, so the next reload tries it again.
+                    logger.error("forward of group \(new.group.name) not started: \(error)")
+                }
+            }
+            links[new.key] = (session, applied)
             guard !stopping else { return }
         }
         for settings in starting {
@@ -180,7 +193,7 @@ public actor Daemon {
         stopping = true
         notify("STOPPING=1")
         watchdog?.cancel()
-        for link in links.values { _ = try? await link.stop().get() }
+        for link in links.values { _ = try? await link.session.stop().get() }
         links.removeAll()
         try? await relay?.shutdown()
         try? await loops.shutdownGracefully()
@@ -188,25 +201,6 @@ public actor Daemon {
 
     private func notify(_ state: String) {
         notifier?.notify(state)
-    }
-
-    static func readPassword(_ group: GroupProfile) throws -> String {
-        switch group.password {
-        case .inline(let password):
-            return password
-        case .environment(let name):
-            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-                throw DaemonError("environment variable \(name) (password_env of group \(group.name)) is not set")
-            }
-            return value
-        case .file(let path):
-            guard let contents = try? String(contentsOfFile: path, encoding: .utf8),
-                  let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first,
-                  !line.isEmpty else {
-                throw DaemonError("cannot read a password from \(path) (group \(group.name))")
-            }
-            return line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
     }
 
     static func monotonicMicroseconds() -> UInt64 {

@@ -1,5 +1,6 @@
 import P22PClient
 import P22PProfile
+import P22PTransport
 
 /// One group as the daemon runs it: the profile's group merged with the
 /// profile-wide settings it inherits. Two settings values that differ only in
@@ -8,7 +9,8 @@ struct GroupSettings: Equatable {
     var group: GroupProfile
     var server: ServerURL
     var name: String
-    var tls: TLSSettings
+    var tls: TLSOptions
+    var keepalive: Keepalive
     var reconnect: ReconnectPolicy
 
     init(group: GroupProfile, profile: Profile) {
@@ -16,17 +18,34 @@ struct GroupSettings: Equatable {
         self.server = group.server ?? profile.server
         self.name = group.member ?? profile.name
         self.tls = profile.tls
+        self.keepalive = profile.keepalive
         self.reconnect = profile.reconnect
     }
 
     /// What identifies the group across reloads.
     var key: String { "\(server) \(group.name) \(name)" }
 
-    /// True when `other` can be applied to a running link.
+    /// True when `other` can be applied to a running session.
     func differsOnlyInForwardsOrAllowList(from other: GroupSettings) -> Bool {
         var mine = self
         mine.group.forwards = other.group.forwards
         mine.group.allow = other.group.allow
         return mine == other
+    }
+
+    /// The engine's configuration: the daemon never gives up, and rejoins
+    /// after every outage.
+    var session: GroupSessionConfiguration {
+        let policy: JoinPolicy = switch group.create {
+        case .auto: .auto
+        case .always: .create
+        case .never: .join
+        }
+        var configuration = GroupSessionConfiguration(server: server, group: group.name, name: name, policy: policy,
+                                                      allowList: group.allow, tls: tls, keepalive: keepalive)
+        configuration.reconnect = reconnect
+        configuration.reservationFile = group.reservation
+        configuration.forwards = group.forwards
+        return configuration
     }
 }

@@ -1,4 +1,5 @@
 import P22PClient
+import P22PTransport
 
 /// A `p22p-up` profile: what to connect to, which groups to be in, and which
 /// forwards to keep alive. Plain values; `ProfileParser` builds them from YAML
@@ -6,33 +7,13 @@ import P22PClient
 public struct Profile: Equatable, Sendable {
     public var server: ServerURL
     public var name: String
-    public var tls: TLSSettings
+    public var tls: TLSOptions
+    public var keepalive: Keepalive
     public var reconnect: ReconnectPolicy
     public var log: LogSettings
     /// An embedded relay run in the same process, if any.
     public var relay: RelaySettings?
     public var groups: [GroupProfile]
-}
-
-public struct TLSSettings: Equatable, Sendable {
-    public var caFile: String?
-    /// SHA-256 of the relay certificate (DER) that must be presented.
-    public var pinSHA256: [UInt8]?
-}
-
-public struct ReconnectPolicy: Equatable, Sendable {
-    public var initialDelay: Duration
-    public var maxDelay: Duration
-    /// A link that stayed up this long resets the backoff to `initialDelay`.
-    public var stablePeriod: Duration
-
-    public init(initialDelay: Duration, maxDelay: Duration, stablePeriod: Duration) {
-        self.initialDelay = initialDelay
-        self.maxDelay = maxDelay
-        self.stablePeriod = stablePeriod
-    }
-
-    public static let standard = ReconnectPolicy(initialDelay: .milliseconds(500), maxDelay: .seconds(30), stablePeriod: .seconds(60))
 }
 
 public struct LogSettings: Equatable, Sendable {
@@ -58,11 +39,7 @@ public struct GroupProfile: Equatable, Sendable {
         case never
     }
 
-    public enum PasswordSource: Equatable, Sendable {
-        case file(String)
-        case environment(String)
-        case inline(String)
-    }
+    public typealias PasswordSource = GroupPassword
 
     public var name: String
     /// This machine's member name in this group, when it differs from the

@@ -1,6 +1,8 @@
 import Foundation
 import P22PClient
+import NIOCore
 import P22PCrypto
+import P22PTransport
 import P22PWire
 import Yams
 
@@ -53,11 +55,12 @@ public struct ProfileParser {
     // MARK: Sections
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
-        let top = try mapping(node, "the profile", keys: ["server", "name", "tls", "reconnect", "log", "relay", "groups"])
+        let top = try mapping(node, "the profile", keys: ["server", "name", "tls", "reconnect", "keepalive", "log", "relay", "groups"])
         let server = try top["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") } ?? .default
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
-        let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSSettings()
+        let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSOptions()
         let reconnect = try top["reconnect"].map { value throws(ProfileError) in try parseReconnect(value) } ?? .standard
+        let keepalive = try top["keepalive"].map { value throws(ProfileError) in try parseKeepalive(value) } ?? .standard
         let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
         let relay = try top["relay"].map { value throws(ProfileError) in try parseRelay(value) }
         guard let groupsNode = top["groups"] else { throw error(at: node, "missing key \"groups\": a profile needs at least one group") }
@@ -73,12 +76,12 @@ public struct ProfileParser {
             }
             groups.append(group)
         }
-        return Profile(server: server, name: name, tls: tls, reconnect: reconnect, log: log, relay: relay, groups: groups)
+        return Profile(server: server, name: name, tls: tls, keepalive: keepalive, reconnect: reconnect, log: log, relay: relay, groups: groups)
     }
 
-    private func parseTLS(_ node: Node) throws(ProfileError) -> TLSSettings {
+    private func parseTLS(_ node: Node) throws(ProfileError) -> TLSOptions {
         let fields = try mapping(node, "tls", keys: ["ca_file", "pin_sha256"])
-        var settings = TLSSettings()
+        var settings = TLSOptions()
         if let caFile = fields["ca_file"] { settings.caFile = try existingFile(caFile, key: "tls.ca_file") }
         if let pin = fields["pin_sha256"] {
             guard let bytes = TLSOptions.parsePin(try string(pin, key: "tls.pin_sha256")) else {
@@ -99,6 +102,20 @@ public struct ProfileParser {
             throw error(at: fields["max_delay"] ?? fields["initial_delay"], "reconnect.max_delay must not be below reconnect.initial_delay")
         }
         return policy
+    }
+
+    private func parseKeepalive(_ node: Node) throws(ProfileError) -> Keepalive {
+        let fields = try mapping(node, "keepalive", keys: ["interval", "timeout"])
+        var interval = Duration.nanoseconds(Keepalive.standard.interval.nanoseconds)
+        var timeout = Duration.nanoseconds(Keepalive.standard.timeout.nanoseconds)
+        if let value = fields["interval"] { interval = try duration(value, key: "keepalive.interval") }
+        if let value = fields["timeout"] { timeout = try duration(value, key: "keepalive.timeout") }
+        guard interval > .zero else { throw error(at: fields["interval"], "keepalive.interval must be above 0") }
+        guard timeout > interval else {
+            throw error(at: fields["timeout"] ?? fields["interval"],
+                        "keepalive.timeout (\(timeout.readable)) must be longer than keepalive.interval (\(interval.readable)): several pings must fit in it")
+        }
+        return Keepalive(interval: TimeAmount(interval), timeout: TimeAmount(timeout))
     }
 
     private func parseLog(_ node: Node) throws(ProfileError) -> LogSettings {
@@ -275,11 +292,7 @@ public struct ProfileParser {
     }
 
     func resolve(_ path: String) -> String {
-        if path == "~" || path.hasPrefix("~/") {
-            return (environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst()
-        }
-        if path.hasPrefix("/") { return path }
-        return URL(fileURLWithPath: baseDirectory).appendingPathComponent(path).standardizedFileURL.path
+        LocalPath.resolve(path, relativeTo: baseDirectory, home: environment["HOME"] ?? NSHomeDirectory())
     }
 
     // MARK: Errors

@@ -19,14 +19,16 @@ public final class Shell {
     private let name: String
     private let logger: Logger
     private let readPassword: (String) throws -> String
+    private let tls: TLSOptions
     private var server: ServerURL?
-    private var member: Member?
+    private var session: GroupSession?
     private var group: String?
     private var allowList = AllowList()
 
-    public init(console: Console, name: String, readPassword: @escaping (String) throws -> String) {
+    public init(console: Console, name: String, tls: TLSOptions = TLSOptions(), readPassword: @escaping (String) throws -> String) {
         self.console = console
         self.name = name
+        self.tls = tls
         self.readPassword = readPassword
         self.logger = Logger(label: "p22p") { _ in ConsoleEventLogHandler(console: console, logLevel: .info) }
     }
@@ -77,7 +79,7 @@ public final class Shell {
         case "create", "join": try enter(command, arguments)
         case "leave":
             try expect(arguments, count: 0...0, command)
-            _ = try requireMember()
+            _ = try requireSession()
             leaveGroup(quietly: false)
         case "relay": try relay(arguments)
         case "allow", "deny": try changeAllowList(command, arguments)
@@ -86,8 +88,9 @@ public final class Shell {
         case "ping": try ping(arguments)
         case "cid", "whoami":
             try expect(arguments, count: 0...0, command)
-            let member = try requireMember()
-            console.say("CID \(member.cid), name \(member.name), group \(group ?? "?")")
+            let session = try requireSession()
+            guard let me = try session.identity().wait() else { throw ShellError.failed(Self.linkDown) }
+            console.say("CID \(me.cid), name \(me.name), group \(group ?? "?")")
         case "reserve": try reserve(arguments)
         case "extend": try extend(arguments)
         default:
@@ -114,8 +117,7 @@ public final class Shell {
 
     private func connect(_ arguments: [String]) throws {
         try expect(arguments, count: 0...1, "connect")
-        forgetLostMember()
-        guard member == nil else { throw ShellError.failed("in group \(group ?? "?"): leave first") }
+        guard session == nil else { throw ShellError.failed("in group \(group ?? "?"): leave first") }
         let url: ServerURL
         do {
             url = try arguments.first.map { text throws(AddressError) in try ServerURL(parsing: text) } ?? .default
@@ -136,22 +138,37 @@ public final class Shell {
     private func enter(_ command: String, _ arguments: [String]) throws {
         try expect(arguments, count: command == "create" ? 1...2 : 1...1, command)
         guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
-        forgetLostMember()
-        guard member == nil else { throw ShellError.failed("already in group \(group ?? "?"): leave first") }
+        guard session == nil else { throw ShellError.failed("already in group \(group ?? "?"): leave first") }
         let groupName = arguments[0]
         do { try Names.validateGroup(groupName) } catch { throw ShellError.usage(command, "\(error)") }
         let reservation = arguments.count == 2 ? try Self.load(arguments[1]).encoded() : []
         let password = try readPassword(groupName)
         let secrets = try GroupSecrets(password: password, group: groupName)
-        var configuration = MemberConfiguration(server: server, group: groupName, name: name,
-                                                mode: command == "create" ? .create : .join, allowList: allowList)
-        configuration.reservation = reservation
+        var configuration = GroupSessionConfiguration(server: server, group: groupName, name: name,
+                                                      policy: command == "create" ? .create : .join, allowList: allowList, tls: tls)
+        configuration.member.reservation = reservation
+        // Report a refused create or join at once; once in, rejoin after every outage.
+        configuration.giveUpBeforeFirstJoin = true
+        configuration.waitForCreatorAtStart = false
         let console = self.console
-        member = try Member.connect(configuration, secrets: secrets, eventLoop: loops.next(), logger: logger, onEvent: { event in
-            if case .disconnected(let reason) = event, reason != "left the group" {
-                console.event("lost the relay: \(reason); create or join again")
+        let session = GroupSession(configuration: configuration, secrets: secrets, eventLoop: loops.next(), logger: logger) { event in
+            switch event {
+            case .linkLost(let reason):
+                console.event("lost the relay: \(reason); reconnecting (forwards keep listening)")
+            case .joined(let me, _, again: true):
+                console.event("back in group \(groupName) as \(me.name) (CID \(me.cid))")
+            default:
+                break
             }
-        }).wait()
+        }
+        try session.start().wait()
+        do {
+            try session.firstJoin.wait()
+        } catch {
+            _ = try? session.stop().wait()
+            throw error
+        }
+        self.session = session
         group = groupName
     }
 
@@ -162,7 +179,7 @@ public final class Shell {
         guard arguments[0].hasPrefix("#") else { throw ShellError.usage("reserve", "only names starting with '#' can be reserved") }
         guard mode == "all" || mode == "sco" else { throw ShellError.usage("reserve", "the mode is ALL or SCO") }
         let reservation = try ReservationClient.reserve(group: arguments[0], creatorOnly: mode == "sco", server: server,
-                                                        tls: TLSOptions(), on: loops.next()).wait()
+                                                        tls: tls, on: loops.next()).wait()
         try Self.save(reservation, to: arguments[2])
         console.say("reserved \(reservation.group) (\(reservation.mode)) until \(reservation.expiryDescription); key saved to \(arguments[2])")
     }
@@ -170,7 +187,7 @@ public final class Shell {
     private func extend(_ arguments: [String]) throws {
         try expect(arguments, count: 1...1, "extend")
         guard let server else { throw ShellError.failed("not connected: use connect [URL] first") }
-        let renewed = try ReservationClient.extend(try Self.load(arguments[0]), server: server, tls: TLSOptions(), on: loops.next()).wait()
+        let renewed = try ReservationClient.extend(try Self.load(arguments[0]), server: server, tls: tls, on: loops.next()).wait()
         try Self.save(renewed, to: arguments[0])
         console.say("extended \(renewed.group) until \(renewed.expiryDescription)")
     }
@@ -185,7 +202,7 @@ public final class Shell {
 
     private func relay(_ arguments: [String]) throws {
         try expect(arguments, count: 2...3, "relay")
-        let member = try requireMember()
+        let session = try requireSession()
         let spec: ForwardSpec
         do {
             let peer = try PeerReference(parsing: arguments[0])
@@ -195,10 +212,10 @@ public final class Shell {
         } catch {
             throw ShellError.usage("relay", "\(error)")
         }
-        guard try member.peerStatus().wait().contains(where: { $0.peer.matches(spec.peer) }) else {
+        guard try session.withMember({ $0.peerStatus() }).wait().contains(where: { $0.peer.matches(spec.peer) }) else {
             throw ShellError.failed("no member \(spec.peer) in group \(group ?? "?") (see peers)")
         }
-        _ = try member.addForward(spec).wait()
+        _ = try session.addForward(spec).wait()
     }
 
     private func changeAllowList(_ command: String, _ arguments: [String]) throws {
@@ -213,16 +230,16 @@ public final class Shell {
             if command == "allow" { allowList.allow(target) } else { allowList.deny(target) }
         }
         let list = allowList
-        if let member { try member.setAllowList(list).wait() }
+        if let session { try session.setAllowList(list).wait() }
         console.say(list.entries.isEmpty ? "nothing is allowed: peers cannot open anything here"
                                          : "allowed: " + list.entries.map(\.description).joined(separator: ", "))
     }
 
     private func list(_ arguments: [String]) throws {
         try expect(arguments, count: 0...0, "list")
-        let member = try requireMember()
-        let forwards = try member.forwardList().wait()
-        let streams = try member.streams().wait()
+        let session = try requireSession()
+        let forwards = try session.forwardList().wait()
+        let streams = try session.withMember { $0.streams() }.wait()
         var lines = forwards.isEmpty ? ["no forwards"] : forwards.map { "forward 127.0.0.1:\($0.port) -> \($0.spec.peer) \($0.spec.target)" }
         if streams.isEmpty {
             lines.append("no open streams")
@@ -239,8 +256,8 @@ public final class Shell {
 
     private func peers(_ arguments: [String]) throws {
         try expect(arguments, count: 0...0, "peers")
-        let member = try requireMember()
-        let statuses = try member.peerStatus().wait()
+        let session = try requireSession()
+        let statuses = try session.withMember { $0.peerStatus() }.wait()
         guard !statuses.isEmpty else {
             console.say("no other members in group \(group ?? "?")")
             return
@@ -251,12 +268,12 @@ public final class Shell {
 
     private func ping(_ arguments: [String]) throws {
         try expect(arguments, count: 1...1, "ping")
-        let member = try requireMember()
+        let session = try requireSession()
         let peer: PeerReference
         do { peer = try PeerReference(parsing: arguments[0]) } catch { throw ShellError.usage("ping", "\(error)") }
         var times: [Double] = []
         for _ in 0..<3 {
-            times.append(Double(try member.ping(peer).wait().nanoseconds) / 1e6)
+            times.append(Double(try session.withMember { $0.ping(peer) }.wait().nanoseconds) / 1e6)
         }
         console.say(PingReport.line(peer: arguments[0], milliseconds: times))
     }
@@ -277,28 +294,19 @@ public final class Shell {
         }
     }
 
-    private func requireMember() throws -> Member {
-        guard server != nil else { throw ShellError.failed("not connected: use connect [URL] first") }
-        guard let member else { throw ShellError.failed("not in a group: create or join one first") }
-        if member.isClosed {
-            forgetLostMember()
-            throw ShellError.failed("not in a group any more (the link to the relay was lost): create or join again")
-        }
-        return member
-    }
+    private static let linkDown = "the link to the relay is down; it reconnects by itself"
 
-    /// After the link to the relay was lost: close what the member still
-    /// holds (its listeners) so the ports can be used again.
-    private func forgetLostMember() {
-        guard let member, member.isClosed else { return }
-        leaveGroup(quietly: true)
+    private func requireSession() throws -> GroupSession {
+        guard server != nil else { throw ShellError.failed("not connected: use connect [URL] first") }
+        guard let session else { throw ShellError.failed("not in a group: create or join one first") }
+        return session
     }
 
     private func leaveGroup(quietly: Bool) {
-        guard let member else { return }
-        _ = try? member.leave().wait()
+        guard let session else { return }
+        _ = try? session.stop().wait()
         if !quietly { console.say("left group \(group ?? "?")") }
-        self.member = nil
+        self.session = nil
         group = nil
     }
 

@@ -8,7 +8,7 @@ import P22PCrypto
 import P22PLogging
 import P22PWire
 
-/// Joins one group from command-line options: the one path every
+/// Turns command-line options into a group session: the one path every
 /// subcommand uses to become a member, with errors mapped to exit codes
 /// (1 refused or bad input, 2 relay unreachable).
 struct GroupJoiner {
@@ -18,14 +18,9 @@ struct GroupJoiner {
     /// collide with a long-running member of the same host.
     var defaultName: String = HostName.memberName
 
-    func configuration(mode: MemberConfiguration.JoinMode, allowList: AllowList = AllowList()) throws(CommandError) -> MemberConfiguration {
+    func configuration(policy: JoinPolicy, allowList: AllowList = AllowList()) throws(CommandError) -> GroupSessionConfiguration {
         let server: ServerURL
         do { server = try ServerURL(parsing: options.server) } catch { throw .usage("--server \(error)") }
-        var pin: [UInt8]?
-        if let text = options.pinSha256 {
-            guard let parsed = TLSOptions.parsePin(text) else { throw .usage("--pin-sha256 must be 64 hex digits") }
-            pin = parsed
-        }
         let name = options.name ?? defaultName
         do {
             try Names.validateGroup(group)
@@ -33,8 +28,17 @@ struct GroupJoiner {
         } catch {
             throw .usage("\(error)")
         }
-        return MemberConfiguration(server: server, group: group, name: name, mode: mode, allowList: allowList,
-                                   tls: TLSOptions(caFile: options.caFile, pinSHA256: pin))
+        var configuration = GroupSessionConfiguration(server: server, group: group, name: name, policy: policy,
+                                                      allowList: allowList, tls: try options.tlsOptions())
+        configuration.giveUpBeforeFirstJoin = true
+        return configuration
+    }
+
+    /// A brief visit (`ping`, `peers`): join once, report any failure.
+    func briefConfiguration() throws(CommandError) -> GroupSessionConfiguration {
+        var configuration = try configuration(policy: .join)
+        configuration.keepJoined = false
+        return configuration
     }
 
     func logLevel() throws(CommandError) -> Logger.Level {
@@ -42,15 +46,43 @@ struct GroupJoiner {
         return level
     }
 
-    /// Connects and joins; the password is read only after every option checked out.
-    func join(_ configuration: MemberConfiguration, logger: Logger) async throws -> Member {
+    /// Starts the session (listeners first) and waits until the relay first
+    /// admitted it; the password is read only after every option checked out.
+    func start(_ configuration: GroupSessionConfiguration, logger: Logger,
+               onEvent: (@Sendable (GroupSession.Event) -> Void)? = nil) async throws -> GroupSession {
         let password = try PasswordSource.resolve(file: options.passwordFile, group: group)
         let secrets = try GroupSecrets(password: password, group: group)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let session = GroupSession(configuration: configuration, secrets: secrets, eventLoop: loops.next(), logger: logger, onEvent: onEvent)
         do {
-            return try await Member.connect(configuration, secrets: secrets, eventLoop: loops.next(), logger: logger).get()
+            try await session.start().get()
+        } catch {
+            throw CommandError.failed("\(error)")
+        }
+        do {
+            try await session.firstJoin.get()
+            return session
         } catch let error as MemberError {
+            _ = try? await session.stop().get()
             throw error.isConnectFailure ? CommandError.cannotConnect(error.description) : CommandError.failed(error.description)
         }
+    }
+}
+
+extension ConnectionOptions {
+    /// The one way the tools build TLS options from `--ca-file` and `--pin-sha256`.
+    func tlsOptions() throws(CommandError) -> TLSOptions {
+        try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
+    }
+}
+
+extension TLSOptions {
+    static func fromCommandLine(caFile: String?, pinSHA256: String?) throws(CommandError) -> TLSOptions {
+        var pin: [UInt8]?
+        if let pinSHA256 {
+            guard let parsed = TLSOptions.parsePin(pinSHA256) else { throw .usage("--pin-sha256 must be 64 hex digits") }
+            pin = parsed
+        }
+        return TLSOptions(caFile: caFile.map { LocalPath.resolve($0) }, pinSHA256: pin)
     }
 }

@@ -34,4 +34,7 @@ struct MemberOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Forward a local port to a peer: \(ForwardSpec.syntax). LOCAL 0 picks a free port. Repeatable.", valueName: "SPEC"))
     var relay: [String] = []
+
+    @Flag(name: .long, help: "Exit (status 1) when the link to the relay drops, instead of reconnecting and rejoining.")
+    var noReconnect = false
 }

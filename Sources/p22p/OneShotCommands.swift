@@ -26,13 +26,13 @@ struct PingCommand: AsyncParsableCommand {
         joiner.defaultName = oneShotName
         let reference: PeerReference
         do { reference = try PeerReference(parsing: peer) } catch { throw CommandError.usage("\(error)") }
-        let configuration = try joiner.configuration(mode: .join)
+        let configuration = try joiner.briefConfiguration()
         LogBackend.stdout(.text).bootstrap(level: min(try joiner.logLevel(), .warning))
-        let member = try await joiner.join(configuration, logger: Logger(label: "p22p"))
-        defer { _ = member.leave() }
+        let session = try await joiner.start(configuration, logger: Logger(label: "p22p"))
+        defer { _ = session.stop() }
         var times: [Double] = []
         do {
-            for _ in 0..<3 { times.append(Double(try await member.ping(reference).get().nanoseconds) / 1e6) }
+            for _ in 0..<3 { times.append(Double(try await session.withMember { $0.ping(reference) }.get().nanoseconds) / 1e6) }
         } catch {
             throw CommandError.failed("\(error)")
         }
@@ -51,11 +51,11 @@ struct PeersCommand: AsyncParsableCommand {
     func run() async throws {
         var joiner = GroupJoiner(group: group, options: options)
         joiner.defaultName = oneShotName
-        let configuration = try joiner.configuration(mode: .join)
+        let configuration = try joiner.briefConfiguration()
         LogBackend.stdout(.text).bootstrap(level: min(try joiner.logLevel(), .warning))
-        let member = try await joiner.join(configuration, logger: Logger(label: "p22p"))
-        let peers = try await member.peers().get()
-        _ = try? await member.leave().get()
+        let session = try await joiner.start(configuration, logger: Logger(label: "p22p"))
+        let peers = try await session.withMember { $0.peers() }.get()
+        _ = try? await session.stop().get()
         if peers.isEmpty { print("no other members in group \(group)") }
         for peer in peers { print("\(peer.cid)\t\(peer.name)") }
     }
@@ -75,13 +75,16 @@ struct ReserveCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where to write the key file.", valueName: "FILE")) var out: String
     @Option(name: .long, help: ArgumentHelp("Relay to ask.", valueName: "URL")) var server: String = ServerURL.default.description
     @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE")) var caFile: String?
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    var pinSha256: String?
 
     func run() async throws {
         guard mode == "all" || mode == "sco" else { throw CommandError.usage("--mode must be all or sco") }
         guard group.hasPrefix("#") else { throw CommandError.usage("only names starting with '#' can be reserved") }
         let url = try parseServer(server)
+        let tls = try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
         let reservation = try await perform {
-            ReservationClient.reserve(group: group, creatorOnly: mode == "sco", server: url, tls: TLSOptions(caFile: caFile), on: $0)
+            ReservationClient.reserve(group: group, creatorOnly: mode == "sco", server: url, tls: tls, on: $0)
         }
         try save(reservation, to: out)
         print("reserved \(reservation.group) (\(reservation.mode)) until \(reservation.expiryDescription); key saved to \(out)")
@@ -95,11 +98,14 @@ struct ExtendCommand: AsyncParsableCommand {
     @Argument(help: "The key file from p22p reserve.") var keyFile: String
     @Option(name: .long, help: ArgumentHelp("Relay to ask.", valueName: "URL")) var server: String = ServerURL.default.description
     @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE")) var caFile: String?
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    var pinSha256: String?
 
     func run() async throws {
         let url = try parseServer(server)
         let reservation = try loadReservation(keyFile)
-        let renewed = try await perform { ReservationClient.extend(reservation, server: url, tls: TLSOptions(caFile: caFile), on: $0) }
+        let tls = try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
+        let renewed = try await perform { ReservationClient.extend(reservation, server: url, tls: tls, on: $0) }
         try save(renewed, to: keyFile)
         print("extended \(renewed.group) until \(renewed.expiryDescription)")
     }

@@ -37,7 +37,7 @@ struct CreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try reservation.map { path throws(CommandError) in try loadReservation(path).encoded() } ?? []
-        try await MemberSession(group: group, mode: .create, options: options, reservation: key).run()
+        try await MemberSession(group: group, policy: .create, options: options, reservation: key).run()
     }
 }
 
@@ -45,12 +45,12 @@ struct JoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "join",
         abstract: "Join an existing group and stay in it, forwarding ports, until interrupted.",
-        discussion: "Fails if the group does not exist or the password is wrong.")
+        discussion: "Fails if the password is wrong. While the group does not exist, waits for a member to create it (with --no-reconnect: fails).")
 
     @Argument(help: "Name of the group to join.") var group: String
     @OptionGroup var options: MemberOptions
 
     func run() async throws {
-        try await MemberSession(group: group, mode: .join, options: options).run()
+        try await MemberSession(group: group, policy: .join, options: options).run()
     }
 }

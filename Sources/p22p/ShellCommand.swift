@@ -13,10 +13,17 @@ struct ShellCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Member name in groups (default: this host's name).", valueName: "NAME"))
     var name: String?
 
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE"))
+    var caFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    var pinSha256: String?
+
     func run() throws {
         let name = self.name ?? HostName.memberName
         let interactive = isatty(STDIN_FILENO) == 1
-        let shell = Shell(console: Console(interactive: interactive), name: name) { group in
+        let tls = try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
+        let shell = Shell(console: Console(interactive: interactive), name: name, tls: tls) { group in
             if let value = ProcessInfo.processInfo.environment[PasswordSource.environmentVariable], !value.isEmpty { return value }
             guard interactive, let password = Terminal.readHidden(prompt: "Password for group \(group): "), !password.isEmpty else {
                 throw ShellPasswordError(group: group)

@@ -69,7 +69,7 @@ final class CommandLineTests: ProcessTestCase {
     func testGroupThatExistsOrDoesNotIsAClearError() async throws {
         let relay = try await startRelay()
         let env = ["P22P_PASSWORD": "pw"]
-        let missing = try run("p22p", ["join", "nowhere", "--server", relay.url, "--name", "a"], environment: env)
+        let missing = try run("p22p", ["join", "nowhere", "--server", relay.url, "--name", "a", "--no-reconnect"], environment: env)
         let missingStatus = try await missing.waitForExit()
         XCTAssertEqual(missingStatus, 1)
         XCTAssertEqual(missing.standardError, "p22p: group nowhere does not exist; create it first\n")
@@ -79,6 +79,23 @@ final class CommandLineTests: ProcessTestCase {
         let secondStatus = try await second.waitForExit()
         XCTAssertEqual(secondStatus, 1)
         XCTAssertEqual(second.standardError, "p22p: group demo already exists; join it instead\n")
+    }
+
+    /// Without --no-reconnect, joining a group nobody created yet waits for
+    /// its creator, polling without backoff, and joins as soon as it exists.
+    func testJoinWaitsForTheGroupsCreator() async throws {
+        let relay = try await startRelay()
+        let env = ["P22P_PASSWORD": "pw"]
+        let joiner = try run("p22p", ["join", "later", "--server", relay.url, "--name", "joiner"], environment: env)
+        try await joiner.waitForLine(containing: "waiting for a member to create group later")
+        try await relay.tool.waitForLine(containing: "group later does not exist")
+        let creator = try run("p22p", ["create", "later", "--server", relay.url, "--name", "creator"], environment: env)
+        try await creator.waitForLine(containing: "created group later")
+        let created = Date()
+        try await joiner.waitForLine(containing: "joined group later", timeout: 5)
+        XCTAssertLessThan(Date().timeIntervalSince(created), 2.5, "a waiting member polls about every second")
+        XCTAssertEqual(joiner.output.components(separatedBy: "waiting for a member").count, 2, "announced once: \(joiner.output)")
+        XCTAssertFalse(joiner.output.contains("reconnecting in"), "waiting is not a failure: \(joiner.output)")
     }
 
     func testUsageErrorsAreOneLineAndExitOne() async throws {

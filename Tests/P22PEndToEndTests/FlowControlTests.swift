@@ -127,7 +127,7 @@ extension FlowControlTests {
         defer { Task { await cluster.shutdown() } }
         let (host, guest, port) = try await cluster.pair(allow: ["\(source.port)", "\(echo.port)"], target: source.port)
         let carol = try await cluster.member("carol")
-        let carolPort = try await carol.addForward(ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+        let carolPort = try await cluster.addForward(on: carol, ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                                                target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
         // Streams pulling data toward the guest, then the guest stops reading its WebSocket.
         var pulls: [TCPConnection] = []

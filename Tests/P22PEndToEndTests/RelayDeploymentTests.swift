@@ -53,11 +53,15 @@ final class RelayDeploymentTests: ProcessTestCase {
     }
 
     /// SIGTERM: the relay stops accepting, tells members it is going away,
-    /// and is gone within 5 s; members hear why at once.
+    /// and is gone within 5 s; members hear why at once. A member started
+    /// with --no-reconnect exits; one without it reconnects at once, with no
+    /// backoff, since the relay said it was going away.
     func testGracefulShutdownTellsMembers() async throws {
         let relay = try await startRelay()
-        let member = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host"], environment: ["P22P_PASSWORD": "pw"])
+        let member = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host", "--no-reconnect"], environment: ["P22P_PASSWORD": "pw"])
         try await member.waitForLine(containing: "created group demo")
+        let staying = try run("p22p", ["join", "demo", "--server", relay.url, "--name", "guest"], environment: ["P22P_PASSWORD": "pw"])
+        try await staying.waitForLine(containing: "joined group demo")
         let started = Date()
         relay.tool.send(SIGTERM)
         let status = try await relay.tool.waitForExit(timeout: 5)
@@ -67,6 +71,9 @@ final class RelayDeploymentTests: ProcessTestCase {
         XCTAssertEqual(memberStatus, 1)
         XCTAssertTrue(member.standardError.contains("relay shutting down"), member.standardError)
         XCTAssertThrowsError(try TCPConnection.connect(port: relay.port), "the relay no longer accepts")
+        let retry = try await staying.waitForLine(containing: "relay shutting down; reconnecting in")
+        XCTAssertTrue(retry.contains("(attempt 1)"), retry)
+        XCTAssertTrue(staying.process.isRunning, "without --no-reconnect the member stays")
     }
 
     /// The relay serves wss:// itself; clients verify it against a CA made

@@ -97,11 +97,11 @@ final class ReservationTests: ProcessTestCase {
         let bob = try await cluster.member("bob", group: "#sco")
 
         // Member to creator: allowed.
-        let toCreator = try await bob.addForward(ForwardSpec(peer: .name("creator"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+        let toCreator = try await cluster.addForward(on: bob, ForwardSpec(peer: .name("creator"), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                                              target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
         XCTAssertEqual(try roundTrip(port: toCreator, message: Array("hi".utf8)), Array("hi".utf8))
         // Member to member: refused by the relay, and bob is told.
-        let toAlice = try await bob.addForward(ForwardSpec(peer: .name("alice"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+        let toAlice = try await cluster.addForward(on: bob, ForwardSpec(peer: .name("alice"), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                                            target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
         let connection = try TCPConnection.connect(port: toAlice)
         defer { connection.close() }

@@ -21,14 +21,11 @@ final class SecureRelayTests: XCTestCase {
         let secure = ServerURL(secure: true, host: "127.0.0.1", port: proxy.port, pathPrefix: "")
         func connect(_ name: String, _ mode: MemberConfiguration.JoinMode, caFile: String?, allow: [String] = [],
                      pin: [UInt8]? = nil) async throws -> Member {
-            let configuration = MemberConfiguration(server: secure, group: "demo", name: name, mode: mode,
-                                                    allowList: try AllowList(parsing: allow), tls: TLSOptions(caFile: caFile, pinSHA256: pin))
-            return try await Member.connect(configuration, secrets: try Cluster.secrets(group: "demo"),
-                                            eventLoop: cluster.loops.next(), logger: Logger(label: name)).get()
+            try await cluster.member(name, mode: mode, allow: allow, server: secure, tls: TLSOptions(caFile: caFile, pinSHA256: pin))
         }
         let host = try await connect("host", .create, caFile: certificates.caFile, allow: ["\(echo.port)"])
         let guest = try await connect("guest", .join, caFile: certificates.caFile)
-        let port = try await guest.addForward(ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+        let port = try await cluster.addForward(on: guest, ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                                           target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
         let message = randomBytes(200_000)
         XCTAssertEqual(try roundTrip(port: port, message: message), message)

@@ -3,6 +3,7 @@ import P22PClient
 @testable import P22PProfile
 import Crypto
 import P22PCrypto
+import P22PTransport
 import XCTest
 
 /// The profile parser: every key parses to the expected value, and every
@@ -244,6 +245,26 @@ final class ProfileParserTests: XCTestCase {
     }
 
     // MARK: Unknown keys and wrong types
+
+    func testKeepaliveIsSettable() throws {
+        let profile = try parse("""
+        keepalive: { interval: 5s, timeout: 15s }
+        groups: [ { name: home, password_env: PW } ]
+        """).profile
+        XCTAssertEqual(profile.keepalive, Keepalive(interval: .seconds(5), timeout: .seconds(15)))
+        XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.keepalive, .standard)
+    }
+
+    func testKeepaliveTimeoutMustOutlastTheInterval() {
+        assertError("""
+        keepalive: { interval: 10s, timeout: 5s }
+        groups: [ { name: home, password_env: PW } ]
+        """, line: 1, column: 38, mentions: ["keepalive.timeout", "longer than keepalive.interval"])
+        assertError("""
+        keepalive: { intervall: 10s }
+        groups: [ { name: home, password_env: PW } ]
+        """, line: 1, column: 14, mentions: ["intervall"])
+    }
 
     func testUnknownTopLevelKey() {
         let yaml = """

@@ -9,7 +9,7 @@ public enum ReservationFile {
     }
 
     public static func load(_ path: String) throws(Failure) -> Reservation {
-        guard let data = FileManager.default.contents(atPath: expand(path)) else { throw Failure(description: "cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: LocalPath.resolve(path)) else { throw Failure(description: "cannot read \(path)") }
         guard let reservation = Reservation.decode(Array(data)) else {
             throw Failure(description: "\(path) is not a p22p reservation key file")
         }
@@ -17,17 +17,12 @@ public enum ReservationFile {
     }
 
     public static func save(_ reservation: Reservation, to path: String) throws(Failure) {
-        let url = URL(fileURLWithPath: expand(path))
+        let url = URL(fileURLWithPath: LocalPath.resolve(path))
         do {
             try Data(reservation.encoded()).write(to: url, options: .atomic)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
         } catch {
             throw Failure(description: "cannot write \(path): \(error.localizedDescription)")
         }
-    }
-
-    private static func expand(_ path: String) -> String {
-        guard path == "~" || path.hasPrefix("~/") else { return path }
-        return FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
     }
 }

@@ -134,7 +134,7 @@ final class PeerSession {
                 // index is forgotten); only a live stream is worth a reset.
                 guard let stream = streams[header.stream] else { return }
                 member.logger.error("frame from \(peerName) on stream \(header.stream) rejected: \(error); resetting the stream")
-                stream.reset(reason: "authentication failed: \(error)", notifyPeer: true)
+                stream.handle(.protocolViolation("authentication failed: \(error)"))
                 return
             }
             handshake = .established(sealer: sealer, opener: opener)
@@ -194,7 +194,7 @@ final class PeerSession {
 
     private func acceptOpen(id: UInt32, target: TargetAddress, window: Int) {
         if let existing = streams[id] {
-            existing.reset(reason: "peer opened stream \(id) twice", notifyPeer: true)
+            existing.handle(.protocolViolation("peer opened stream \(id) twice"))
             return
         }
         guard id != 0, id % 2 != nextStreamID % 2 else {
@@ -216,7 +216,7 @@ final class PeerSession {
 
     /// The relay would not carry this stream's open: end it as refused.
     func refuseStream(_ id: UInt32, reason: String) {
-        streams[id]?.refused(by: "the relay", reason: reason)
+        streams[id]?.handle(.relayRefused(reason: reason))
     }
 
     func streamEnded(_ id: UInt32) {
@@ -234,7 +234,7 @@ final class PeerSession {
     }
 
     private func resetAllStreams(reason: String) {
-        for stream in streams.values { stream.reset(reason: reason, notifyPeer: false) }
+        for stream in streams.values { stream.sessionEnded(reason: reason) }
         streams.removeAll()
         sentIndex.removeAll()
         receivedIndex.removeAll()

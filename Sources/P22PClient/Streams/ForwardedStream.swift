@@ -3,7 +3,8 @@ import NIOPosix
 import P22PWire
 
 /// One forwarded TCP connection: the local socket on this side, the stream id
-/// shared with the peer, and its flow-control window.
+/// shared with the peer, and its flow-control window. What may happen next is
+/// decided by `StreamStateMachine`; this class performs its actions.
 ///
 /// Reading from the local socket is gated: we only ask NIO for more bytes when
 /// the peer has granted credit and the WebSocket can take writes, so a slow
@@ -12,34 +13,33 @@ final class ForwardedStream {
     let id: UInt32
     unowned let session: PeerSession
     let target: TargetAddress
-    let initiatedLocally: Bool
     var window: StreamWindow
     let openedAt = NIODeadline.now()
     private(set) var bytesIn = 0
     private(set) var bytesOut = 0
 
-    private enum Phase { case opening, open, ended }
-    private var phase = Phase.opening
+    private var machine: StreamStateMachine
     private var channel: Channel?
     /// Reads from the local socket that did not fit in the peer's window yet,
     /// kept as they came: joining them would copy every byte again (one read
     /// request can bring several reads, more than the credit left).
     private var held = CircularBuffer<ByteBuffer>()
     private var readWanted = false
-    private var localFinished = false
-    private var finishSent = false
-    private var remoteFinished = false
+    /// The local program sent its FIN; our `finish` follows the held data.
+    private var localEOF = false
     private var lastWrite: EventLoopFuture<Void>?
 
     init(id: UInt32, session: PeerSession, target: TargetAddress, initiatedLocally: Bool) {
         self.id = id
         self.session = session
         self.target = target
-        self.initiatedLocally = initiatedLocally
+        self.machine = StreamStateMachine(initiatedLocally: initiatedLocally)
         self.window = StreamWindow(receiveWindow: session.member.configuration.streamWindow)
     }
 
     private var member: Member { session.member }
+    var initiatedLocally: Bool { machine.initiatedLocally }
+    var state: StreamStateMachine.State { machine.state }
 
     func attach(_ channel: Channel) {
         self.channel = channel
@@ -47,6 +47,57 @@ final class ForwardedStream {
         // Accepted connections wait with reading off until a stream owns them;
         // from here the handler decides when to read.
         channel.setOption(.autoRead, value: true).whenFailure { _ in }
+    }
+
+    // MARK: Events
+
+    func handle(_ event: StreamStateMachine.Event) {
+        member.logger.trace("stream \(id) \(event) in \(machine.state)")
+        let wasEnded = machine.isEnded
+        let actions = machine.handle(event)
+        for action in actions { perform(action) }
+        if machine.isEnded, !wasEnded {
+            held.removeAll()
+            session.streamEnded(id)
+        }
+    }
+
+    private func perform(_ action: StreamStateMachine.Action) {
+        switch action {
+        case .sendAccept:
+            session.send(.openAccepted(window: UInt32(window.receiveWindow)), stream: id)
+        case .sendRefusal(let reason):
+            member.logger.notice("stream from \(session.peerName) refused: \(reason)")
+            session.send(.openRefused(reason: reason), stream: id)
+        case .sendFinish:
+            session.send(.finish, stream: id)
+        case .sendReset(let reason):
+            session.send(.reset(reason: reason), stream: id)
+        case .shutDownLocalOutput:
+            let channel = self.channel
+            (lastWrite ?? member.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
+                channel?.close(mode: .output, promise: nil)
+            }
+        case .closeLocal:
+            let channel = self.channel
+            (lastWrite ?? member.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
+                channel?.close(promise: nil)
+            }
+        case .resetLocal:
+            if let channel { resetLocal(channel) }
+        case .startReading:
+            resumeReading()
+        case .reportRefused(let refuser, let reason):
+            member.logger.warning("refused by \(refuser == "the peer" ? session.peerName : refuser): \(reason)")
+            member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
+        case .reportReset(let reason, let byPeer):
+            if byPeer {
+                member.logger.info("stream \(id) to \(session.peerName) \(target) reset by the peer: \(reason)")
+            } else {
+                member.logger.warning("stream \(id) with \(session.peerName) \(target) reset: \(reason)")
+            }
+            member.emit(.streamReset(peer: session.peerName, target: target, reason: reason))
+        }
     }
 
     // MARK: Opening
@@ -62,20 +113,14 @@ final class ForwardedStream {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    guard self.phase == .opening else {
+                    guard !self.machine.isEnded else {
                         channel.close(promise: nil)
                         return
                     }
                     self.attach(channel)
-                    self.phase = .open
-                    self.session.send(.openAccepted(window: UInt32(self.window.receiveWindow)), stream: self.id)
-                    self.resumeReading()
+                    self.handle(.targetConnected)
                 case .failure(let error):
-                    guard self.phase == .opening else { return }
-                    let reason = "cannot connect to \(target): \(error)"
-                    self.member.logger.notice("stream from \(self.session.peerName) refused: \(reason)")
-                    self.session.send(.openRefused(reason: reason), stream: self.id)
-                    self.end()
+                    self.handle(.targetFailed(reason: "cannot connect to \(target): \(error)"))
                 }
             }
     }
@@ -83,81 +128,57 @@ final class ForwardedStream {
     // MARK: Messages from the peer
 
     func receive(_ message: StreamMessage) {
-        member.logger.trace("stream \(id) received \(message.kind) in \(phase)")
-        guard phase != .ended else { return }
         switch message {
         case .openAccepted(let credit):
-            guard initiatedLocally, phase == .opening else { return protocolError("unexpected open acceptance") }
-            phase = .open
+            handle(.peerAccepted)
             grant(Int(credit))
         case .openRefused(let reason):
-            refused(by: session.peerName, reason: reason)
+            handle(.peerRefused(reason: reason))
         case .data(let bytes):
             deliver(bytes)
         case .window(let increment):
             grant(Int(increment))
         case .finish:
-            remoteFinished = true
-            let channel = self.channel
-            (lastWrite ?? member.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in
-                channel?.close(mode: .output, promise: nil)
-                self.endIfDone()
-            }
+            handle(.peerFinished)
         case .reset(let reason):
-            member.logger.info("stream \(id) to \(session.peerName) \(target) reset by the peer: \(reason)")
-            member.emit(.streamReset(peer: session.peerName, target: target, reason: reason))
-            reset(reason: reason, notifyPeer: false, quietly: true)
+            handle(.peerReset(reason: reason))
         case .open, .ping, .pong:
-            protocolError("unexpected \(message.kind) on stream \(id)")
+            handle(.protocolViolation("unexpected \(message.kind) on stream \(id)"))
         }
     }
 
-    /// The peer (or the relay) would not open the stream.
-    func refused(by refuser: String, reason: String) {
-        guard phase != .ended else { return }
-        member.logger.warning("refused by \(refuser): \(reason)")
-        member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
-        // Nothing was ever connected, so a plain close (as ssh -L does), not a reset.
-        end()
-        channel?.close(promise: nil)
-    }
-
     private func deliver(_ bytes: ByteBuffer) {
-        guard phase == .open, let channel, !remoteFinished else { return protocolError("data on a stream that is not open") }
+        guard machine.acceptsPeerData, let channel else { return handle(.protocolViolation("data on a stream that is not open")) }
         let count = bytes.readableBytes
         do {
             try window.received(count)
         } catch {
-            return protocolError("peer overran its window: \(error)")
+            return handle(.protocolViolation("peer overran its window: \(error)"))
         }
         bytesIn += count
         let write = channel.writeAndFlush(bytes)
         lastWrite = write
         write.whenSuccess {
-            guard self.phase != .ended, let grant = self.window.delivered(count) else { return }
+            guard !self.machine.isEnded, let grant = self.window.delivered(count) else { return }
             self.session.send(.window(increment: UInt32(grant)), stream: self.id)
         }
     }
 
     private func grant(_ credit: Int) {
+        guard !machine.isEnded else { return }
         do {
             try window.granted(credit)
         } catch {
-            return protocolError("window overflow")
+            return handle(.protocolViolation("window overflow"))
         }
         sendHeld()
         resumeReading()
     }
 
-    private func protocolError(_ what: String) {
-        member.logger.warning("stream \(id) with \(session.peerName): \(what); resetting it")
-        reset(reason: what, notifyPeer: true)
-    }
-
     // MARK: Local socket
 
     var canRead: Bool {
-        phase == .open && held.isEmpty && !localFinished && window.sendCredit > 0 && member.linkWritable
+        machine.maySend && held.isEmpty && !localEOF && window.sendCredit > 0 && member.linkWritable
     }
 
     /// NIO wants to read from the local socket; say whether it may now.
@@ -178,8 +199,7 @@ final class ForwardedStream {
     /// come while the stream is still opening or out of credit: they wait in
     /// `held` (bounded by the kernel's receive buffer).
     func localRead(_ buffer: ByteBuffer) {
-        member.logger.trace("stream \(id) read \(buffer.readableBytes) bytes locally in \(phase)")
-        guard phase != .ended else { return }
+        guard !machine.isEnded else { return }
         bytesOut += buffer.readableBytes
         held.append(buffer)
         sendHeld()
@@ -187,7 +207,7 @@ final class ForwardedStream {
 
     /// Sends as much held data as the window allows, in chunks the relay accepts.
     private func sendHeld() {
-        guard phase == .open else { return }
+        guard machine.maySend else { return }
         while window.sendCredit > 0, var pending = held.popFirst() {
             while pending.readableBytes > 0, window.sendCredit > 0 {
                 let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
@@ -196,66 +216,32 @@ final class ForwardedStream {
             }
             if pending.readableBytes > 0 { held.prepend(pending) }
         }
-        if held.isEmpty, localFinished, !finishSent { sendFinish() }
+        if held.isEmpty, localEOF { handle(.localFinished) }
     }
 
     /// The local program shut down its write side (TCP FIN).
     func localInputClosed() {
-        member.logger.trace("stream \(id) local input closed in \(phase)")
-        guard phase != .ended, !localFinished else { return }
-        localFinished = true
+        guard !machine.isEnded, !localEOF else { return }
+        localEOF = true
         sendHeld()
     }
 
-    private func sendFinish() {
-        finishSent = true
-        session.send(.finish, stream: id)
-        endIfDone()
-    }
-
     func localFailed(_ error: Error) {
-        guard phase != .ended else { return }
-        reset(reason: "local connection failed: \(error)", notifyPeer: true)
+        handle(.localFailed(reason: "\(error)"))
     }
 
-    /// The local socket closed. After we shut its output, the program's FIN
-    /// closes it completely (NIO reports no separate input-closed event then),
-    /// so that is a graceful end of its direction; otherwise it is an abort.
     func localClosed() {
-        guard phase != .ended else { return }
-        if remoteFinished {
+        // After we shut its output, the program's FIN closes the socket
+        // completely: its end of data, sent once the held bytes are out.
+        if machine.state == .halfClosedRemote {
             localInputClosed()
         } else {
-            reset(reason: "local connection closed", notifyPeer: true, quietly: true)
+            handle(.localClosed)
         }
     }
 
-    private func endIfDone() {
-        guard finishSent, remoteFinished, phase != .ended else { return }
-        end()
-        channel?.close(promise: nil)
-    }
-
-    // MARK: Ending
-
-    /// Ends the stream abruptly: the local socket is reset (not closed
-    /// gracefully) so the program there sees the failure, as TCP would.
-    func reset(reason: String, notifyPeer: Bool, quietly: Bool = false) {
-        guard phase != .ended else { return }
-        if notifyPeer { session.send(.reset(reason: reason), stream: id) }
-        if !quietly { member.emit(.streamReset(peer: session.peerName, target: target, reason: reason)) }
-        end()
-        if let channel {
-            // SO_LINGER 0 makes close() send RST instead of FIN.
-            let linger = (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-                ?? channel.eventLoop.makeSucceededVoidFuture()
-            linger.whenComplete { _ in channel.close(promise: nil) }
-        }
-    }
-
-    private func end() {
-        phase = .ended
-        held.removeAll()
-        session.streamEnded(id)
+    /// Ends the stream because its session or link is gone.
+    func sessionEnded(reason: String) {
+        handle(.sessionEnded(reason: reason))
     }
 }

@@ -17,7 +17,7 @@ final class Cluster: @unchecked Sendable {
     let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     let relay: RelayServer
     let group: String
-    private var members: [Member] = []
+    private let sessions = NIOLockedValueBox<[(member: Member, session: GroupSession)]>([])
     let events = EventLog()
     /// Everything the relay logged.
     let relayLog = RecordingLogHandler.Lines()
@@ -49,23 +49,39 @@ final class Cluster: @unchecked Sendable {
     func member(
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
         password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
-        instance: [UInt8]? = nil
+        instance: [UInt8]? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions()
     ) async throws -> Member {
         let groupName = group ?? self.group
-        var configuration = MemberConfiguration(
-            server: url, group: groupName, name: name, mode: mode,
-            allowList: try AllowList(parsing: allow), streamWindow: streamWindow)
+        var configuration = GroupSessionConfiguration(
+            server: server ?? url, group: groupName, name: name, policy: mode == .create ? .create : .join,
+            allowList: try AllowList(parsing: allow), tls: tls)
+        configuration.member.streamWindow = streamWindow
         // Each member stands for a different machine unless a test says otherwise.
-        configuration.instance = instance ?? (0..<16).map { _ in UInt8.random(in: 0...255) }
+        configuration.member.instance = instance ?? (0..<16).map { _ in UInt8.random(in: 0...255) }
+        // One link, and its failures reported: tests watch a member, not a daemon.
+        configuration.keepJoined = false
+        configuration.giveUpBeforeFirstJoin = true
+        configuration.waitForCreatorAtStart = false
         var logger = Logger(label: name)
         logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
         let log = events
-        let member = try await Member.connect(
-            configuration, secrets: try Cluster.secrets(group: groupName, password: password),
-            eventLoop: loops.next(), logger: logger, onEvent: { log.append(name, $0) }
-        ).get()
-        members.append(member)
+        let session = GroupSession(configuration: configuration, secrets: try Cluster.secrets(group: groupName, password: password),
+                                   eventLoop: loops.next(), logger: logger) { event in
+            if case .member(let memberEvent) = event { log.append(name, memberEvent) }
+        }
+        try await session.start().get()
+        try await session.firstJoin.get()
+        let member = try await session.withMember { $0.eventLoop.makeSucceededFuture($0) }.get()
+        sessions.withLockedValue { $0.append((member, session)) }
         return member
+    }
+
+    /// Forwards a local port of `member` through the engine, as every tool does.
+    func addForward(on member: Member, _ spec: ForwardSpec) -> EventLoopFuture<Int> {
+        guard let session = sessions.withLockedValue({ $0.first { $0.member === member }?.session }) else {
+            return member.eventLoop.makeFailedFuture(SocketError("\(member.name) is not a member of this cluster"))
+        }
+        return session.addForward(spec)
     }
 
     /// A host that allows `allow` and a guest forwarding a fresh local port to it.
@@ -74,7 +90,7 @@ final class Cluster: @unchecked Sendable {
         let guest = try await member("guest", streamWindow: streamWindow)
         let spec = ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                target: TargetAddress(host: "127.0.0.1", port: target))
-        let port = try await guest.addForward(spec).get()
+        let port = try await addForward(on: guest, spec).get()
         return (host, guest, port)
     }
 
@@ -86,7 +102,7 @@ final class Cluster: @unchecked Sendable {
     }
 
     func shutdown() async {
-        for member in members { _ = try? await member.leave().get() }
+        for entry in sessions.withLockedValue({ $0 }) { _ = try? await entry.session.stop().get() }
         try? await relay.shutdown()
         try? await loops.shutdownGracefully()
     }

@@ -1,11 +1,26 @@
 import Foundation
 import NIOCore
-import P22PProfile
+
+/// When to try the relay again after a failure.
+public struct ReconnectPolicy: Equatable, Sendable {
+    public var initialDelay: Duration
+    public var maxDelay: Duration
+    /// A link that stayed up this long resets the backoff to `initialDelay`.
+    public var stablePeriod: Duration
+
+    public init(initialDelay: Duration, maxDelay: Duration, stablePeriod: Duration) {
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+        self.stablePeriod = stablePeriod
+    }
+
+    public static let standard = ReconnectPolicy(initialDelay: .milliseconds(500), maxDelay: .seconds(30), stablePeriod: .seconds(60))
+}
 
 /// Reconnection delays: exponential from `initialDelay`, capped at
 /// `maxDelay`, each drawn with jitter from the upper half of its step so a
 /// fleet that lost the same relay does not come back in lockstep.
-struct Backoff {
+struct Backoff: Equatable {
     let policy: ReconnectPolicy
     private(set) var attempt = 0
 
@@ -28,7 +43,8 @@ struct Backoff {
 }
 
 extension Duration {
-    var readable: String {
+    /// "500 ms", "1.5 s": for log lines.
+    public var readable: String {
         let milliseconds = TimeAmount(self).nanoseconds / 1_000_000
         return milliseconds < 1000 ? "\(milliseconds) ms" : String(format: "%.1f s", Double(milliseconds) / 1000)
     }

@@ -1,5 +1,4 @@
-@testable import P22PDaemon
-import P22PProfile
+@testable import P22PClient
 import XCTest
 
 final class BackoffTests: XCTestCase {

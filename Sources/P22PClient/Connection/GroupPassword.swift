@@ -1,0 +1,37 @@
+import Foundation
+
+/// Where a group's password comes from: a file (its first line), an
+/// environment variable, or the text itself (discouraged in profiles).
+public enum GroupPassword: Equatable, Sendable {
+    case file(String)
+    case environment(String)
+    case inline(String)
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The password, or a sentence naming the file or variable that lacks one.
+    public func read(group: String) throws(Failure) -> String {
+        switch self {
+        case .inline(let password):
+            return password
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw Failure(description: "environment variable \(name) (the password of group \(group)) is not set")
+            }
+            return value
+        case .file(let path):
+            let resolved = LocalPath.resolve(path)
+            guard let contents = try? String(contentsOfFile: resolved, encoding: .utf8) else {
+                throw Failure(description: "cannot read the password file \(path) of group \(group)")
+            }
+            let line = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let password = line.hasSuffix("\r") ? String(line.dropLast()) : line
+            guard !password.isEmpty else {
+                throw Failure(description: "the password file \(path) of group \(group) is empty; put the password on its first line")
+            }
+            return password
+        }
+    }
+}

@@ -1,0 +1,349 @@
+import Logging
+import NIOCore
+import NIOPosix
+import P22PCrypto
+import Synchronization
+
+/// One group, kept joined: the link to the relay under a reconnect policy
+/// (`LinkStateMachine`), the forwards' listeners, and the connections that
+/// wait for the link or a peer (`WaitingConnections`). `p22p create/join`,
+/// `p22p-up` and the command loop all run their groups through this.
+///
+/// Everything lives on `eventLoop`; public methods hop onto it.
+public final class GroupSession: @unchecked Sendable {  // state confined to `eventLoop`
+    public enum Event: Sendable {
+        /// In the group; `again` after a reconnect.
+        case joined(Peer, created: Bool, again: Bool)
+        case linkLost(reason: String)
+        case member(MemberEvent)
+    }
+
+    public let eventLoop: EventLoop
+    public private(set) var configuration: GroupSessionConfiguration
+    private let secrets: GroupSecrets
+    private var logger: Logger
+    private let onEvent: (@Sendable (Event) -> Void)?
+
+    private var link: LinkStateMachine
+    /// The member of the current link, once the relay welcomed it.
+    private var member: Member?
+    private var listeners: [ForwardSpec: ForwardListener] = [:]
+    private var waiting: WaitingConnections
+    private var waitingChannels: [Int: (channel: Channel, deadline: Scheduled<Void>)] = [:]
+    private var retry: Scheduled<Void>?
+    private var reportedAbsent: Set<PeerReference> = []
+    private let firstJoinPromise: EventLoopPromise<Void>
+    private let endedPromise: EventLoopPromise<MemberError?>
+    /// Welcomes so far; the first one fulfils `firstJoin`.
+    private var joins = 0
+    private var ending = false
+    /// `link.isJoined`, readable from any thread.
+    private let joinedNow = Atomic<Bool>(false)
+
+    public init(configuration: GroupSessionConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
+                onEvent: (@Sendable (Event) -> Void)? = nil) {
+        self.configuration = configuration
+        self.secrets = secrets
+        self.eventLoop = eventLoop
+        var logger = logger
+        logger[metadataKey: "group"] = "\(configuration.member.group)"
+        self.logger = logger
+        self.onEvent = onEvent
+        self.link = LinkStateMachine(options: configuration.linkOptions)
+        self.waiting = WaitingConnections(limit: configuration.waitLimit)
+        self.firstJoinPromise = eventLoop.makePromise()
+        self.endedPromise = eventLoop.makePromise()
+        // Nobody may be left holding an unfulfilled promise.
+        firstJoinPromise.futureResult.whenFailure { _ in }
+    }
+
+    public var group: String { configuration.member.group }
+
+    /// Succeeds once the relay first admitted us; fails if the session gave
+    /// up or was stopped before that.
+    public var firstJoin: EventLoopFuture<Void> { firstJoinPromise.futureResult }
+
+    /// Completes when the session ends: nil when stopped, the error when it
+    /// gave up (a refused first attempt, or a lost link without reconnect).
+    public var ended: EventLoopFuture<MemberError?> { endedPromise.futureResult }
+
+    /// Binds every configured forward's listener, then starts connecting.
+    /// Fails if a listener cannot be bound (the port is taken).
+    public func start() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            let binds = self.configuration.forwards.map { self.bind($0).map { _ in } }
+            return EventLoopFuture.whenAllSucceed(binds, on: self.eventLoop).map { _ in
+                self.handle(.start)
+            }.flatMapError { error in
+                self.stop().flatMapThrowing { throw error }
+            }
+        }
+    }
+
+    // MARK: The link
+
+    private func handle(_ event: LinkStateMachine.Event, member arrived: Member? = nil) {
+        eventLoop.preconditionInEventLoop()
+        let actions = link.handle(event)
+        joinedNow.store(link.isJoined, ordering: .relaxed)
+        for action in actions { perform(action, arrived: arrived) }
+    }
+
+    private func perform(_ action: LinkStateMachine.Action, arrived: Member?) {
+        switch action {
+        case .dial(let mode):
+            dial(mode)
+        case .scheduleRetry(let delay, let reason, let attempt):
+            logger.warning("\(reason); reconnecting in \(delay.readable) (attempt \(attempt))")
+            schedule(after: delay)
+        case .waitForCreator(let delay, let announce):
+            if announce { logger.info("waiting for a member to create group \(group)") }
+            schedule(after: delay)
+        case .switchMode(_, let reason):
+            logger.info("group \(group): \(reason)")
+        case .joined:
+            guard let arrived else { return }
+            joined(arrived)
+        case .lost(let reason):
+            member = nil
+            emit(.linkLost(reason: reason))
+        case .discardLink:
+            _ = arrived?.leave()
+        case .cancelRetry:
+            retry?.cancel()
+            retry = nil
+        case .giveUp(let error):
+            end(error)
+        }
+    }
+
+    private func schedule(after delay: Duration) {
+        retry = eventLoop.scheduleTask(in: TimeAmount(delay)) { self.handle(.retryDue) }
+    }
+
+    private func dial(_ mode: MemberConfiguration.JoinMode) {
+        var configuration = self.configuration.member
+        configuration.mode = mode
+        if let path = self.configuration.reservationFile {
+            do {
+                configuration.reservation = try ReservationFile.load(path).encoded()
+            } catch {
+                logger.error("group \(group): \(error); connecting without the reservation key")
+            }
+        }
+        logger.debug("connecting to \(configuration.server) (\(mode == .create ? "create" : "join"))")
+        Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger,
+                       onLinkUp: { [weak self] in self?.handle(.linkUp) },
+                       onEvent: { [weak self] event in
+                           guard let self else { return }
+                           self.eventLoop.execute { self.memberEvent(event) }
+                       }).whenComplete { result in
+            switch result {
+            case .success(let member):
+                self.handle(.welcomed(at: .now()), member: member)
+            case .failure(let error):
+                let failure = error as? MemberError ?? .cannotConnect(configuration.server, reason: "\(error)")
+                self.handle(.failed(failure))
+            }
+        }
+    }
+
+    private func joined(_ member: Member) {
+        joins += 1
+        self.member = member
+        member.closeFuture.whenSuccess { reason in
+            self.eventLoop.execute {
+                guard self.member === member else { return }
+                self.handle(.linkLost(reason: reason, relayWentAway: member.relayWentAway, at: .now()))
+            }
+        }
+        emit(.joined(Peer(cid: member.cid, name: member.name), created: member.created, again: joins > 1))
+        if joins == 1 { firstJoinPromise.succeed(()) }
+        reportAbsentPeers()
+        serveWaiting()
+    }
+
+    private func memberEvent(_ event: MemberEvent) {
+        if case .peerJoined(let peer) = event {
+            let arrived = reportedAbsent.filter { $0 == .name(peer.name) || $0 == .cid(peer.cid) }
+            for reference in arrived {
+                reportedAbsent.remove(reference)
+                logger.info("peer \(peer.name) is here; its forwards work now", metadata: ["peer": "\(peer.name)"])
+            }
+            serveWaiting()
+        }
+        emit(.member(event))
+    }
+
+    private func emit(_ event: Event) { onEvent?(event) }
+
+    // MARK: Forwards
+
+    /// Starts listening for `spec`; the future gives the bound port (useful with port 0).
+    public func addForward(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
+        eventLoop.flatSubmit {
+            self.bind(spec).map { port in
+                if !self.configuration.forwards.contains(spec) { self.configuration.forwards.append(spec) }
+                self.reportAbsentPeers()
+                return port
+            }
+        }
+    }
+
+    private func bind(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
+        if let existing = listeners[spec] { return eventLoop.makeSucceededFuture(existing.port) }
+        return ForwardListener.start(spec, on: eventLoop) { [weak self] local in self?.accept(local, for: spec) }
+            .map { listener in
+                self.listeners[spec] = listener
+                self.logger.info("forwarding \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)",
+                                 metadata: ["forward": "\(spec)"])
+                self.emit(.member(.forwardListening(spec, port: listener.port)))
+                return listener.port
+            }
+    }
+
+    /// Stops listening for `spec` and resets its waiting connections; its
+    /// open streams go on.
+    public func removeForward(_ spec: ForwardSpec) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.configuration.forwards.removeAll { $0 == spec }
+            for entry in self.waiting.removeAll(of: spec) { self.resetWaiting(entry.id) }
+            guard let listener = self.listeners.removeValue(forKey: spec) else { return self.eventLoop.makeSucceededVoidFuture() }
+            self.logger.info("removing forward \(spec)", metadata: ["forward": "\(spec)"])
+            return listener.close()
+        }
+    }
+
+    /// The forwards this session listens for, with their bound ports.
+    public func forwardList() -> EventLoopFuture<[(spec: ForwardSpec, port: Int)]> {
+        eventLoop.submit {
+            self.configuration.forwards.compactMap { spec in self.listeners[spec].map { (spec, $0.port) } }
+        }
+    }
+
+    private func accept(_ local: Channel, for spec: ForwardSpec) {
+        if let member, member.openStream(from: local, for: spec) { return }
+        let entry = waiting.add(spec, reason: member == nil ? .link : .peer(spec.peer), now: .now())
+        logger.info("connection to \(spec.listen.host):\(spec.listen.port) waits for \(entry.reason) (at most \(configuration.waitLimit.seconds) s)",
+                    metadata: ["forward": "\(spec)"])
+        let deadline = eventLoop.scheduleTask(deadline: entry.deadline) { self.expire(entry.id) }
+        waitingChannels[entry.id] = (local, deadline)
+        local.closeFuture.whenComplete { _ in
+            self.eventLoop.execute {
+                guard self.waiting.remove(entry.id) != nil else { return }
+                self.waitingChannels.removeValue(forKey: entry.id)?.deadline.cancel()
+                self.logger.info("connection to \(spec.listen.host):\(spec.listen.port) closed by its program while it waited",
+                                 metadata: ["forward": "\(spec)"])
+            }
+        }
+    }
+
+    private func serveWaiting() {
+        guard let member, !waiting.isEmpty else { return }
+        let now = NIODeadline.now()
+        for entry in waiting.ready(linkUp: true, isPresent: member.isPresent) {
+            guard let (channel, deadline) = waitingChannels.removeValue(forKey: entry.id) else { continue }
+            deadline.cancel()
+            guard member.openStream(from: channel, for: entry.forward) else {
+                resetLocal(channel)
+                continue
+            }
+            let waited = Double((now - entry.since).nanoseconds / 1_000_000) / 1000
+            logger.info("connection to \(entry.forward.listen.host):\(entry.forward.listen.port) waited \(String(format: "%.1f", waited)) s for \(entry.reason); serving it now",
+                        metadata: ["forward": "\(entry.forward)"])
+        }
+    }
+
+    private func expire(_ id: Int) {
+        guard let entry = waiting.expire(id) else { return }
+        logger.warning("resetting connection to \(entry.forward.listen.host):\(entry.forward.listen.port): \(entry.reason) did not come within \(configuration.waitLimit.seconds) s",
+                       metadata: ["forward": "\(entry.forward)"])
+        resetWaiting(id)
+    }
+
+    private func resetWaiting(_ id: Int) {
+        guard let (channel, deadline) = waitingChannels.removeValue(forKey: id) else { return }
+        deadline.cancel()
+        resetLocal(channel)
+    }
+
+    private func reportAbsentPeers() {
+        guard let member else { return }
+        for spec in configuration.forwards where !member.isPresent(spec.peer) && !reportedAbsent.contains(spec.peer) {
+            reportedAbsent.insert(spec.peer)
+            logger.info("waiting for peer \(spec.peer)", metadata: ["peer": "\(spec.peer)", "forward": "\(spec)"])
+        }
+    }
+
+    // MARK: What the member knows
+
+    /// Runs `body` with the member of the current link, or fails with a
+    /// sentence saying the link is down.
+    public func withMember<Value>(_ body: @escaping (Member) -> EventLoopFuture<Value>) -> EventLoopFuture<Value> {
+        eventLoop.flatSubmit {
+            guard let member = self.member else {
+                return self.eventLoop.makeFailedFuture(MemberError.disconnected(
+                    reason: "not in group \(self.group) right now: the link to the relay is down; it reconnects by itself"))
+            }
+            return body(member)
+        }
+    }
+
+    /// Our CID and name while joined.
+    public func identity() -> EventLoopFuture<Peer?> {
+        eventLoop.submit { self.member.map { Peer(cid: $0.cid, name: $0.name) } }
+    }
+
+    /// Whether the link is up and the relay admitted us; safe from any thread.
+    public var isJoined: Bool { joinedNow.load(ordering: .relaxed) }
+
+    /// Replaces the allow list, now and for every later link.
+    @discardableResult
+    public func setAllowList(_ list: AllowList) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.configuration.member.allowList = list
+            return self.member?.setAllowList(list) ?? self.eventLoop.makeSucceededVoidFuture()
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Leaves the group, closes every listener and resets waiting connections.
+    public func stop() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.handle(.stop)
+            return self.end(nil)
+        }
+    }
+
+    /// Closes everything once; `ended` then reports `error` (nil: stopped).
+    @discardableResult
+    private func end(_ error: MemberError?) -> EventLoopFuture<Void> {
+        guard !ending else { return endedPromise.futureResult.map { _ in } }
+        ending = true
+        if joins == 0 { firstJoinPromise.fail(error ?? MemberError.disconnected(reason: "stopped before joining")) }
+        return shutDown().map { self.endedPromise.succeed(error) }
+    }
+
+    private func shutDown() -> EventLoopFuture<Void> {
+        for entry in waiting.removeAll() { resetWaiting(entry.id) }
+        let closing = listeners.values.map { $0.close() }
+        listeners.removeAll()
+        let leaving = member?.leave().recover { _ in } ?? eventLoop.makeSucceededVoidFuture()
+        member = nil
+        return EventLoopFuture.andAllComplete(closing + [leaving], on: eventLoop)
+    }
+}
+
+/// Closes a local connection with RST (SO_LINGER 0), so its program sees a
+/// failure rather than an empty answer.
+func resetLocal(_ channel: Channel) {
+    let linger = (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+        ?? channel.eventLoop.makeSucceededVoidFuture()
+    linger.whenComplete { _ in channel.close(promise: nil) }
+}
+
+extension TimeAmount {
+    /// Whole seconds, for log lines.
+    var seconds: Int64 { nanoseconds / 1_000_000_000 }
+}

@@ -1,0 +1,43 @@
+import NIOCore
+import P22PTransport
+
+/// Everything a `GroupSession` needs: who to be in which group, how to get
+/// in and stay in, and what to forward.
+public struct GroupSessionConfiguration: Sendable {
+    /// The member to be; its `mode` is chosen per attempt from `policy`.
+    public var member: MemberConfiguration
+    public var policy: JoinPolicy
+    public var reconnect: ReconnectPolicy = .standard
+    /// Rejoin after the link drops; false ends the session instead.
+    public var keepJoined = true
+    /// Fail when the first attempt fails (one-shot commands and the command
+    /// loop), instead of retrying as the daemon does.
+    public var giveUpBeforeFirstJoin = false
+    /// While the group does not exist, wait for its creator even before the
+    /// first join (false: report the missing group, as the command loop does).
+    public var waitForCreatorAtStart = true
+    /// How long a connection accepted while the link or the peer is away
+    /// waits before it is reset.
+    public var waitLimit: TimeAmount = .seconds(10)
+    /// A reservation key file, read again on every attempt so an extended key
+    /// is picked up; `member.reservation` is used when this is nil.
+    public var reservationFile: String?
+    public var forwards: [ForwardSpec] = []
+
+    public init(member: MemberConfiguration, policy: JoinPolicy) {
+        self.member = member
+        self.policy = policy
+    }
+
+    public init(server: ServerURL, group: String, name: String, policy: JoinPolicy, allowList: AllowList = AllowList(),
+                tls: TLSOptions = TLSOptions(), keepalive: Keepalive = .standard) {
+        self.init(member: MemberConfiguration(server: server, group: group, name: name, mode: policy == .create ? .create : .join,
+                                              allowList: allowList, tls: tls, keepalive: keepalive),
+                  policy: policy)
+    }
+
+    var linkOptions: LinkStateMachine.Options {
+        LinkStateMachine.Options(policy: policy, reconnect: reconnect, keepJoined: keepJoined,
+                                 giveUpBeforeFirstJoin: giveUpBeforeFirstJoin, waitForCreatorAtStart: waitForCreatorAtStart)
+    }
+}
