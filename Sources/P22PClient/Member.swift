@@ -113,8 +113,11 @@ public final class Member: @unchecked Sendable {
             logger[metadataKey: "cid"] = "\(cid)"
             logger.info("\(created ? "created" : "joined") group \(configuration.group) as \(name) (CID \(cid))")
             emit(.joined(Peer(cid: cid, name: name), group: configuration.group, created: created))
-            joinPromise?.succeed(())
+            // Cleared before it is fulfilled: whoever the promise wakes (a
+            // session serving waiting connections) must find us joined.
+            let joined = joinPromise
             joinPromise = nil
+            joined?.succeed(())
         case .memberJoined(let cid, let name, let existing):
             let peer = Peer(cid: cid, name: name)
             roster.add(peer)

@@ -113,12 +113,12 @@ final class StreamStateMachineTests: XCTestCase {
 
     func testPeerResetAndLostSession() {
         var machine = opened()
-        XCTAssertEqual(machine.handle(.peerReset(reason: "gone")), [.resetLocal, .reportReset(reason: "gone", byPeer: true)])
+        XCTAssertEqual(machine.handle(.peerReset(reason: "gone")), [.resetLocal, .reportReset(reason: "gone", by: .peer)])
         XCTAssertEqual(machine.state, .reset(reason: "gone"))
 
         var lost = opened()
         XCTAssertEqual(lost.handle(.sessionEnded(reason: "disconnected from the relay")),
-                       [.resetLocal, .reportReset(reason: "disconnected from the relay", byPeer: false)])
+                       [.resetLocal, .reportReset(reason: "disconnected from the relay", by: .session)])
 
         var failed = opened()
         XCTAssertEqual(failed.handle(.localFailed(reason: "EPIPE")).first, .sendReset(reason: "local connection failed: EPIPE"))

@@ -138,12 +138,15 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
                            guard let self else { return }
                            self.eventLoop.execute { self.memberEvent(event) }
                        }).whenComplete { result in
-            switch result {
-            case .success(let member):
-                self.handle(.welcomed(at: .now()), member: member)
-            case .failure(let error):
-                let failure = error as? MemberError ?? .cannotConnect(configuration.server, reason: "\(error)")
-                self.handle(.failed(failure))
+            // Next tick: the member finishes handling its welcome first.
+            self.eventLoop.execute {
+                switch result {
+                case .success(let member):
+                    self.handle(.welcomed(at: .now()), member: member)
+                case .failure(let error):
+                    let failure = error as? MemberError ?? .cannotConnect(configuration.server, reason: "\(error)")
+                    self.handle(.failed(failure))
+                }
             }
         }
     }
@@ -245,6 +248,8 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             guard let (channel, deadline) = waitingChannels.removeValue(forKey: entry.id) else { continue }
             deadline.cancel()
             guard member.openStream(from: channel, for: entry.forward) else {
+                logger.error("resetting connection to \(entry.forward.listen.host):\(entry.forward.listen.port): no stream could be opened to peer \(entry.forward.peer)",
+                             metadata: ["forward": "\(entry.forward)"])
                 resetLocal(channel)
                 continue
             }

@@ -234,6 +234,7 @@ final class PeerSession {
     }
 
     private func resetAllStreams(reason: String) {
+        if !streams.isEmpty { member.logger.warning("\(streams.count) stream(s) with \(peerName) reset: \(reason)") }
         for stream in streams.values { stream.sessionEnded(reason: reason) }
         streams.removeAll()
         sentIndex.removeAll()

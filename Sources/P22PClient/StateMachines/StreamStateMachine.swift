@@ -58,7 +58,16 @@ struct StreamStateMachine: Equatable {
         case resetLocal
         case startReading
         case reportRefused(by: String, reason: String)
-        case reportReset(reason: String, byPeer: Bool)
+        case reportReset(reason: String, by: ResetCause)
+    }
+
+    /// Who ended a stream abruptly, which decides how loudly it is logged.
+    enum ResetCause: Equatable {
+        case peer
+        /// This side: the local program, or a protocol violation.
+        case local
+        /// The peer session or the link went away (one line for all its streams).
+        case session
     }
 
     let initiatedLocally: Bool
@@ -140,9 +149,10 @@ struct StreamStateMachine: Equatable {
             return reset("local connection failed: \(reason)", notifyPeer: true, report: true)
         case .peerReset(let reason):
             state = .reset(reason: reason)
-            return [.resetLocal, .reportReset(reason: reason, byPeer: true)]
+            return [.resetLocal, .reportReset(reason: reason, by: .peer)]
         case .sessionEnded(let reason):
-            return reset(reason, notifyPeer: false, report: true)
+            state = .reset(reason: reason)
+            return [.resetLocal, .reportReset(reason: reason, by: .session)]
         case .protocolViolation(let what):
             return violation(what)
         }
@@ -167,7 +177,7 @@ struct StreamStateMachine: Equatable {
         state = .reset(reason: reason)
         var actions: [Action] = notifyPeer ? [.sendReset(reason: reason)] : []
         actions.append(.resetLocal)
-        if report { actions.append(.reportReset(reason: reason, byPeer: false)) }
+        if report { actions.append(.reportReset(reason: reason, by: .local)) }
         return actions
     }
 }

@@ -90,11 +90,11 @@ final class ForwardedStream {
         case .reportRefused(let refuser, let reason):
             member.logger.warning("refused by \(refuser == "the peer" ? session.peerName : refuser): \(reason)")
             member.emit(.streamRefused(peer: session.peerName, target: target, reason: reason))
-        case .reportReset(let reason, let byPeer):
-            if byPeer {
-                member.logger.info("stream \(id) to \(session.peerName) \(target) reset by the peer: \(reason)")
-            } else {
-                member.logger.warning("stream \(id) with \(session.peerName) \(target) reset: \(reason)")
+        case .reportReset(let reason, let cause):
+            switch cause {
+            case .peer: member.logger.info("stream \(id) to \(session.peerName) \(target) reset by the peer: \(reason)")
+            case .local: member.logger.warning("stream \(id) with \(session.peerName) \(target) reset: \(reason)")
+            case .session: member.logger.debug("stream \(id) with \(session.peerName) \(target) reset: \(reason)")
             }
             member.emit(.streamReset(peer: session.peerName, target: target, reason: reason))
         }

@@ -14,8 +14,8 @@ class ProcessTestCase: XCTestCase {
 
     @discardableResult
     func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:],
-             interactive: Bool = false) throws -> ToolProcess {
-        let process = try ToolProcess(tool, arguments, environment: environment, interactive: interactive)
+             interactive: Bool = false, namespace: String? = nil) throws -> ToolProcess {
+        let process = try ToolProcess(tool, arguments, environment: environment, interactive: interactive, namespace: namespace)
         processes.append(process)
         return process
     }

@@ -19,9 +19,18 @@ final class ToolProcess: @unchecked Sendable {
 
     private var input: Pipe?
 
-    init(_ tool: String, _ arguments: [String], environment: [String: String] = [:], interactive: Bool = false) throws {
-        process.executableURL = ToolProcess.binDirectory.appendingPathComponent(tool)
-        process.arguments = arguments
+    /// `namespace` runs the tool inside that network namespace (`ip netns exec`,
+    /// which execs it: the process is the tool itself).
+    init(_ tool: String, _ arguments: [String], environment: [String: String] = [:], interactive: Bool = false,
+         namespace: String? = nil) throws {
+        let path = ToolProcess.binDirectory.appendingPathComponent(tool)
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: NetworkNamespace.ipCommand ?? "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, path.path] + arguments
+        } else {
+            process.executableURL = path
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "P22P_PASSWORD")
         env.merge(environment) { _, new in new }
@@ -113,7 +122,20 @@ final class ToolProcess: @unchecked Sendable {
         }
     }
 
-    private var tool: String { process.executableURL?.lastPathComponent ?? "process" }
+    private var tool: String {
+        process.arguments?.first == "netns" ? (process.arguments?[3]).map { URL(fileURLWithPath: $0).lastPathComponent } ?? "process"
+                                             : process.executableURL?.lastPathComponent ?? "process"
+    }
+
+    /// Resident memory and open descriptors, from /proc.
+    var usage: (rssKiB: Int, descriptors: Int) {
+        let pid = process.processIdentifier
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? 0
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        return (rss, descriptors)
+    }
 }
 
 /// A relay process on a free loopback port.

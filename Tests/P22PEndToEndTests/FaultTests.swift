@@ -1,0 +1,191 @@
+import Foundation
+import XCTest
+
+/// The forwarding engine under real faults, with real processes: peers that
+/// come late, long relay outages, a member frozen with SIGSTOP, a link
+/// blackholed in a network namespace, and thousands of connections.
+final class FaultTests: ProcessTestCase {
+    private var servers: [TCPTestServer] = []
+    private var profiles: Profiles!
+
+    override func setUpWithError() throws {
+        profiles = try Profiles()
+    }
+
+    override func tearDown() {
+        for server in servers { server.stop() }
+        servers.removeAll()
+        super.tearDown()
+    }
+
+    private func echoServer() throws -> TCPTestServer {
+        let server = try TCPTestServer.echo()
+        servers.append(server)
+        return server
+    }
+
+    /// `p22p create --relay` to a peer that joins 2 s later: the connection
+    /// made meanwhile waits for the peer and is served when it arrives.
+    func testOneShotForwardWaitsForAPeerThatJoinsLater() async throws {
+        let echo = try echoServer()
+        let relay = try await startRelay()
+        let localPort = try freePort()
+        let env = ["P22P_PASSWORD": "pw"]
+        let guest = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "guest",
+                                     "--relay", "host:\(localPort):\(echo.port)"], environment: env)
+        try await guest.waitForLine(containing: "created group demo")
+        let early = try TCPConnection.connect(port: localPort, timeoutSeconds: 15)
+        defer { early.close() }
+        try early.send(Array("before the peer".utf8))
+        try await guest.waitForLine(containing: "waits for peer host")
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        try run("p22p", ["join", "demo", "--server", relay.url, "--name", "host", "--allow", "\(echo.port)"], environment: env)
+        XCTAssertEqual(try early.receive(exactly: 15), Array("before the peer".utf8))
+        try await guest.waitForLine(containing: "s for peer host; serving it now")
+    }
+
+    /// The relay is down for 25 s. When it is back, the creator re-creates
+    /// the group, and the join-only member, which found no group at first,
+    /// waits for it without backing off: its forward works within 2 s of
+    /// the group's re-creation, and a connection made during the outage is
+    /// served as it rejoins (its peer is already there).
+    func testJoinOnlyMemberIsBackWithinTwoSecondsOfTheGroupsReCreation() async throws {
+        let echo = try echoServer()
+        let relayPort = try freePort()
+        let localPort = try freePort()
+        let server = "ws://127.0.0.1:\(relayPort)"
+        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
+        try await relay.waitForLine(containing: "relay listening")
+        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: server, allow: echo.port, groupExtra: "create: always"))])
+        try await host.waitForLine(containing: "created group home")
+        let guest = try run("p22p-up", [try profiles.write("guest.yaml",
+                                                           Profiles.guest(server: server, forwards: [(localPort, echo.port)], groupExtra: "create: never"))])
+        try await waitUntilForwarding(port: localPort)
+
+        relay.send(SIGKILL)
+        _ = try await relay.waitForExit()
+        try await guest.waitForLine(containing: "reconnecting in")
+        try await Task.sleep(nanoseconds: 20_000_000_000)
+        // Made 5 s before the relay returns: it is served once the guest is
+        // back in the group, where the host already is.
+        let early = try TCPConnection.connect(port: localPort, timeoutSeconds: 15)
+        defer { early.close() }
+        try early.send(Array("during the outage".utf8))
+        try await Task.sleep(nanoseconds: 5_000_000_000)
+        // Each side's next attempt lands at a random moment within its 1 s
+        // backoff; whichever comes first, the guest must not back off for a
+        // missing group.
+        relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
+        try await relay.waitForLine(containing: "relay listening")
+        let recreated = try await relay.waitForLine(containing: "member created group", timeout: 10)
+        let createdAt = Date()
+        XCTAssertEqual(try early.receive(exactly: 17), Array("during the outage".utf8))
+        let seconds = try await waitUntilForwarding(port: localPort, timeout: 10)
+        print("join-only member forwarding again \(String(format: "%.2f", seconds)) s after the group was re-created (\(recreated))")
+        XCTAssertLessThan(Date().timeIntervalSince(createdAt), 2)
+        XCTAssertFalse(guest.output.contains("create it first"), "a join-only member is told to wait, not to create: \(guest.output)")
+    }
+
+    /// A member frozen (SIGSTOP) for longer than the relay's keepalive
+    /// timeout is dropped by the relay; after SIGCONT it notices, rejoins,
+    /// and its forwards work again within 2 s.
+    func testAMemberFrozenPastTheKeepaliveComesBack() async throws {
+        let echo = try echoServer()
+        let relay = try await startRelay(["--keepalive", "1"])
+        let localPort = try freePort()
+        let server = relay.url
+        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: server, allow: echo.port))])
+        let guest = try run("p22p-up", [try profiles.write("guest.yaml", Profiles.guest(server: server, forwards: [(localPort, echo.port)]))])
+        try await waitUntilForwarding(port: localPort)
+        _ = host
+
+        guest.send(SIGSTOP)
+        try await relay.tool.waitForLine(containing: "keepalive", timeout: 10)
+        guest.send(SIGCONT)
+        let resumed = Date()
+        let seconds = try await waitUntilForwarding(port: localPort, timeout: 10)
+        print("frozen member forwarding again \(String(format: "%.2f", seconds)) s after SIGCONT")
+        XCTAssertLessThan(Date().timeIntervalSince(resumed), 2)
+    }
+
+    /// The relay sits behind a link that goes dead without a word (a veth
+    /// taken down). Members find out through their keepalive within its
+    /// timeout, and work again within 5 s of the path returning.
+    func testHalfOpenLinkIsDetectedAndSurvived() async throws {
+        if let reason = NetworkNamespace.unavailable { throw XCTSkip("needs a network namespace: \(reason)") }
+        let echo = try echoServer()
+        let namespace = try NetworkNamespace(subnet: Int.random(in: 1...250))
+        defer { namespace.remove() }
+        let relayPort = try freePort()
+        let relay = try run("p22p-server", ["--listen", "\(namespace.address):\(relayPort)", "--keepalive", "1"], namespace: namespace.name)
+        try await relay.waitForLine(containing: "relay listening")
+        let server = "ws://\(namespace.address):\(relayPort)"
+        let keepalive = "keepalive: { interval: 1s, timeout: 3s }"
+        let localPort = try freePort()
+        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: server, allow: echo.port, extra: keepalive))])
+        let guest = try run("p22p-up", [try profiles.write("guest.yaml",
+                                                           Profiles.guest(server: server, forwards: [(localPort, echo.port)], extra: keepalive))])
+        try await waitUntilForwarding(port: localPort)
+
+        try namespace.blackhole()
+        let cut = Date()
+        // Timeout 3 s, checked every 1 s: found dead within 4 s (plus slack).
+        try await guest.waitForLine(containing: "link to the relay lost", timeout: 6)
+        try await host.waitForLine(containing: "link to the relay lost", timeout: 6)
+        let detected = Date().timeIntervalSince(cut)
+        print("dead link detected \(String(format: "%.2f", detected)) s after the blackhole")
+        XCTAssertLessThan(detected, 5)
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+
+        try namespace.restore()
+        let seconds: TimeInterval
+        do {
+            seconds = try await waitUntilForwarding(port: localPort, timeout: 10)
+        } catch {
+            XCTFail("\(error)\nguest:\n\(guest.output)\nhost:\n\(host.output)\nrelay:\n\(relay.output)")
+            return
+        }
+        print("forwarding again \(String(format: "%.2f", seconds)) s after the path returned")
+        XCTAssertLessThan(seconds, 5, "guest:\n\(guest.output)\nhost:\n\(host.output)\nrelay:\n\(relay.output)")
+    }
+
+    /// 2,000 connect/echo/close cycles through one forward: descriptors and
+    /// memory of the relay and both members stay flat (at most 5% more after
+    /// the last cycle than after the first 200).
+    func testTwoThousandConnectionsLeaveNothingBehind() async throws {
+        let echo = try echoServer()
+        let relay = try await startRelay()
+        let localPort = try freePort()
+        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: relay.url, allow: echo.port))])
+        let guest = try run("p22p-up", [try profiles.write("guest.yaml", Profiles.guest(server: relay.url, forwards: [(localPort, echo.port)]))])
+        try await waitUntilForwarding(port: localPort)
+        let processes = [("relay", relay.tool), ("host", host), ("guest", guest)]
+        let message = randomBytes(1024)
+
+        func cycles(_ count: Int) throws {
+            for _ in 0..<count { XCTAssertEqual(try roundTrip(port: localPort, message: message), message) }
+        }
+        /// Descriptors settle once every closed stream's socket is gone on
+        /// every side: wait for the count to stop changing.
+        func settled() async throws -> [(rssKiB: Int, descriptors: Int)] {
+            var last = processes.map { $0.1.usage }
+            for _ in 0..<50 {
+                try await Task.sleep(nanoseconds: 100_000_000)
+                let now = processes.map { $0.1.usage }
+                if now.map(\.descriptors) == last.map(\.descriptors) { return now }
+                last = now
+            }
+            return last
+        }
+
+        try cycles(200)
+        let early = try await settled()
+        try cycles(1800)
+        let late = try await settled()
+        for (index, (name, _)) in processes.enumerated() {
+            print("\(name): descriptors \(early[index].descriptors) -> \(late[index].descriptors), RSS \(early[index].rssKiB) -> \(late[index].rssKiB) KiB")
+            XCTAssertLessThanOrEqual(Double(late[index].descriptors), Double(early[index].descriptors) * 1.05, "\(name) leaks descriptors")
+            XCTAssertLessThanOrEqual(Double(late[index].rssKiB), Double(early[index].rssKiB) * 1.05, "\(name) grows")
+        }
+    }
+}
