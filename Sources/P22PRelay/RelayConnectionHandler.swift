@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import P22PCrypto
 import P22PTransport
@@ -17,6 +18,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     enum State {
         case awaitingAuth(challenge: [UInt8])
+        /// A reservation is being written; nothing else is accepted meanwhile.
+        case busy
         case joined(MemberLink, RelayGroup)
         case closed
     }
@@ -28,6 +31,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let joinLimiter: JoinLimiter
     private let reserveLimiter: JoinLimiter
     private let reservations: ReservationStore
+    private let blockingIO: NIOThreadPool
     private let clientAddress: String
     private let routingKey: String
     private let authDeadline: Scheduled<Void>?
@@ -50,6 +54,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         self.joinLimiter = shared.joinLimiter
         self.reserveLimiter = shared.reserveLimiter
         self.reservations = shared.reservations
+        self.blockingIO = shared.blockingIO
         self.clientAddress = clientAddress
         self.routingKey = routingKey
         self.authDeadline = authDeadline
@@ -137,23 +142,25 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func route(_ frame: ByteBuffer, to destination: CID, context: ChannelHandlerContext) {
-        guard case .joined(let me, let group) = state else {
-            disconnect(reason: "relayed frame before joining a group")
-            return
-        }
-        guard frame.readableBytes > Frame.relayedHeaderSize else {
-            disconnect(reason: "empty relayed frame")
-            return
-        }
-        guard destination != me.cid, let target = group.member(destination) else {
-            // Counted and bounded like relayed frames, so a member that keeps
-            // sending to nobody and never reads the answers cannot grow memory.
-            me.send(.undeliverable(cid: destination, reason: ""), pausing: me)
-            return
-        }
-        if group.creatorOnly, let creator = group.creator, me.cid != creator, destination != creator {
-            me.send(.undeliverable(cid: destination, reason: "group \(group.name) is creator-only: members can only reach its creator"),
-                    pausing: me)
+        let joined: (me: MemberLink, group: RelayGroup)? = if case .joined(let me, let group) = state { (me, group) } else { nil }
+        let target = joined.flatMap { $0.group.member(destination) }
+        let decision = Routing.decide(Routing.Frame(
+            source: joined?.me.cid ?? CID(0), destination: destination, senderJoined: joined != nil,
+            hasPayload: frame.readableBytes > Frame.relayedHeaderSize, destinationPresent: target != nil,
+            group: joined?.group.name ?? "", creatorOnly: joined?.group.creatorOnly ?? false,
+            // The creator is read under the group's lock: only where it matters.
+            creator: joined?.group.creatorOnly == true ? joined?.group.creator : nil))
+        guard let (me, _) = joined, let target, decision == .deliver else {
+            switch decision {
+            case .disconnect(let reason):
+                disconnect(reason: reason)
+            case .undeliverable(let reason):
+                // Counted and bounded like relayed frames, so a member that keeps
+                // sending to nobody and never reads the answers cannot grow memory.
+                joined?.me.send(.undeliverable(cid: destination, reason: reason), pausing: joined!.me)
+            case .deliver:
+                break
+            }
             return
         }
         guard account(frame, from: me, to: target, context: context) else { return }
@@ -193,71 +200,34 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     // MARK: Joining and leaving
 
     private func admit(_ request: AuthRequest, create: Bool, challenge: [UInt8], context: ChannelHandlerContext) {
-        guard request.version == ProtocolVersion.current else {
-            refuse(.versionMismatch, "this relay speaks protocol version \(ProtocolVersion.current), the client \(request.version)")
-            return
-        }
-        do {
-            try Names.validateGroup(request.group)
-            try Names.validateMember(request.name)
-        } catch {
-            refuse(.invalidRequest, "\(error)")
-            return
-        }
-        guard RoutingKey.key(forGroup: request.group) == routingKey else {
-            refuse(.invalidRequest, "the URL path does not match group \(request.group)")
-            return
-        }
+        let existing = create ? nil : registry.group(named: request.group)
+        let verifier = create ? request.authPublicKey.flatMap(AuthVerifier.init(publicKey:)) : existing?.verifier
+        let decision = Admission.decide(Admission.Request(
+            version: request.version, group: request.group, address: clientAddress, name: request.name, create: create,
+            pathMatches: RoutingKey.key(forGroup: request.group) == routingKey,
+            signed: verifier?.verify(request, challenge: challenge, create: create) ?? false,
+            rateLimited: !create && !joinLimiter.allows(clientAddress),
+            groupExists: existing != nil,
+            reservation: create ? reservationStanding(request) : .notNeeded))
         let group: RelayGroup
-        if create {
-            guard let key = request.authPublicKey, let verifier = AuthVerifier(publicKey: key),
-                  verifier.verify(request, challenge: challenge, create: true) else {
-                refuse(.invalidRequest, "create request is not signed by its own key")
-                return
-            }
-            var creatorOnly = false
-            if request.group.hasPrefix("#") {
-                guard !request.reservation.isEmpty else {
-                    refuse(.reservedName, "group \(request.group) is reserved: create it with its reservation key (--reservation FILE)")
-                    return
-                }
-                guard let reservation = Reservation.decode(request.reservation), reservation.group == request.group else {
-                    refuse(.invalidRequest, "the reservation key is not one for \(request.group)")
-                    return
-                }
-                do {
-                    try reservations.validate(reservation, now: Self.now())
-                } catch {
-                    refuse(.reservedName, "\(Self.describe(error))")
-                    return
-                }
-                creatorOnly = reservation.creatorOnly
-            }
-            do {
-                group = try registry.create(request.group, verifier: verifier, creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
-            } catch .exists {
-                refuse(.groupExists, "group \(request.group) already exists; join it instead")
-                return
-            } catch {
-                refuse(.tooManyGroups, "this relay holds its maximum of \(configuration.maxGroups) groups")
-                return
-            }
-        } else {
-            guard joinLimiter.allows(clientAddress) else {
-                refuse(.rateLimited, "too many failed joins from \(clientAddress); wait a minute")
-                return
-            }
-            guard let existing = registry.group(named: request.group) else {
-                refuse(.noSuchGroup, "group \(request.group) does not exist; create it first")
-                return
-            }
-            guard existing.verifier.verify(request, challenge: challenge, create: false) else {
+        switch decision {
+        case .refuse(let code, let message, let failedJoin):
+            if failedJoin {
                 logger.notice("failed join", metadata: ["group": "\(request.group)", "name": "\(request.name)"])
                 joinLimiter.recordFailure(clientAddress)
-                refuse(.wrongPassword, "wrong password for group \(request.group)")
+            }
+            refuse(code, message)
+            return
+        case .create(let creatorOnly):
+            do throws(GroupRegistry.CreateError) {
+                group = try registry.create(request.group, verifier: verifier!, creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
+            } catch {
+                let (code, message) = Admission.refusal(error, group: request.group, maxGroups: configuration.maxGroups)
+                refuse(code, message)
                 return
             }
-            group = existing
+        case .join:
+            group = existing!
         }
         let channel = context.channel
         let admitted: (MemberLink, RelayGroup.Snapshot, replaced: MemberLink?)
@@ -268,11 +238,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             }
         } catch {
             if create { registry.removeIfEmpty(group) }  // undo a create whose first member was refused
-            switch error {
-            case .nameInUse: refuse(.nameInUse, "name \(request.name) is already used in group \(request.group); pick another with --name")
-            case .full: refuse(.groupFull, "group \(request.group) is full")
-            case .retired: refuse(.noSuchGroup, "group \(request.group) ended just now; create it again")
-            }
+            let (code, message) = Admission.refusal(error, group: request.group, name: request.name)
+            refuse(code, message)
             return
         }
         let (me, everyone, replaced) = admitted
@@ -299,6 +266,19 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         context.flush()
     }
 
+    /// What the reservation key of a create is worth, for a `#` group.
+    private func reservationStanding(_ request: AuthRequest) -> Admission.ReservationStanding {
+        guard request.group.hasPrefix("#") else { return .notNeeded }
+        guard !request.reservation.isEmpty else { return .missing }
+        guard let reservation = Reservation.decode(request.reservation), reservation.group == request.group else { return .unusable }
+        do {
+            try reservations.validate(reservation, now: Self.now())
+        } catch {
+            return .rejected(Self.describe(error))
+        }
+        return .valid(creatorOnly: reservation.creatorOnly)
+    }
+
     // MARK: Reservations
 
     private func reserve(_ group: String, creatorOnly: Bool, context: ChannelHandlerContext) {
@@ -311,12 +291,12 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             return
         }
         reserveLimiter.recordFailure(clientAddress)
-        do {
-            let reservation = try reservations.reserve(group: group, creatorOnly: creatorOnly, now: Self.now())
-            logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
-            grant(reservation, context: context)
-        } catch {
-            refuse(.reservedName, Self.describe(error))
+        // Issuing writes and fsyncs the state file: off the event loop, so
+        // every other member on this loop keeps flowing meanwhile.
+        let store = reservations
+        let now = Self.now()
+        offLoop(context) { try store.reserve(group: group, creatorOnly: creatorOnly, now: now) } then: { reservation in
+            self.logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
         }
     }
 
@@ -334,12 +314,29 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             refuse(.invalidRequest, "the URL path does not match group \(reservation.group)")
             return
         }
-        do {
-            let renewed = try reservations.extend(reservation, now: Self.now())
-            logger.info("reservation extended", metadata: ["group": "\(renewed.group)"])
-            grant(renewed, context: context)
-        } catch {
-            refuse(.reservedName, Self.describe(error))
+        let store = reservations
+        let now = Self.now()
+        offLoop(context) { try store.extend(reservation, now: now) } then: { renewed in
+            self.logger.info("reservation extended", metadata: ["group": "\(renewed.group)"])
+        }
+    }
+
+    /// Runs a reservation change on the blocking-I/O pool, then grants its
+    /// result or refuses with its failure, back on this connection's loop.
+    private func offLoop(_ context: ChannelHandlerContext, _ work: @escaping @Sendable () throws -> Reservation,
+                         then granted: @escaping (Reservation) -> Void) {
+        state = .busy
+        blockingIO.runIfActive(eventLoop: context.eventLoop, work).whenComplete { result in
+            guard let context = self.context else { return }
+            switch result {
+            case .success(let reservation):
+                granted(reservation)
+                self.grant(reservation, context: context)
+            case .failure(let error as ReservationStore.Failure):
+                self.refuse(.reservedName, Self.describe(error))
+            case .failure(let error):
+                self.refuse(.reservedName, "the relay cannot store reservations right now: \(error)")
+            }
         }
     }
 

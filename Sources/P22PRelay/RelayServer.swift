@@ -29,6 +29,8 @@ public final class RelayServer: Sendable {
         let reservations: ReservationStore
         let configuration: RelayConfiguration
         let tls: NIOSSLContext?
+        /// File writes and fsyncs (reservations) run here, never on an event loop.
+        var blockingIO: NIOThreadPool { .singleton }
     }
 
     private init(shared: Shared, channel: Channel, ownedGroup: MultiThreadedEventLoopGroup?, logger: Logger) {

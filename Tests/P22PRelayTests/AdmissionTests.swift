@@ -1,0 +1,96 @@
+@testable import P22PRelay
+import P22PWire
+import XCTest
+
+/// Every rule of admission, one fact at a time.
+final class AdmissionTests: XCTestCase {
+    private func request(create: Bool, _ change: (inout Admission.Request) -> Void = { _ in }) -> Admission.Request {
+        var request = Admission.Request(version: ProtocolVersion.current, group: "office", address: "192.0.2.7", name: "laptop",
+                                        create: create, pathMatches: true, signed: true, rateLimited: false,
+                                        groupExists: !create, reservation: .notNeeded)
+        change(&request)
+        return request
+    }
+
+    private func refusal(_ decision: Admission.Decision) -> RefusalCode? {
+        if case .refuse(let code, _, _) = decision { return code }
+        return nil
+    }
+
+    func testAGoodCreateAndJoinGoAhead() {
+        XCTAssertEqual(Admission.decide(request(create: true)), .create(creatorOnly: false))
+        XCTAssertEqual(Admission.decide(request(create: false)), .join)
+    }
+
+    func testChecksThatApplyToBoth() {
+        for create in [true, false] {
+            XCTAssertEqual(refusal(Admission.decide(request(create: create) { $0.version += 1 })), .versionMismatch)
+            XCTAssertEqual(refusal(Admission.decide(request(create: create) { $0.name = "bad name" })), .invalidRequest)
+            XCTAssertEqual(refusal(Admission.decide(request(create: create) { $0.group = "" })), .invalidRequest)
+            XCTAssertEqual(Admission.decide(request(create: create) { $0.pathMatches = false }),
+                           .refuse(.invalidRequest, "the URL path does not match group office", failedJoin: false))
+        }
+    }
+
+    func testJoinRules() {
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.groupExists = false }),
+                       .refuse(.noSuchGroup, "group office does not exist; create it first", failedJoin: false))
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.signed = false }),
+                       .refuse(.wrongPassword, "wrong password for group office", failedJoin: true), "counted against the address")
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.rateLimited = true; $0.signed = false }),
+                       .refuse(.rateLimited, "too many failed joins from 192.0.2.7; wait a minute", failedJoin: false),
+                       "a limited address learns nothing about the password")
+    }
+
+    func testCreateRulesAndReservations() {
+        XCTAssertEqual(refusal(Admission.decide(request(create: true) { $0.signed = false })), .invalidRequest)
+        let reserved = { (standing: Admission.ReservationStanding) in
+            Admission.decide(self.request(create: true) { $0.group = "#club"; $0.reservation = standing })
+        }
+        XCTAssertEqual(refusal(reserved(.missing)), .reservedName)
+        XCTAssertEqual(refusal(reserved(.unusable)), .invalidRequest)
+        XCTAssertEqual(reserved(.rejected("the reservation of #club expired")), .refuse(.reservedName, "the reservation of #club expired", failedJoin: false))
+        XCTAssertEqual(reserved(.valid(creatorOnly: true)), .create(creatorOnly: true))
+        XCTAssertEqual(reserved(.valid(creatorOnly: false)), .create(creatorOnly: false))
+    }
+
+    func testRegistryRefusalsReadAsSentences() {
+        XCTAssertEqual(Admission.refusal(GroupRegistry.CreateError.exists, group: "office", maxGroups: 9).1, "group office already exists; join it instead")
+        XCTAssertEqual(Admission.refusal(GroupRegistry.CreateError.tooMany, group: "office", maxGroups: 9).0, .tooManyGroups)
+        XCTAssertEqual(Admission.refusal(RelayGroup.AdmitError.nameInUse, group: "office", name: "laptop").0, .nameInUse)
+        XCTAssertEqual(Admission.refusal(RelayGroup.AdmitError.full, group: "office", name: "laptop").1, "group office is full")
+        XCTAssertEqual(Admission.refusal(RelayGroup.AdmitError.retired, group: "office", name: "laptop").0, .noSuchGroup)
+    }
+}
+
+final class RoutingTests: XCTestCase {
+    private func frame(_ change: (inout Routing.Frame) -> Void = { _ in }) -> Routing.Frame {
+        var frame = Routing.Frame(source: CID(2), destination: CID(3), senderJoined: true, hasPayload: true,
+                                  destinationPresent: true, group: "office", creatorOnly: false, creator: CID(1))
+        change(&frame)
+        return frame
+    }
+
+    func testAFrameToAPresentMemberIsDelivered() {
+        XCTAssertEqual(Routing.decide(frame()), .deliver)
+    }
+
+    func testProtocolViolationsDisconnect() {
+        XCTAssertEqual(Routing.decide(frame { $0.senderJoined = false }), .disconnect(reason: "relayed frame before joining a group"))
+        XCTAssertEqual(Routing.decide(frame { $0.hasPayload = false }), .disconnect(reason: "empty relayed frame"))
+    }
+
+    func testGoneOrSelfIsUndeliverable() {
+        XCTAssertEqual(Routing.decide(frame { $0.destinationPresent = false }), .undeliverable(reason: ""))
+        XCTAssertEqual(Routing.decide(frame { $0.destination = CID(2) }), .undeliverable(reason: ""))
+    }
+
+    func testCreatorOnlyGroupsRouteOnlyThroughTheCreator() {
+        let sco = { (source: UInt16, destination: UInt16) in
+            Routing.decide(self.frame { $0.creatorOnly = true; $0.source = CID(source); $0.destination = CID(destination) })
+        }
+        XCTAssertEqual(sco(2, 3), .undeliverable(reason: "group office is creator-only: members can only reach its creator"))
+        XCTAssertEqual(sco(2, 1), .deliver)
+        XCTAssertEqual(sco(1, 3), .deliver)
+    }
+}
