@@ -148,10 +148,13 @@ public final class RelayServer: Sendable {
         for connection in open {
             connection.pipeline.triggerUserOutboundEvent(CloseWithReason(code: .goingAway, reason: "relay shutting down"), promise: nil)
         }
-        let deadline = NIODeadline.now() + grace
-        while !shared.connections.all.isEmpty, NIODeadline.now() < deadline {
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
+        // Wait for the members to close, at most `grace`; then close the rest.
+        let loop = channel.eventLoop
+        let done = loop.makePromise(of: Void.self)
+        EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop).cascade(to: done)
+        let deadline = loop.scheduleTask(in: grace) { done.succeed(()) }
+        try? await done.futureResult.get()
+        deadline.cancel()
         for connection in shared.connections.all { try? await connection.close() }
         if let ownedGroup { try await ownedGroup.shutdownGracefully() }
     }

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 import NIOPosix
 import P22PCommandLine
 import P22PLogging
@@ -18,7 +19,7 @@ struct ServerCommand: AsyncParsableCommand {
         discussion: """
             The relay admits members to password-protected groups without learning the
             passwords' data keys, and forwards frames between members it cannot read.
-            Stop it with SIGINT or SIGTERM. See p22p-server(8).
+            SIGINT or SIGTERM stop it gracefully: members are told it is going away. See p22p-server(8).
             """)
 
     @Option(name: .long, help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
@@ -118,25 +119,20 @@ struct ServerCommand: AsyncParsableCommand {
             if let startError = error as? RelayStartError { throw CommandError.failed(startError.description) }
             throw CommandError.failed("cannot listen on \(listen): \(describeSocketError(error))")
         }
-        var endpoint: MetricsEndpoint?
+        var services: [any Service] = [RelayService(server: server, logger: logger)]
         if let (host, port) = metricsAddress {
             do {
-                endpoint = try await MetricsEndpoint.start(host: host, port: port, on: MultiThreadedEventLoopGroup.singleton) {
+                let endpoint = try await MetricsEndpoint.start(host: host, port: port, on: MultiThreadedEventLoopGroup.singleton) {
                     server.refreshGauges()
                     return registry.emitToBuffer()
                 }
+                services.append(MetricsService(endpoint: endpoint))
                 logger.info("metrics at http://\(metrics!)/metrics")
             } catch {
                 try? await server.shutdown(grace: .zero)
                 throw CommandError.failed("cannot serve metrics on \(metrics!): \(describeSocketError(error))")
             }
         }
-        let stop = ShutdownSignal()
-        let signalName: String = await withCheckedContinuation { continuation in
-            stop.onSignal { continuation.resume(returning: $0) }
-        }
-        logger.info("shutting down on \(signalName)")
-        await endpoint?.close()
-        try? await server.shutdown(grace: .seconds(3))
+        try await ServiceRunner.run(services, logger: logger)
     }
 }

@@ -64,18 +64,6 @@ struct UpCommand: AsyncParsableCommand {
             await daemon.stop()
             throw CommandError.failed("\(error)")
         }
-        let reload = RepeatingSignal(SIGHUP) {
-            Task {
-                logger.info("reloading \(profile) on SIGHUP")
-                await daemon.reload()
-            }
-        }
-        let stop = ShutdownSignal()
-        let name: String = await withCheckedContinuation { continuation in
-            stop.onSignal { continuation.resume(returning: $0) }
-        }
-        logger.info("stopping on \(name)")
-        await daemon.stop()
-        withExtendedLifetime(reload) {}
+        try await ServiceRunner.run([DaemonService(daemon: daemon, profilePath: profile, logger: logger)], logger: logger)
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import P22PClient
 import P22PCommandLine
 import P22PLogging
+import ServiceLifecycle
 
 /// `p22p create|join`: join one group, open the forwards, and stay until a
 /// signal (exit 0). A lost link is rejoined like the daemon does; with
@@ -26,41 +27,25 @@ struct MemberSession {
             do { return try ForwardSpec(parsing: text) } catch { throw .usage("--relay \(error)") }
         }
         ConsoleLogging.bootstrap(level: level)
-        let session = try await joiner.start(configuration, logger: Logger(label: "p22p"))
-
-        let stop = ShutdownSignal()
-        let outcome: Outcome = await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            stop.onSignal { once.resume(.signal($0)) }
-            session.ended.whenSuccess { error in once.resume(.ended(error)) }
-        }
-        switch outcome {
-        case .signal(let name):
-            Logger(label: "p22p").info("leaving on \(name)")
-            _ = try? await session.stop().get()
-        case .ended(let error):
-            if let error { throw CommandError.failed(error.description) }
-        }
-    }
-
-    enum Outcome: Sendable {
-        case signal(String)
-        case ended(MemberError?)
+        let logger = Logger(label: "p22p")
+        let session = try await joiner.start(configuration, logger: logger)
+        try await ServiceRunner.run([GroupSessionService(session: session, logger: logger)], logger: logger)
     }
 }
 
-/// Resumes a continuation from whichever of several callbacks fires first.
-final class ResumeOnce<Value: Sendable>: @unchecked Sendable {  // the lock guards `continuation`
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Value, Never>?
+/// A group session as a service: it ends when the session gives up (an error,
+/// exit status 1) or, on SIGTERM or SIGINT, by leaving the group.
+struct GroupSessionService: Service {
+    let session: GroupSession
+    let logger: Logger
 
-    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = continuation }
-
-    func resume(_ value: Value) {
-        lock.lock()
-        let pending = continuation
-        continuation = nil
-        lock.unlock()
-        pending?.resume(returning: value)
+    func run() async throws {
+        let error = try await withGracefulShutdownHandler {
+            try await session.ended.get()
+        } onGracefulShutdown: {
+            logger.info("leaving group \(session.group)")
+            _ = session.stop()
+        }
+        if let error { throw CommandError.failed(error.description) }
     }
 }
