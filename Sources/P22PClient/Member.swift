@@ -10,7 +10,7 @@ import Synchronization
 /// end-to-end session per peer, and the local forwards. Everything it owns
 /// lives on one event loop, so its state needs no locks; public methods hop
 /// onto that loop.
-public final class Member: @unchecked Sendable {
+public final class Member: @unchecked Sendable {  // state confined to `eventLoop`; public methods hop onto it
     public let eventLoop: EventLoop
     public let configuration: MemberConfiguration
     let secrets: GroupSecrets
@@ -48,7 +48,7 @@ public final class Member: @unchecked Sendable {
     /// succeeds once the relay has admitted us.
     public static func connect(
         _ configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
-        onLinkUp: (() -> Void)? = nil, onEvent: (@Sendable (MemberEvent) -> Void)? = nil
+        onLinkUp: (@Sendable () -> Void)? = nil, onEvent: (@Sendable (MemberEvent) -> Void)? = nil
     ) -> EventLoopFuture<Member> {
         let member = Member(configuration: configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: onEvent)
         let joined = eventLoop.makePromise(of: Void.self)

@@ -29,7 +29,6 @@ public enum CommandRunner {
     /// Runs an argument-parser command, printing `tool: message` for any error
     /// instead of a stack trace, and mapping usage errors to exit status 1.
     public static func main<Command: AsyncParsableCommand>(_ type: Command.Type, tool: String) async -> Never {
-        setvbuf(stdout, nil, _IOLBF, 0)
         AllocatorTuning.apply()
         do {
             var command = try type.parseAsRoot()

@@ -3,7 +3,7 @@ import Foundation
 /// A datagram socket connected to a Unix socket path: the journal's native
 /// socket, or systemd's `$NOTIFY_SOCKET`. A path starting with `@` names an
 /// abstract socket (NIO cannot send to those, hence plain sockets here).
-public final class UnixDatagramSocket: @unchecked Sendable {
+public final class UnixDatagramSocket: Sendable {
     private let descriptor: Int32
 
     /// Nil when nothing listens at `path` (or it is too long for a socket address).

@@ -3,7 +3,7 @@ import NIOCore
 
 /// Every open connection, so a shutdown can tell each one the relay is
 /// going away instead of dropping them.
-final class ConnectionSet: @unchecked Sendable {
+final class ConnectionSet: @unchecked Sendable {  // every mutable field is read and written under `lock`
     private let lock = NIOLock()
     private var channels: [ObjectIdentifier: Channel] = [:]
 

@@ -4,7 +4,7 @@ import P22PWire
 
 /// All groups on this relay by name. A group is created by its first member
 /// and removed with its last; lock order is registry, then group.
-final class GroupRegistry: @unchecked Sendable {
+final class GroupRegistry: @unchecked Sendable {  // every mutable field is read and written under `lock`
     private let lock = NIOLock()
     private var groups: [String: RelayGroup] = [:]
 

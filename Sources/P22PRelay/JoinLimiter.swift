@@ -4,7 +4,7 @@ import NIOCore
 /// Slows down password guessing: each client address may fail to join at
 /// most `limit` times per `window`; further attempts are refused unchecked
 /// until the window has passed.
-final class JoinLimiter: @unchecked Sendable {
+final class JoinLimiter: @unchecked Sendable {  // every mutable field is read and written under `lock`
     private let lock = NIOLock()
     private let limit: Int
     private let window: TimeAmount

@@ -11,7 +11,7 @@ import Synchronization
 /// Everything written to a member goes through `deliver`, relayed frames and
 /// the relay's own messages alike, so what is queued toward a member that
 /// does not read is always counted and bounded.
-final class MemberLink: @unchecked Sendable {
+final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters` is under `waitersLock`, `connection` is only touched on `channel.eventLoop`
     let cid: CID
     let name: String
     let instance: [UInt8]
@@ -64,7 +64,7 @@ final class MemberLink: @unchecked Sendable {
             return
         }
         let channel = self.channel
-        let write = {
+        let write: @Sendable () -> Void = {
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { _ in self.drained(size) }
             if let body {

@@ -326,7 +326,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private func offLoop(_ context: ChannelHandlerContext, _ work: @escaping @Sendable () throws -> Reservation,
                          then granted: @escaping (Reservation) -> Void) {
         state = .busy
-        blockingIO.runIfActive(eventLoop: context.eventLoop, work).whenComplete { result in
+        blockingIO.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in
             guard let context = self.context else { return }
             switch result {
             case .success(let reservation):

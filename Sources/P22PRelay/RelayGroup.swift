@@ -5,7 +5,7 @@ import P22PWire
 /// One group on the relay: its auth verifier and its members by CID and name.
 /// Shared by the event loops of all its members, so every access takes the lock;
 /// the lock is held only for dictionary operations, never for I/O.
-final class RelayGroup: @unchecked Sendable {
+final class RelayGroup: @unchecked Sendable {  // every mutable field is read and written under `lock`
     let name: String
     let verifier: AuthVerifier
     /// Creator-only (SCO): members may exchange frames with the creator only.

@@ -123,6 +123,8 @@ public final class RelayServer: Sendable {
                     ])
                 }
             })
+        // The gate is removed by the upgrade's completion, on this channel's loop.
+        let boundGate = NIOLoopBound(gate, eventLoop: channel.eventLoop)
         return channel.eventLoop.makeCompletedFuture {
             if let tls = shared.tls {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -130,11 +132,11 @@ public final class RelayServer: Sendable {
         }.flatMap {
             channel.pipeline.configureHTTPServerPipeline(
                 withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                    context.pipeline.removeHandler(gate, promise: nil)
+                    context.pipeline.syncOperations.removeHandler(boundGate.value, promise: nil)
                 }),
                 withErrorHandling: true)
         }.flatMapThrowing {
-            try channel.pipeline.syncOperations.addHandler(gate)
+            try channel.pipeline.syncOperations.addHandler(boundGate.value)
         }
     }
 

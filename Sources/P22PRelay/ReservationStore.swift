@@ -7,7 +7,7 @@ import P22PCrypto
 /// directory so both survive a restart. Every change is written to a
 /// temporary file, flushed to disk, and renamed over the old one: a crash at
 /// any moment leaves either the old state or the new, never a torn file.
-final class ReservationStore: @unchecked Sendable {
+final class ReservationStore: @unchecked Sendable {  // every mutable field is read and written under `lock`
     enum Failure: Error, Equatable {
         case notReservable(String)
         case taken(until: String)

@@ -5,7 +5,7 @@ import P22PWire
 /// can tell from the clear part of sealed frames (kind and stream id), so a
 /// member can be held to a maximum number of open streams. Updated from the
 /// event loops of both ends of each stream, hence the lock.
-final class StreamLedger: @unchecked Sendable {
+final class StreamLedger: @unchecked Sendable {  // every mutable field is read and written under `lock`
     private struct Key: Hashable {
         let peer: CID
         let stream: UInt32

@@ -4,7 +4,7 @@ import Logging
 /// The terminal the command loop talks to. Output is written whole under a
 /// lock; events arriving from the network while the user types are printed
 /// on their own line above a fresh prompt, so the prompt is never garbled.
-public final class Console: @unchecked Sendable {
+public final class Console: @unchecked Sendable {  // every mutable field is read and written under `lock`
     public static let prompt = "(p22p) "
     private let lock = NSLock()
     private let interactive: Bool

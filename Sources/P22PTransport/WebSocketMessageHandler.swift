@@ -92,7 +92,7 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
             guard !pongInFlight else { return }
             pongInFlight = true
             let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenComplete { _ in self.pongInFlight = false }
+            written.futureResult.assumeIsolated().whenComplete { _ in self.pongInFlight = false }
             context.writeAndFlush(wrapOutboundOut(frame(.pong, data: payload)), promise: written)
         case .pong:
             break

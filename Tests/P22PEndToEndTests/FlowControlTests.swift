@@ -80,7 +80,7 @@ final class FlowControlTests: XCTestCase {
     }
 }
 
-final class Counter: @unchecked Sendable {
+final class Counter: @unchecked Sendable {  // `count` is under `lock`
     private let lock = NSLock()
     private var count = 0
     func add(_ amount: Int) { lock.withLock { count += amount } }

@@ -76,14 +76,14 @@ final class ForwardIntegrityTests: XCTestCase {
     }
 }
 
-final class LockedDigest: @unchecked Sendable {
+final class LockedDigest: @unchecked Sendable {  // `digest` is under `lock`
     private let lock = NSLock()
     private var digest: SHA256.Digest?
     func set(_ value: SHA256.Digest) { lock.withLock { digest = value } }
     func get() -> SHA256.Digest? { lock.withLock { digest } }
 }
 
-final class Recorder: @unchecked Sendable {
+final class Recorder: @unchecked Sendable {  // `list` is under `lock`
     private let lock = NSLock()
     private var list: [String] = []
     func add(_ text: String) { lock.withLock { list.append(text) } }

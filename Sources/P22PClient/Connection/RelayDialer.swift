@@ -20,7 +20,7 @@ enum RelayDialer {
     static func connect(
         to url: ServerURL, group: String, tls: TLSOptions, keepalive: Keepalive, maxFrameSize: Int,
         on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10),
-        makeHandler: @escaping () -> ChannelHandler
+        makeHandler: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<Channel> {
         let sslContext: NIOSSLContext?
         do {
@@ -46,6 +46,7 @@ enum RelayDialer {
                         tlsReady.succeed(())
                     }
                     let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
+                    let boundCatcher = NIOLoopBound(catcher, eventLoop: channel.eventLoop)
                     let upgrader = WebSocketClientUpgrader(
                         upgradePipelineHandler: { channel, response in
                             guard response.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains(where: { $0 == ProtocolVersion.subprotocol }) else {
@@ -63,7 +64,7 @@ enum RelayDialer {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
                         leftOverBytesStrategy: .forwardBytes,
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                            context.pipeline.removeHandler(catcher, promise: nil)
+                            context.pipeline.syncOperations.removeHandler(boundCatcher.value, promise: nil)
                         }))
                     try channel.pipeline.syncOperations.addHandler(catcher)
                 }

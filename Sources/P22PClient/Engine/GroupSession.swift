@@ -10,7 +10,7 @@ import Synchronization
 /// `p22p-up` and the command loop all run their groups through this.
 ///
 /// Everything lives on `eventLoop`; public methods hop onto it.
-public final class GroupSession: @unchecked Sendable {  // state confined to `eventLoop`
+public final class GroupSession: @unchecked Sendable {  // state confined to `eventLoop`; public methods hop onto it
     public enum Event: Sendable {
         /// In the group; `again` after a reconnect.
         case joined(Peer, created: Bool, again: Bool)
@@ -131,7 +131,8 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
                 logger.error("group \(group): \(error); connecting without the reservation key")
             }
         }
-        logger.debug("connecting to \(configuration.server) (\(mode == .create ? "create" : "join"))")
+        let server = configuration.server
+        logger.debug("connecting to \(server) (\(mode == .create ? "create" : "join"))")
         Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger,
                        onLinkUp: { [weak self] in self?.handle(.linkUp) },
                        onEvent: { [weak self] event in
@@ -144,7 +145,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
                 case .success(let member):
                     self.handle(.welcomed(at: .now()), member: member)
                 case .failure(let error):
-                    let failure = error as? MemberError ?? .cannotConnect(configuration.server, reason: "\(error)")
+                    let failure = error as? MemberError ?? .cannotConnect(server, reason: "\(error)")
                     self.handle(.failed(failure))
                 }
             }
@@ -284,7 +285,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
 
     /// Runs `body` with the member of the current link, or fails with a
     /// sentence saying the link is down.
-    public func withMember<Value>(_ body: @escaping (Member) -> EventLoopFuture<Value>) -> EventLoopFuture<Value> {
+    public func withMember<Value: Sendable>(_ body: @escaping @Sendable (Member) -> EventLoopFuture<Value>) -> EventLoopFuture<Value> {
         eventLoop.flatSubmit {
             guard let member = self.member else {
                 return self.eventLoop.makeFailedFuture(MemberError.disconnected(

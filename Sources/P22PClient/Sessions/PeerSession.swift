@@ -172,7 +172,7 @@ final class PeerSession {
         let promise = member.eventLoop.makePromise(of: TimeAmount.self)
         pendingPings[token] = (promise, .now())
         send(.ping(token: token), stream: 0)
-        member.eventLoop.scheduleTask(in: timeout) {
+        member.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             self.pendingPings.removeValue(forKey: token)?.promise.fail(
                 MemberError.disconnected(reason: "no answer from \(self.peerName) within \(timeout.nanoseconds / 1_000_000_000) s"))
         }

@@ -5,7 +5,7 @@ import P22PTransport
 /// A local listening socket for one forward. What happens to an accepted
 /// connection is up to the owner: a `Member` opens a stream at once, the
 /// daemon may first wait for its link or the peer.
-public final class ForwardListener: @unchecked Sendable {
+public final class ForwardListener: Sendable {
     public let spec: ForwardSpec
     public let port: Int
     private let channel: Channel
@@ -19,7 +19,7 @@ public final class ForwardListener: @unchecked Sendable {
     /// Binds `spec.listen`. Accepted connections do not read until a stream
     /// takes them over; `accept` runs on `eventLoop`.
     public static func start(_ spec: ForwardSpec, on eventLoop: EventLoop,
-                             accept: @escaping (Channel) -> Void) -> EventLoopFuture<ForwardListener> {
+                             accept: @escaping @Sendable (Channel) -> Void) -> EventLoopFuture<ForwardListener> {
         ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)

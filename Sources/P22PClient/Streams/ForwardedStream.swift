@@ -110,6 +110,7 @@ final class ForwardedStream {
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: target.host, port: target.port)
+            .assumeIsolated()
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
@@ -158,7 +159,7 @@ final class ForwardedStream {
         bytesIn += count
         let write = channel.writeAndFlush(bytes)
         lastWrite = write
-        write.whenSuccess {
+        write.assumeIsolated().whenSuccess {
             guard !self.machine.isEnded, let grant = self.window.delivered(count) else { return }
             self.session.send(.window(increment: UInt32(grant)), stream: self.id)
         }

@@ -51,15 +51,15 @@ public final class WebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader {
 /// and the request goes on to the next handler as plain HTTP), then
 /// `upgradePipelineHandler` adds a `WebSocketMessageHandler` and what goes
 /// above it.
-public final class WebSocketServerUpgrader: HTTPServerProtocolUpgrader, @unchecked Sendable {
+public final class WebSocketServerUpgrader: HTTPServerProtocolUpgrader, Sendable {
     public let supportedProtocol = "websocket"
     public let requiredUpgradeHeaders: [String] = []
 
-    private let shouldUpgrade: (HTTPRequestHead) -> HTTPHeaders?
-    private let upgradePipelineHandler: (Channel, HTTPRequestHead) -> EventLoopFuture<Void>
+    private let shouldUpgrade: @Sendable (HTTPRequestHead) -> HTTPHeaders?
+    private let upgradePipelineHandler: @Sendable (Channel, HTTPRequestHead) -> EventLoopFuture<Void>
 
-    public init(shouldUpgrade: @escaping (HTTPRequestHead) -> HTTPHeaders?,
-                upgradePipelineHandler: @escaping (Channel, HTTPRequestHead) -> EventLoopFuture<Void>) {
+    public init(shouldUpgrade: @escaping @Sendable (HTTPRequestHead) -> HTTPHeaders?,
+                upgradePipelineHandler: @escaping @Sendable (Channel, HTTPRequestHead) -> EventLoopFuture<Void>) {
         self.shouldUpgrade = shouldUpgrade
         self.upgradePipelineHandler = upgradePipelineHandler
     }

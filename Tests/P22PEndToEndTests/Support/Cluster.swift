@@ -13,7 +13,7 @@ import XCTest
 /// A real relay on a loopback port and real members connected to it over
 /// WebSockets, all in this process so tests can watch the relay's counters and
 /// members' events.
-final class Cluster: @unchecked Sendable {
+final class Cluster: @unchecked Sendable {  // all `let`; the session list is in a locked box
     let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
     let relay: RelayServer
     let group: String
@@ -109,7 +109,7 @@ final class Cluster: @unchecked Sendable {
 }
 
 /// Every member event, in order, with the member's name.
-final class EventLog: @unchecked Sendable {
+final class EventLog: @unchecked Sendable {  // `entries` is under `lock`
     private let lock = NIOLock()
     private var entries: [(String, MemberEvent)] = []
 

@@ -5,7 +5,7 @@ import Foundation
 
 /// A Unix datagram socket that collects what it receives: stands in for the
 /// systemd journal and for systemd's notify socket.
-final class DatagramReceiver: @unchecked Sendable {
+final class DatagramReceiver: @unchecked Sendable {  // all `let`: a descriptor and a locked recorder
     let path: String
     private let fd: Int32
     let received = Recorder()

@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// Keeps every log line of a component so tests can check that a rejection
 /// was logged with its reason.
 struct RecordingLogHandler: LogHandler {
-    final class Lines: @unchecked Sendable {
+    final class Lines: @unchecked Sendable {  // `lines` is under `lock`
         private let lock = NIOLock()
         private var lines: [String] = []
         func append(_ line: String) { lock.withLock { lines.append(line) } }

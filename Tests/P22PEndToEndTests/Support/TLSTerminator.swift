@@ -5,7 +5,7 @@ import NIOSSL
 
 /// A TLS-terminating proxy like the nginx or HAProxy in front of a relay:
 /// accepts TLS on a loopback port and pipes the plaintext to `backendPort`.
-final class TLSTerminator: @unchecked Sendable {
+final class TLSTerminator: @unchecked Sendable {  // all `let`: a channel and its loop group
     let channel: Channel
     var port: Int { channel.localAddress!.port! }
 

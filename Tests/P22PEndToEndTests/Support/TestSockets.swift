@@ -6,7 +6,7 @@ import Crypto
 
 /// Plain blocking POSIX sockets: the "real TCP programs" at both ends of a
 /// forward, independent of the NIO code under test.
-final class TCPConnection: @unchecked Sendable {
+final class TCPConnection: @unchecked Sendable {  // only a descriptor; each test uses a connection from one task at a time
     let fd: Int32
 
     init(fd: Int32) { self.fd = fd }
@@ -121,7 +121,7 @@ struct SocketError: Error, CustomStringConvertible {
 
 /// A listening socket on 127.0.0.1 that runs `handle` on its own thread for
 /// each accepted connection, until `stop`.
-final class TCPTestServer: @unchecked Sendable {
+final class TCPTestServer: @unchecked Sendable {  // all `let`: a descriptor, a port and a @Sendable handler
     let port: Int
     private let fd: Int32
     private let handle: @Sendable (TCPConnection) -> Void

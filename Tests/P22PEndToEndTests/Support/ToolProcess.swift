@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 
 /// One of the built executables (`p22p`, `p22p-server`) run as a real
 /// process, with its combined output collected for assertions.
-final class ToolProcess: @unchecked Sendable {
+final class ToolProcess: @unchecked Sendable {  // output in locked boxes; Process is only started and signalled
     let process = Process()
     private let collected = NIOLockedValueBox("")
     private let errors = NIOLockedValueBox("")
