@@ -4,9 +4,12 @@
   benchmarks/reconnect.py BIN_DIR [RUNS]
 
 Starts a relay and two p22p-up members (host allows an echo server, guest
-forwards a local port to it), then RUNS times: kill -9 the relay, wait 3 s,
-start it again on the same port, and time until a round trip through the
-forward succeeds. Prints each time and the median.
+forwards a local port to it), then RUNS times: kill -9 the relay, connect to
+the forward while it is down (that connection waits), start the relay again
+2 s after the kill on the same port, and time until (a) the waiting
+connection gets its first byte back, with no retry by its client, and (b) a
+new round trip through the forward succeeds. Prints each time and the
+medians.
 
 Before each kill the link has been up for over a minute, as in real life:
 p22p-up's backoff resets only after a stable minute, so back-to-back outages
@@ -87,21 +90,31 @@ def main():
             if time.monotonic() > deadline:
                 sys.exit("the forward never worked")
             time.sleep(0.05)
-        times = []
+        times, served = [], []
         for _ in range(runs):
             time.sleep(62)
             relay.send_signal(signal.SIGKILL)
             relay.wait()
-            time.sleep(3)
+            killed = time.monotonic()
+            time.sleep(0.5)
+            waiting = socket.create_connection(("127.0.0.1", local_port), timeout=15)
+            waiting.sendall(b"made during the outage")
+            time.sleep(max(0, 2 - (time.monotonic() - killed)))
             relay = start_relay()
             restarted = time.monotonic()
+            first = waiting.recv(1)
+            waiting.close()
+            if not first:
+                sys.exit("the connection made during the outage was closed, not served")
+            served.append(time.monotonic() - restarted)
             while not round_trip(local_port):
                 if time.monotonic() - restarted > 90:
                     sys.exit("the forward did not come back within 60 s")
                 time.sleep(0.02)
             times.append(time.monotonic() - restarted)
-            print(f"forward working again {times[-1]:.2f} s after the restart", flush=True)
-        print(f"median of {runs}: {statistics.median(times):.2f} s")
+            print(f"waiting connection served {served[-1]:.2f} s, new round trip {times[-1]:.2f} s after the restart", flush=True)
+        print(f"median of {runs}: waiting connection served {statistics.median(served):.2f} s, "
+              f"new round trip {statistics.median(times):.2f} s after the restart")
     finally:
         for process in members + [relay]:
             process.terminate()

@@ -4,29 +4,10 @@ import XCTest
 /// `p22p-up` as users run it: real daemon processes with real profiles, a
 /// real relay process that gets killed, real TCP programs at both ends.
 final class DaemonTests: ProcessTestCase {
-    private var servers: [TCPTestServer] = []
-    private var profiles: Profiles!
-
-    override func setUpWithError() throws {
-        profiles = try Profiles()
-    }
-
-    override func tearDown() {
-        for server in servers { server.stop() }
-        servers.removeAll()
-        super.tearDown()
-    }
-
-    private var directory: URL { profiles.directory }
+    private var directory: URL { get throws { try profiles().directory } }
 
     private func write(_ name: String, _ yaml: String) throws -> String {
-        try profiles.write(name, yaml)
-    }
-
-    private func echoServer() throws -> TCPTestServer {
-        let server = try TCPTestServer.echo()
-        servers.append(server)
-        return server
+        try profiles().write(name, yaml)
     }
 
     private func hostProfile(relayPort: Int, allow: Int, extra: String = "") -> String {
@@ -175,7 +156,7 @@ final class DaemonTests: ProcessTestCase {
     func testMissingJournalFallsBackToStdoutWithOneWarning() async throws {
         let relay = try await startRelay()
         let up = try run("p22p-up", ["--log", "journal", try write("host.yaml", hostProfile(relayPort: relay.port, allow: 9))],
-                         environment: ["P22P_JOURNAL_SOCKET": directory.appendingPathComponent("no-such-socket").path])
+                         environment: ["P22P_JOURNAL_SOCKET": try directory.appendingPathComponent("no-such-socket").path])
         try await up.waitForLine(containing: "no systemd journal at")
         try await up.waitForLine(containing: "created group home")
     }

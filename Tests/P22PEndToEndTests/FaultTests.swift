@@ -5,25 +5,6 @@ import XCTest
 /// come late, long relay outages, a member frozen with SIGSTOP, a link
 /// blackholed in a network namespace, and thousands of connections.
 final class FaultTests: ProcessTestCase {
-    private var servers: [TCPTestServer] = []
-    private var profiles: Profiles!
-
-    override func setUpWithError() throws {
-        profiles = try Profiles()
-    }
-
-    override func tearDown() {
-        for server in servers { server.stop() }
-        servers.removeAll()
-        super.tearDown()
-    }
-
-    private func echoServer() throws -> TCPTestServer {
-        let server = try TCPTestServer.echo()
-        servers.append(server)
-        return server
-    }
-
     /// `p22p create --relay` to a peer that joins 2 s later: the connection
     /// made meanwhile waits for the peer and is served when it arrives.
     func testOneShotForwardWaitsForAPeerThatJoinsLater() async throws {
@@ -56,9 +37,9 @@ final class FaultTests: ProcessTestCase {
         let server = "ws://127.0.0.1:\(relayPort)"
         var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
         try await relay.waitForLine(containing: "relay listening")
-        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: server, allow: echo.port, groupExtra: "create: always"))])
+        let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: echo.port, groupExtra: "create: always"))])
         try await host.waitForLine(containing: "created group home")
-        let guest = try run("p22p-up", [try profiles.write("guest.yaml",
+        let guest = try run("p22p-up", [try profiles().write("guest.yaml",
                                                            Profiles.guest(server: server, forwards: [(localPort, echo.port)], groupExtra: "create: never"))])
         try await waitUntilForwarding(port: localPort)
 
@@ -94,8 +75,8 @@ final class FaultTests: ProcessTestCase {
         let relay = try await startRelay(["--keepalive", "1"])
         let localPort = try freePort()
         let server = relay.url
-        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: server, allow: echo.port))])
-        let guest = try run("p22p-up", [try profiles.write("guest.yaml", Profiles.guest(server: server, forwards: [(localPort, echo.port)]))])
+        let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: echo.port))])
+        let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: server, forwards: [(localPort, echo.port)]))])
         try await waitUntilForwarding(port: localPort)
         _ = host
 
@@ -122,8 +103,8 @@ final class FaultTests: ProcessTestCase {
         let server = "ws://\(namespace.address):\(relayPort)"
         let keepalive = "keepalive: { interval: 1s, timeout: 3s }"
         let localPort = try freePort()
-        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: server, allow: echo.port, extra: keepalive))])
-        let guest = try run("p22p-up", [try profiles.write("guest.yaml",
+        let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: echo.port, extra: keepalive))])
+        let guest = try run("p22p-up", [try profiles().write("guest.yaml",
                                                            Profiles.guest(server: server, forwards: [(localPort, echo.port)], extra: keepalive))])
         try await waitUntilForwarding(port: localPort)
 
@@ -156,8 +137,8 @@ final class FaultTests: ProcessTestCase {
         let echo = try echoServer()
         let relay = try await startRelay()
         let localPort = try freePort()
-        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: relay.url, allow: echo.port))])
-        let guest = try run("p22p-up", [try profiles.write("guest.yaml", Profiles.guest(server: relay.url, forwards: [(localPort, echo.port)]))])
+        let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: relay.url, allow: echo.port))])
+        let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: relay.url, forwards: [(localPort, echo.port)]))])
         try await waitUntilForwarding(port: localPort)
         let processes = [("relay", relay.tool), ("host", host), ("guest", guest)]
         let message = randomBytes(1024)

@@ -105,7 +105,8 @@ final class ReservationTests: ProcessTestCase {
                                                            target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
         let connection = try TCPConnection.connect(port: toAlice)
         defer { connection.close() }
-        try connection.send(Array("hi".utf8))
+        // The reset may already be there when we send: either way nothing may cross.
+        try? connection.send(Array("hi".utf8))
         XCTAssertThrowsError(try connection.receive(exactly: 2), "bytes crossed between two members of a creator-only group")
         _ = try await cluster.events.wait(for: "bob") {
             if case .streamReset(_, _, let reason) = $0 { return reason.contains("creator-only") }

@@ -67,6 +67,7 @@ final class ShellTests: ProcessTestCase {
         }
         try await user.command("join nowhere", expect: "group nowhere does not exist; create it first")
         try await user.command("create demo", expect: "created group demo")
+        XCTAssertFalse(user.output.contains("lost the relay"), "a refused join is not a lost link: \(user.output)")
         // Bad arguments get the usage of that command.
         try await user.command("relay host abc 22", expect: "usage: relay PEER [LOCAL] REMOTE")
         try await user.command("relay host 2222 99999", expect: "usage: relay PEER [LOCAL] REMOTE")

@@ -122,15 +122,25 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     }
 
     private func dial(_ mode: MemberConfiguration.JoinMode) {
+        guard let path = configuration.reservationFile else { return connect(mode, reservation: configuration.member.reservation) }
+        // Read again on every attempt (an extended key is picked up), and off
+        // the event loop: a slow disk must not stall the streams on it.
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try ReservationFile.load(path).encoded() }
+            .assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let key):
+                    self.connect(mode, reservation: key)
+                case .failure(let error):
+                    self.logger.error("group \(self.group): \(error); connecting without the reservation key")
+                    self.connect(mode, reservation: [])
+                }
+            }
+    }
+
+    private func connect(_ mode: MemberConfiguration.JoinMode, reservation: [UInt8]) {
         var configuration = self.configuration.member
         configuration.mode = mode
-        if let path = self.configuration.reservationFile {
-            do {
-                configuration.reservation = try ReservationFile.load(path).encoded()
-            } catch {
-                logger.error("group \(group): \(error); connecting without the reservation key")
-            }
-        }
+        configuration.reservation = reservation
         let server = configuration.server
         logger.debug("connecting to \(server) (\(mode == .create ? "create" : "join"))")
         Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger,

@@ -5,11 +5,30 @@ import XCTest
 /// started when the test ends, whatever happened.
 class ProcessTestCase: XCTestCase {
     private(set) var processes: [ToolProcess] = []
+    private var servers: [TCPTestServer] = []
+    private var madeProfiles: Profiles?
 
     override func tearDown() {
         for process in processes { process.stop() }
         processes.removeAll()
+        for server in servers { server.stop() }
+        servers.removeAll()
         super.tearDown()
+    }
+
+    /// An echo server on loopback, stopped with the test.
+    func echoServer() throws -> TCPTestServer {
+        let server = try TCPTestServer.echo()
+        servers.append(server)
+        return server
+    }
+
+    /// A fresh directory for this test's profiles, with the group password file.
+    func profiles() throws -> Profiles {
+        if let madeProfiles { return madeProfiles }
+        let made = try Profiles()
+        madeProfiles = made
+        return made
     }
 
     @discardableResult
