@@ -3,7 +3,8 @@ import PackageDescription
 
 // One library per concern: the wire format and the cryptography are pure values
 // with no I/O; the relay and the client are the two ends of the network; the
-// executables only parse arguments and run one of those.
+// executables only parse arguments and run one of those. Every target builds
+// in Swift 6 language mode (tools version 6.0).
 let package = Package(
     name: "p22p",
     platforms: [.macOS(.v13)],
@@ -49,8 +50,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .target(
             name: "P22PRelay",
@@ -66,8 +66,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .target(
             name: "P22PClient",
@@ -83,8 +82,7 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .target(
             name: "P22PProfile",
@@ -111,8 +109,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .target(
             name: "P22PShell",
@@ -124,8 +121,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .target(
             name: "P22PLogging",
@@ -139,8 +135,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .executableTarget(
             name: "p22p-server",
@@ -156,8 +151,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .executableTarget(
             name: "p22p",
@@ -171,8 +165,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .executableTarget(
             name: "p22p-up",
@@ -184,13 +177,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
+        ),
+        .testTarget(
+            name: "P22PDaemonTests",
+            dependencies: ["P22PDaemon", "P22PClient"]
         ),
         .testTarget(
             name: "P22PClientTests",
-            dependencies: ["P22PClient", "P22PWire", .product(name: "NIOCore", package: "swift-nio")],
-            swiftSettings: eventLoopConfined
+            dependencies: ["P22PClient", "P22PWire", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "P22PTransportTests",
@@ -198,8 +193,7 @@ let package = Package(
                 "P22PTransport",
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .testTarget(name: "P22PWireTests", dependencies: ["P22PWire"]),
         .testTarget(name: "P22PCryptoTests", dependencies: ["P22PCrypto"]),
@@ -215,8 +209,7 @@ let package = Package(
                 "P22PWire",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
         .testTarget(
             name: "P22PEndToEndTests",
@@ -233,13 +226,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: eventLoopConfined
+            ]
         ),
     ]
 )
-
-// Every target builds in Swift 6 language mode. Networking state is confined
-// to one NIO event loop per connection; the few types whose confinement the
-// compiler cannot see are marked @unchecked Sendable, each with its reason.
-var eventLoopConfined: [SwiftSetting] { [] }

@@ -78,6 +78,9 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         }
     }
 
+    /// Admitted, and the link is still up. Call on `eventLoop`.
+    public var canOpenStreams: Bool { link != nil && joinPromise == nil }
+
     /// Whether the link to the relay has ended; safe from any thread.
     public var isClosed: Bool { closed.load(ordering: .acquiring) }
 
@@ -251,7 +254,7 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     /// or the link is down. Call on `eventLoop`, with `local` on it too.
     public func openStream(from local: Channel, for spec: ForwardSpec) -> Bool {
         eventLoop.preconditionInEventLoop()
-        guard link != nil, joinPromise == nil, let peer = roster.find(spec.peer) else { return false }
+        guard canOpenStreams, let peer = roster.find(spec.peer) else { return false }
         _ = session(for: peer.cid).openStream(target: spec.target, local: local)
         return true
     }

@@ -10,12 +10,19 @@ public enum PasswordSource {
         if let file {
             do { return try GroupPassword.file(file).read(group: group) } catch { throw .usage(error.description) }
         }
+        guard let password = try environmentOrPrompt(group: group) else {
+            throw .usage("no password: use --password-file FILE, set \(environmentVariable), or run on a terminal")
+        }
+        return password
+    }
+
+    /// `P22P_PASSWORD`, else a no-echo prompt when standard input is a
+    /// terminal; nil when there is neither (the command loop has no file).
+    public static func environmentOrPrompt(group: String) throws(CommandError) -> String? {
         if let value = ProcessInfo.processInfo.environment[environmentVariable], !value.isEmpty {
             return value
         }
-        guard isatty(STDIN_FILENO) == 1 else {
-            throw .usage("no password: use --password-file FILE, set \(environmentVariable), or run on a terminal")
-        }
+        guard isatty(STDIN_FILENO) == 1 else { return nil }
         guard let password = Terminal.readHidden(prompt: "Password for group \(group): "), !password.isEmpty else {
             throw .usage("no password entered")
         }

@@ -25,8 +25,6 @@ public actor Daemon {
     private let notifier = SystemdNotifier()
     private var watchdog: Task<Void, Never>?
     private var stopping = false
-    private var reloading = false
-    private var reloadAgain = false
     private let defaultName: String
 
     public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger) {
@@ -96,21 +94,8 @@ public actor Daemon {
     /// Re-reads the profile. Unchanged forwards keep their connections;
     /// changed groups reconnect; an invalid profile is rejected and the
     /// running one stays.
+    /// `DaemonService` runs one reload at a time, one per SIGHUP.
     public func reload() async {
-        // One reload at a time; a signal that arrives meanwhile runs one more.
-        guard !reloading else {
-            reloadAgain = true
-            return
-        }
-        reloading = true
-        repeat {
-            reloadAgain = false
-            await reloadOnce()
-        } while reloadAgain && !stopping
-        reloading = false
-    }
-
-    private func reloadOnce() async {
         guard !stopping else { return }
         notify("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
         defer { notify("READY=1") }
@@ -159,8 +144,6 @@ public actor Daemon {
             }
             guard !stopping else { return }
         }
-        // Removals first (whole groups, then forwards), binds after, so a
-        // port can move from one group to another in one reload.
         for (session, old, new) in updating {
             var applied = new
             applied.group.forwards = old.group.forwards.filter { new.group.forwards.contains($0) }

@@ -113,7 +113,7 @@ public struct ProfileParser {
         guard interval > .zero else { throw error(at: fields["interval"], "keepalive.interval must be above 0") }
         guard timeout > interval else {
             throw error(at: fields["timeout"] ?? fields["interval"],
-                        "keepalive.timeout (\(timeout.readable)) must be longer than keepalive.interval (\(interval.readable)): several pings must fit in it")
+                        "keepalive.timeout (\(timeout.readable)) must be longer than keepalive.interval (\(interval.readable)), or a quiet link is given up between two pings")
         }
         return Keepalive(interval: TimeAmount(interval), timeout: TimeAmount(timeout))
     }

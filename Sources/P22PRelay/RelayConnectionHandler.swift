@@ -142,27 +142,36 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func route(_ frame: ByteBuffer, to destination: CID, context: ChannelHandlerContext) {
+        // The common case, checked inline (this runs for every frame): joined,
+        // a payload, a present destination, no creator-only rule. Everything
+        // else is decided by `Routing.decide`.
+        guard case .joined(let me, let group) = state, frame.readableBytes > Frame.relayedHeaderSize, destination != me.cid,
+              !group.creatorOnly, let target = group.member(destination) else {
+            return routeUnusual(frame, to: destination, context: context)
+        }
+        forward(frame, from: me, to: target, context: context)
+    }
+
+    private func routeUnusual(_ frame: ByteBuffer, to destination: CID, context: ChannelHandlerContext) {
         let joined: (me: MemberLink, group: RelayGroup)? = if case .joined(let me, let group) = state { (me, group) } else { nil }
         let target = joined.flatMap { $0.group.member(destination) }
         let decision = Routing.decide(Routing.Frame(
             source: joined?.me.cid ?? CID(0), destination: destination, senderJoined: joined != nil,
             hasPayload: frame.readableBytes > Frame.relayedHeaderSize, destinationPresent: target != nil,
-            group: joined?.group.name ?? "", creatorOnly: joined?.group.creatorOnly ?? false,
-            // The creator is read under the group's lock: only where it matters.
-            creator: joined?.group.creatorOnly == true ? joined?.group.creator : nil))
-        guard let (me, _) = joined, let target, decision == .deliver else {
-            switch decision {
-            case .disconnect(let reason):
-                disconnect(reason: reason)
-            case .undeliverable(let reason):
-                // Counted and bounded like relayed frames, so a member that keeps
-                // sending to nobody and never reads the answers cannot grow memory.
-                joined?.me.send(.undeliverable(cid: destination, reason: reason), pausing: joined!.me)
-            case .deliver:
-                break
-            }
-            return
+            group: joined?.group.name ?? "", creatorOnly: joined?.group.creatorOnly ?? false, creator: joined?.group.creator))
+        switch decision {
+        case .deliver:
+            if let me = joined?.me, let target { forward(frame, from: me, to: target, context: context) }
+        case .disconnect(let reason):
+            disconnect(reason: reason)
+        case .undeliverable(let reason):
+            // Counted and bounded like relayed frames, so a member that keeps
+            // sending to nobody and never reads the answers cannot grow memory.
+            if let me = joined?.me { me.send(.undeliverable(cid: destination, reason: reason), pausing: me) }
         }
+    }
+
+    private func forward(_ frame: ByteBuffer, from me: MemberLink, to target: MemberLink, context: ChannelHandlerContext) {
         guard account(frame, from: me, to: target, context: context) else { return }
         var (head, body) = OutgoingFrames.relayed(frame, from: me.cid, allocator: context.channel.allocator)
         if let tap = configuration.frameTap, !tap(&body) { return }
@@ -205,10 +214,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let decision = Admission.decide(Admission.Request(
             version: request.version, group: request.group, address: clientAddress, name: request.name, create: create,
             pathMatches: RoutingKey.key(forGroup: request.group) == routingKey,
-            signed: verifier?.verify(request, challenge: challenge, create: create) ?? false,
+            signed: { verifier?.verify(request, challenge: challenge, create: create) ?? false },
             rateLimited: !create && !joinLimiter.allows(clientAddress),
             groupExists: existing != nil,
-            reservation: create ? reservationStanding(request) : .notNeeded))
+            reservation: { create ? self.reservationStanding(request) : .notNeeded }))
         let group: RelayGroup
         switch decision {
         case .refuse(let code, let message, let failedJoin):
@@ -393,7 +402,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private func refuse(_ code: RefusalCode, _ message: String) {
         guard let context else { return }
         stats.metrics.refused("\(code)")
-        logger.info("refused", metadata: ["reason": "\(message)"])
+        // A member waiting for its group's creator asks every second: not news.
+        logger.log(level: code == .noSuchGroup ? .debug : .info, "refused", metadata: ["reason": "\(message)"])
         send(.refused(code, message: message), context: context)
         // A refused connection gets no second try: the client reconnects with a fresh challenge.
         context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: .normalClosure, reason: message), promise: nil)

@@ -21,7 +21,11 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         var expires: Int64
     }
 
+    /// Guards `records`, held only to read or swap them: validating a key on
+    /// an event loop never waits for a disk.
     private let lock = NIOLock()
+    /// Serializes changes (sign, write, fsync, swap), off the event loops.
+    private let writer = NIOLock()
     private let directory: String?
     let signingKey: Curve25519.Signing.PrivateKey
     private var records: [String: Record]
@@ -61,23 +65,23 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
 
     func reserve(group: String, creatorOnly: Bool, now: Int64) throws(Failure) -> Reservation {
         guard group.hasPrefix("#"), group.count > 1 else { throw .notReservable("only names starting with '#' can be reserved") }
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = records[group], existing.expires > now {
+        writer.lock()
+        defer { writer.unlock() }
+        if let existing = lock.withLock({ records[group] }), existing.expires > now {
             throw .taken(until: Reservation.describeExpiry(existing.expires))
         }
         return try issue(group: group, creatorOnly: creatorOnly, now: now)
     }
 
     func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
+        writer.lock()
+        defer { writer.unlock() }
         try validate(reservation, now: now)
-        lock.lock()
-        defer { lock.unlock() }
         return try issue(group: reservation.group, creatorOnly: reservation.creatorOnly, now: now)
     }
 
     /// Signs a reservation for a full lifetime from `now` and records it,
-    /// dropping expired records on the way. Called with `lock` held.
+    /// dropping expired records on the way. Called with `writer` held.
     private func issue(group: String, creatorOnly: Bool, now: Int64) throws(Failure) -> Reservation {
         let reservation: Reservation
         do {
@@ -85,10 +89,10 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         } catch {
             throw .storage("cannot sign: \(error)")
         }
-        var updated = records.filter { $0.value.expires > now }
+        var updated = lock.withLock { records }.filter { $0.value.expires > now }
         updated[group] = Record(mode: reservation.mode, expires: reservation.expires)
         try persist(updated)
-        records = updated
+        lock.withLock { records = updated }
         return reservation
     }
 

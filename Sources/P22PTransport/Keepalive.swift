@@ -12,7 +12,6 @@ public struct Keepalive: Sendable, Equatable {
         self.timeout = timeout
     }
 
-    /// A ping every 15 s; a link silent for 45 s is closed at the next tick,
-    /// so a dead link is detected within 60 s.
+    /// A ping every 15 s; a link silent for 45 s is closed at that moment.
     public static let standard = Keepalive(interval: .seconds(15), timeout: .seconds(45))
 }

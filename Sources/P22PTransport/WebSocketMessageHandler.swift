@@ -24,6 +24,9 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     private let keepalive: Keepalive
     private var lastHeard = NIODeadline.now()
     private var timer: RepeatedTask?
+    /// Fires when the peer has been silent for `keepalive.timeout`: a dead
+    /// link is found at that moment, not at the next ping.
+    private var silenceCheck: Scheduled<Void>?
     private var closeSent = false
     private var closeReceived = false
     /// At most one pong is queued (RFC 6455 5.5.3 allows answering only the
@@ -45,28 +48,49 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: keepalive.interval, delay: keepalive.interval) { _ in
             let (handler, context) = loopBound.value
-            handler.tick(context: context)
+            handler.ping(context: context)
         }
+        checkSilence(at: lastHeard + keepalive.timeout, context: context)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stopTimers()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stopTimers()
         context.fireChannelInactive()
     }
 
-    private func tick(context: ChannelHandlerContext) {
-        let silence = NIODeadline.now() - lastHeard
+    private func stopTimers() {
+        timer?.cancel()
+        timer = nil
+        silenceCheck?.cancel()
+        silenceCheck = nil
+    }
+
+    /// Checks at `deadline` whether the peer went silent; reads only move
+    /// `lastHeard`, and the check re-arms itself from there.
+    private func checkSilence(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        silenceCheck = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.silenceCheckFired(context: context)
+        }
+    }
+
+    private func silenceCheckFired(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        let silence = now - lastHeard
         if silence >= keepalive.timeout, !readsSuspended {
             context.fireErrorCaught(TransportError.keepaliveTimeout(seconds: silence.nanoseconds / 1_000_000_000))
             context.close(promise: nil)
             return
         }
+        checkSilence(at: (readsSuspended ? now : lastHeard) + keepalive.timeout, context: context)
+    }
+
+    private func ping(context: ChannelHandlerContext) {
         context.writeAndFlush(wrapOutboundOut(frame(.ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
     }
 

@@ -46,22 +46,33 @@ struct GroupJoiner {
         return level
     }
 
-    /// Starts the session (listeners first) and waits until the relay first
-    /// admitted it; the password is read only after every option checked out.
-    func start(_ configuration: GroupSessionConfiguration, logger: Logger,
-               onEvent: (@Sendable (GroupSession.Event) -> Void)? = nil) async throws -> GroupSession {
+    /// Starts the session: its listeners are bound and it is connecting. The
+    /// password is read only after every option checked out.
+    func start(_ configuration: GroupSessionConfiguration, logger: Logger) async throws -> GroupSession {
         let password = try PasswordSource.resolve(file: options.passwordFile, group: group)
         let secrets = try GroupSecrets(password: password, group: group)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let session = GroupSession(configuration: configuration, secrets: secrets, eventLoop: loops.next(), logger: logger, onEvent: onEvent)
+        let session = GroupSession(configuration: configuration, secrets: secrets, eventLoop: loops.next(), logger: logger)
         do {
             try await session.start().get()
         } catch {
             throw CommandError.failed("\(error)")
         }
+        return session
+    }
+
+    /// Starts the session and waits until the relay admitted it.
+    func join(_ configuration: GroupSessionConfiguration, logger: Logger) async throws -> GroupSession {
+        let session = try await start(configuration, logger: logger)
+        try await Self.firstJoin(of: session)
+        return session
+    }
+
+    /// Waits for the first join; a failure becomes the command's error (exit
+    /// status 2 when the relay cannot be reached, else 1).
+    static func firstJoin(of session: GroupSession) async throws {
         do {
             try await session.firstJoin.get()
-            return session
         } catch let error as MemberError {
             _ = try? await session.stop().get()
             throw error.isConnectFailure ? CommandError.cannotConnect(error.description) : CommandError.failed(error.description)

@@ -33,15 +33,24 @@ struct MemberSession {
     }
 }
 
-/// A group session as a service: it ends when the session gives up (an error,
-/// exit status 1) or, on SIGTERM or SIGINT, by leaving the group.
+/// A group session as a service: it ends when the session gives up (an
+/// error: exit status 2 if the relay was never reached, else 1) or, on
+/// SIGTERM or SIGINT, by leaving the group, also while it waits for its
+/// first join.
 struct GroupSessionService: Service {
     let session: GroupSession
     let logger: Logger
 
     func run() async throws {
-        let error = try await withGracefulShutdownHandler {
-            try await session.ended.get()
+        let error: MemberError? = try await withGracefulShutdownHandler { () async throws -> MemberError? in
+            do {
+                try await GroupJoiner.firstJoin(of: session)
+            } catch {
+                // Stopped by a signal before joining: a clean end, not a failure.
+                if try await session.ended.get() == nil { return nil }
+                throw error
+            }
+            return try await session.ended.get()
         } onGracefulShutdown: {
             logger.info("leaving group \(session.group)")
             _ = session.stop()

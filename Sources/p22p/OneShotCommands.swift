@@ -28,7 +28,7 @@ struct PingCommand: AsyncParsableCommand {
         do { reference = try PeerReference(parsing: peer) } catch { throw CommandError.usage("\(error)") }
         let configuration = try joiner.briefConfiguration()
         LogBackend.stdout(.text).bootstrap(level: min(try joiner.logLevel(), .warning))
-        let session = try await joiner.start(configuration, logger: Logger(label: "p22p"))
+        let session = try await joiner.join(configuration, logger: Logger(label: "p22p"))
         defer { _ = session.stop() }
         var times: [Double] = []
         do {
@@ -53,7 +53,7 @@ struct PeersCommand: AsyncParsableCommand {
         joiner.defaultName = oneShotName
         let configuration = try joiner.briefConfiguration()
         LogBackend.stdout(.text).bootstrap(level: min(try joiner.logLevel(), .warning))
-        let session = try await joiner.start(configuration, logger: Logger(label: "p22p"))
+        let session = try await joiner.join(configuration, logger: Logger(label: "p22p"))
         let peers = try await session.withMember { $0.peers() }.get()
         _ = try? await session.stop().get()
         if peers.isEmpty { print("no other members in group \(group)") }

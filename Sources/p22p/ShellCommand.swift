@@ -24,10 +24,7 @@ struct ShellCommand: ParsableCommand {
         let interactive = isatty(STDIN_FILENO) == 1
         let tls = try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
         let shell = Shell(console: Console(interactive: interactive), name: name, tls: tls) { group in
-            if let value = ProcessInfo.processInfo.environment[PasswordSource.environmentVariable], !value.isEmpty { return value }
-            guard interactive, let password = Terminal.readHidden(prompt: "Password for group \(group): "), !password.isEmpty else {
-                throw ShellPasswordError(group: group)
-            }
+            guard let password = try PasswordSource.environmentOrPrompt(group: group) else { throw ShellPasswordError(group: group) }
             return password
         }
         throw ExitCode(shell.run { readLine(strippingNewline: true) })

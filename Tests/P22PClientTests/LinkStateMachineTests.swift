@@ -44,8 +44,28 @@ final class LinkStateMachineTests: XCTestCase {
         _ = link.handle(.start)
         XCTAssertEqual(link.handle(.failed(.refused(.noSuchGroup, message: "no"))),
                        [.switchMode(to: .create, reason: "group does not exist yet; creating it"), .dial(.create)])
-        XCTAssertEqual(link.handle(.failed(.refused(.groupExists, message: "exists"))),
-                       [.switchMode(to: .join, reason: "group exists; joining it"), .dial(.join)])
+        XCTAssertEqual(link.handle(.welcomed(at: t0)), [.joined])
+
+        var creating = machine(.auto)
+        _ = creating.handle(.start)
+        _ = creating.handle(.failed(.refused(.noSuchGroup, message: "no")))
+        _ = creating.handle(.welcomed(at: t0))
+        _ = creating.handle(.linkLost(reason: "x", relayWentAway: true, at: t0))
+        _ = creating.handle(.retryDue)
+        XCTAssertEqual(creating.state, .connecting(.join), "once in, auto joins first")
+    }
+
+    func testAGroupThatComesAndGoesDoesNotMakeItSpin() {
+        var link = machine(.auto)
+        _ = link.handle(.start)
+        let missing = MemberError.refused(.noSuchGroup, message: "no")
+        let exists = MemberError.refused(.groupExists, message: "exists")
+        XCTAssertEqual(link.handle(.failed(missing)).last, .dial(.create))
+        let second = link.handle(.failed(exists))
+        XCTAssertNotNil(retryDelay(second), "a second switch in a row backs off: \(second)")
+        XCTAssertEqual(link.state, .backingOff)
+        XCTAssertEqual(link.handle(.retryDue), [.dial(.join)], "it tries the other way next")
+        XCTAssertEqual(link.handle(.failed(missing)).last, .dial(.create), "after a backoff, one switch is immediate again")
     }
 
     func testJoinModeWaitsForTheCreatorWithoutBackingOff() {

@@ -124,6 +124,31 @@ final class StreamStateMachineTests: XCTestCase {
         XCTAssertEqual(failed.handle(.localFailed(reason: "EPIPE")).first, .sendReset(reason: "local connection failed: EPIPE"))
     }
 
+    func testLocalEventsWhileOpening() {
+        var finished = StreamStateMachine(initiatedLocally: true)
+        XCTAssertEqual(finished.handle(.localFinished), [], "the finish waits for the open: it follows the held data")
+        XCTAssertEqual(finished.state, .opening)
+
+        var closed = StreamStateMachine(initiatedLocally: true)
+        XCTAssertEqual(closed.handle(.localClosed), [.sendReset(reason: "local connection closed"), .resetLocal],
+                       "a program that gave up before the open was accepted resets the peer's side")
+    }
+
+    func testLocalCloseAfterOurFinishResets() {
+        var machine = opened()
+        _ = machine.handle(.localFinished)
+        let actions = machine.handle(.localClosed)
+        XCTAssertTrue(actions.contains(.resetLocal), "the peer may still send, and nobody would read it: \(actions)")
+        guard case .reset = machine.state else { return XCTFail("\(machine.state)") }
+    }
+
+    func testRelayRefusalOfAStreamThePeerOpenedResets() {
+        var machine = StreamStateMachine(initiatedLocally: false)
+        let actions = machine.handle(.relayRefused(reason: "too many streams"))
+        XCTAssertTrue(actions.contains(.resetLocal))
+        XCTAssertFalse(actions.contains(.closeLocal))
+    }
+
     func testAnEndedStreamIgnoresEverything() {
         var machine = opened()
         _ = machine.handle(.localFinished)

@@ -11,43 +11,44 @@ final class WaitingConnectionsTests: XCTestCase {
 
     func testAConnectionWaitsUntilLinkAndPeerAreBoth() {
         var waiting = WaitingConnections(limit: .seconds(10))
-        let entry = waiting.add(toHome, reason: .link, now: t0)
+        let entry = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0)
         XCTAssertEqual(entry.deadline, t0 + .seconds(10))
-        XCTAssertEqual(waiting.ready(linkUp: false, isPresent: { _ in true }), [], "no link, nothing to serve")
-        XCTAssertEqual(waiting.ready(linkUp: true, isPresent: { _ in false }), [], "link back, peer not yet")
+        XCTAssertEqual(waiting.ready(isPresent: { _ in false }), [], "link back, peer not yet")
         XCTAssertEqual(waiting.entries.first?.reason, .peer(.name("home")), "now it waits for the peer")
-        XCTAssertEqual(waiting.ready(linkUp: true, isPresent: { $0 == .name("home") }).map(\.id), [entry.id])
+        waiting.linkLost()
+        XCTAssertEqual(waiting.entries.first?.reason, .link, "the link dropped again: that is what it waits for")
+        XCTAssertEqual(waiting.ready(isPresent: { $0 == .name("home") }).map(\.id), [entry.id])
         XCTAssertTrue(waiting.isEmpty)
     }
 
     func testOnlyConnectionsWhosePeerIsHereAreServedInArrivalOrder() {
         var waiting = WaitingConnections(limit: .seconds(10))
-        let first = waiting.add(toHome, reason: .link, now: t0)
-        let office = waiting.add(toOffice, reason: .link, now: t0)
-        let second = waiting.add(toHome, reason: .link, now: t0 + .seconds(1))
-        XCTAssertEqual(waiting.ready(linkUp: true, isPresent: { $0 == .name("home") }).map(\.id), [first.id, second.id])
+        let first = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0)
+        let office = waiting.add(toOffice, address: "127.0.0.1:2222", reason: .link, now: t0)
+        let second = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0 + .seconds(1))
+        XCTAssertEqual(waiting.ready(isPresent: { $0 == .name("home") }).map(\.id), [first.id, second.id])
         XCTAssertEqual(waiting.entries.map(\.id), [office.id])
     }
 
     func testDeadlineTakesOutOnlyWhatStillWaits() {
         var waiting = WaitingConnections(limit: .seconds(10))
-        let entry = waiting.add(toHome, reason: .link, now: t0)
-        XCTAssertEqual(waiting.expire(entry.id)?.id, entry.id)
-        XCTAssertNil(waiting.expire(entry.id), "expired once")
+        let entry = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0)
+        XCTAssertEqual(waiting.take(entry.id)?.id, entry.id)
+        XCTAssertNil(waiting.take(entry.id), "taken once")
 
-        let served = waiting.add(toHome, reason: .link, now: t0)
-        _ = waiting.ready(linkUp: true, isPresent: { _ in true })
-        XCTAssertNil(waiting.expire(served.id), "a served connection's deadline does nothing")
+        let served = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0)
+        _ = waiting.ready(isPresent: { _ in true })
+        XCTAssertNil(waiting.take(served.id), "a served connection's deadline does nothing")
 
-        let closed = waiting.add(toHome, reason: .link, now: t0)
-        XCTAssertNotNil(waiting.remove(closed.id))
-        XCTAssertNil(waiting.expire(closed.id))
+        let closed = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0)
+        XCTAssertNotNil(waiting.take(closed.id), "its program gave up")
+        XCTAssertNil(waiting.take(closed.id), "so its deadline does nothing")
     }
 
     func testRemovingAForwardTakesItsConnections() {
         var waiting = WaitingConnections(limit: .seconds(10))
-        _ = waiting.add(toHome, reason: .link, now: t0)
-        let office = waiting.add(toOffice, reason: .link, now: t0)
+        _ = waiting.add(toHome, address: "127.0.0.1:2222", reason: .link, now: t0)
+        let office = waiting.add(toOffice, address: "127.0.0.1:2222", reason: .link, now: t0)
         XCTAssertEqual(waiting.removeAll(of: toHome).count, 1)
         XCTAssertEqual(waiting.entries.map(\.id), [office.id])
         XCTAssertEqual(waiting.removeAll().count, 1)

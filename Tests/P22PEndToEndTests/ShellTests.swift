@@ -51,6 +51,37 @@ final class ShellTests: ProcessTestCase {
         XCTAssertEqual(hostStatus, 0)
     }
 
+    /// The loop stays in its group across a relay restart, like the daemon:
+    /// it says the link was lost, rejoins by itself, and its forward and its
+    /// peer's allow list work again.
+    func testLoopRejoinsAfterARelayRestart() async throws {
+        let echo = try echoServer()
+        let relayPort = try freePort()
+        let url = "ws://127.0.0.1:\(relayPort)"
+        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
+        try await relay.waitForLine(containing: "relay listening")
+        let host = try shell("host")
+        try await host.command("connect \(url)", expect: "connected")
+        try await host.command("create demo", expect: "created group demo")
+        try await host.command("allow \(echo.port)", expect: "allowed")
+        let guest = try shell("guest")
+        try await guest.command("connect \(url)", expect: "connected")
+        try await guest.command("join demo", expect: "joined group demo")
+        let forwarding = try await guest.command("relay host 0 \(echo.port)", expect: "forwarding 127.0.0.1:")
+        let port = try XCTUnwrap(Int(forwarding.components(separatedBy: "forwarding 127.0.0.1:")[1].prefix { $0.isNumber }))
+        XCTAssertEqual(try roundTrip(port: port, message: Array("before".utf8)), Array("before".utf8))
+
+        relay.send(SIGKILL)
+        _ = try await relay.waitForExit()
+        try await guest.waitForLine(containing: "lost the relay: ")
+        try await guest.command("peers", expect: "not in group demo right now: the link to the relay is down")
+        relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
+        try await guest.waitForLine(containing: "back in group demo as guest")
+        try await host.waitForLine(containing: "back in group demo as host")
+        try await waitUntilForwarding(port: port)
+        XCTAssertFalse(guest.output.contains("create or join again"), guest.output)
+    }
+
     func testEveryCommandSaysWhatIsWrong() async throws {
         let relay = try await startRelay()
         let user = try shell("user")

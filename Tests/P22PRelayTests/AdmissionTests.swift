@@ -6,8 +6,8 @@ import XCTest
 final class AdmissionTests: XCTestCase {
     private func request(create: Bool, _ change: (inout Admission.Request) -> Void = { _ in }) -> Admission.Request {
         var request = Admission.Request(version: ProtocolVersion.current, group: "office", address: "192.0.2.7", name: "laptop",
-                                        create: create, pathMatches: true, signed: true, rateLimited: false,
-                                        groupExists: !create, reservation: .notNeeded)
+                                        create: create, pathMatches: true, signed: { true }, rateLimited: false,
+                                        groupExists: !create, reservation: { .notNeeded })
         change(&request)
         return request
     }
@@ -35,23 +35,40 @@ final class AdmissionTests: XCTestCase {
     func testJoinRules() {
         XCTAssertEqual(Admission.decide(request(create: false) { $0.groupExists = false }),
                        .refuse(.noSuchGroup, "group office does not exist; create it first", failedJoin: false))
-        XCTAssertEqual(Admission.decide(request(create: false) { $0.signed = false }),
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.signed = { false } }),
                        .refuse(.wrongPassword, "wrong password for group office", failedJoin: true), "counted against the address")
-        XCTAssertEqual(Admission.decide(request(create: false) { $0.rateLimited = true; $0.signed = false }),
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.rateLimited = true; $0.signed = { false } }),
                        .refuse(.rateLimited, "too many failed joins from 192.0.2.7; wait a minute", failedJoin: false),
                        "a limited address learns nothing about the password")
     }
 
     func testCreateRulesAndReservations() {
-        XCTAssertEqual(refusal(Admission.decide(request(create: true) { $0.signed = false })), .invalidRequest)
+        XCTAssertEqual(refusal(Admission.decide(request(create: true) { $0.signed = { false } })), .invalidRequest)
         let reserved = { (standing: Admission.ReservationStanding) in
-            Admission.decide(self.request(create: true) { $0.group = "#club"; $0.reservation = standing })
+            Admission.decide(self.request(create: true) { $0.group = "#club"; $0.reservation = { standing } })
         }
         XCTAssertEqual(refusal(reserved(.missing)), .reservedName)
         XCTAssertEqual(refusal(reserved(.unusable)), .invalidRequest)
         XCTAssertEqual(reserved(.rejected("the reservation of #club expired")), .refuse(.reservedName, "the reservation of #club expired", failedJoin: false))
         XCTAssertEqual(reserved(.valid(creatorOnly: true)), .create(creatorOnly: true))
         XCTAssertEqual(reserved(.valid(creatorOnly: false)), .create(creatorOnly: false))
+    }
+
+    func testSignaturesAreCheckedOnlyAfterTheCheapRules() {
+        var checked = 0
+        let counting = { (change: (inout Admission.Request) -> Void) -> Admission.Decision in
+            Admission.decide(self.request(create: false) { request in
+                change(&request)
+                request.signed = { checked += 1; return true }
+            })
+        }
+        _ = counting { $0.rateLimited = true }
+        _ = counting { $0.groupExists = false }
+        _ = counting { $0.version += 1 }
+        _ = counting { $0.pathMatches = false }
+        XCTAssertEqual(checked, 0, "a refused request costs no signature check")
+        XCTAssertEqual(counting { _ in }, .join)
+        XCTAssertEqual(checked, 1)
     }
 
     func testRegistryRefusalsReadAsSentences() {

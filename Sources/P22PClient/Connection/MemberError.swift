@@ -9,6 +9,8 @@ public enum MemberError: Error, Equatable, CustomStringConvertible {
     case disconnected(reason: String)
     case invalidConfiguration(String)
     case unknownPeer(String)
+    /// A session's link is down between two joins.
+    case linkDown(group: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum MemberError: Error, Equatable, CustomStringConvertible {
         case .disconnected(let reason): "disconnected from the relay: \(reason)"
         case .invalidConfiguration(let what): what
         case .unknownPeer(let peer): "no member \(peer) in the group (see peers)"
+        case .linkDown(let group): "not in group \(group) right now: the link to the relay is down; it reconnects by itself"
         }
     }
 

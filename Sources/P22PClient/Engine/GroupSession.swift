@@ -19,7 +19,8 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     }
 
     public let eventLoop: EventLoop
-    public private(set) var configuration: GroupSessionConfiguration
+    public let group: String
+    private var configuration: GroupSessionConfiguration
     private let secrets: GroupSecrets
     private var logger: Logger
     private let onEvent: (@Sendable (Event) -> Void)?
@@ -43,6 +44,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     public init(configuration: GroupSessionConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
                 onEvent: (@Sendable (Event) -> Void)? = nil) {
         self.configuration = configuration
+        self.group = configuration.member.group
         self.secrets = secrets
         self.eventLoop = eventLoop
         var logger = logger
@@ -56,8 +58,6 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         // Nobody may be left holding an unfulfilled promise.
         firstJoinPromise.futureResult.whenFailure { _ in }
     }
-
-    public var group: String { configuration.member.group }
 
     /// Succeeds once the relay first admitted us; fails if the session gave
     /// up or was stopped before that.
@@ -106,6 +106,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             joined(arrived)
         case .lost(let reason):
             member = nil
+            waiting.linkLost()
             emit(.linkLost(reason: reason))
         case .discardLink:
             _ = arrived?.leave()
@@ -237,42 +238,45 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
 
     private func accept(_ local: Channel, for spec: ForwardSpec) {
         if let member, member.openStream(from: local, for: spec) { return }
-        let entry = waiting.add(spec, reason: member == nil ? .link : .peer(spec.peer), now: .now())
-        logger.info("connection to \(spec.listen.host):\(spec.listen.port) waits for \(entry.reason) (at most \(configuration.waitLimit.seconds) s)",
+        let entry = waiting.add(spec, address: "\(spec.listen.host):\(local.localAddress?.port ?? spec.listen.port)",
+                                reason: member == nil ? .link : .peer(spec.peer), now: .now())
+        logger.info("connection to \(entry.address) waits for \(entry.reason) (at most \(configuration.waitLimit.seconds) s)",
                     metadata: ["forward": "\(spec)"])
         let deadline = eventLoop.scheduleTask(deadline: entry.deadline) { self.expire(entry.id) }
         waitingChannels[entry.id] = (local, deadline)
         local.closeFuture.whenComplete { _ in
             self.eventLoop.execute {
-                guard self.waiting.remove(entry.id) != nil else { return }
+                guard self.waiting.take(entry.id) != nil else { return }
                 self.waitingChannels.removeValue(forKey: entry.id)?.deadline.cancel()
-                self.logger.info("connection to \(spec.listen.host):\(spec.listen.port) closed by its program while it waited",
+                self.logger.info("connection to \(entry.address) closed by its program while it waited",
                                  metadata: ["forward": "\(spec)"])
             }
         }
     }
 
     private func serveWaiting() {
-        guard let member, !waiting.isEmpty else { return }
+        // A link that just dropped, before its loss reached us, serves nobody:
+        // its connections keep waiting for the next one.
+        guard let member, member.canOpenStreams, !waiting.isEmpty else { return }
         let now = NIODeadline.now()
-        for entry in waiting.ready(linkUp: true, isPresent: member.isPresent) {
+        for entry in waiting.ready(isPresent: member.isPresent) {
             guard let (channel, deadline) = waitingChannels.removeValue(forKey: entry.id) else { continue }
             deadline.cancel()
             guard member.openStream(from: channel, for: entry.forward) else {
-                logger.error("resetting connection to \(entry.forward.listen.host):\(entry.forward.listen.port): no stream could be opened to peer \(entry.forward.peer)",
+                logger.error("resetting connection to \(entry.address): no stream could be opened to peer \(entry.forward.peer)",
                              metadata: ["forward": "\(entry.forward)"])
                 resetLocal(channel)
                 continue
             }
             let waited = Double((now - entry.since).nanoseconds / 1_000_000) / 1000
-            logger.info("connection to \(entry.forward.listen.host):\(entry.forward.listen.port) waited \(String(format: "%.1f", waited)) s for \(entry.reason); serving it now",
+            logger.info("connection to \(entry.address) waited \(String(format: "%.1f", waited)) s for \(entry.reason); serving it now",
                         metadata: ["forward": "\(entry.forward)"])
         }
     }
 
     private func expire(_ id: Int) {
-        guard let entry = waiting.expire(id) else { return }
-        logger.warning("resetting connection to \(entry.forward.listen.host):\(entry.forward.listen.port): \(entry.reason) did not come within \(configuration.waitLimit.seconds) s",
+        guard let entry = waiting.take(id) else { return }
+        logger.warning("resetting connection to \(entry.address): \(entry.reason) did not come within \(configuration.waitLimit.seconds) s",
                        metadata: ["forward": "\(entry.forward)"])
         resetWaiting(id)
     }
@@ -298,8 +302,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     public func withMember<Value: Sendable>(_ body: @escaping @Sendable (Member) -> EventLoopFuture<Value>) -> EventLoopFuture<Value> {
         eventLoop.flatSubmit {
             guard let member = self.member else {
-                return self.eventLoop.makeFailedFuture(MemberError.disconnected(
-                    reason: "not in group \(self.group) right now: the link to the relay is down; it reconnects by itself"))
+                return self.eventLoop.makeFailedFuture(MemberError.linkDown(group: self.group))
             }
             return body(member)
         }

@@ -107,6 +107,7 @@ struct LinkStateMachine {
             state = .joined(since: now)
             everJoined = true
             wasWaiting = false
+            justSwitched = false
             if options.policy == .auto { mode = .join }
             return [.joined]
         case (.failed(let error), .connecting(let mode)), (.failed(let error), .awaitingWelcome(let mode)):
@@ -135,19 +136,16 @@ struct LinkStateMachine {
         let mayRetry = options.keepJoined && (everJoined || !options.giveUpBeforeFirstJoin)
         switch (error, tried, options.policy) {
         case (.refused(.noSuchGroup, _), .join, .auto), (.refused(.noSuchGroup, _), .join, .create):
-            mode = .create
-            return [.switchMode(to: .create, reason: "group does not exist yet; creating it")] + dial()
+            return switchMode(to: .create, reason: "group does not exist yet; creating it", after: error)
         case (.refused(.noSuchGroup, _), .join, .join) where options.keepJoined && (everJoined || options.waitForCreatorAtStart):
             let announce = !wasWaiting
             wasWaiting = true
             state = .waitingForCreator
             return [.waitForCreator(after: options.creatorPollInterval, announce: announce)]
         case (.refused(.groupExists, _), .create, .auto):
-            mode = .join
-            return [.switchMode(to: .join, reason: "group exists; joining it")] + dial()
+            return switchMode(to: .join, reason: "group exists; joining it", after: error)
         case (.refused(.groupExists, _), .create, .create) where mayRetry:
-            mode = .join
-            return [.switchMode(to: .join, reason: "group exists; joining it")] + dial()
+            return switchMode(to: .join, reason: "group exists; joining it", after: error)
         default:
             guard mayRetry else {
                 state = .stopped
@@ -158,12 +156,26 @@ struct LinkStateMachine {
         }
     }
 
+    /// Switching between create and join is immediate once. A second switch
+    /// before any welcome (the group came and went meanwhile) backs off
+    /// instead of spinning between the two.
+    private mutating func switchMode(to next: MemberConfiguration.JoinMode, reason: String, after error: MemberError) -> [Action] {
+        mode = next
+        guard !justSwitched else { return backOff("\(error)") }
+        justSwitched = true
+        return [.switchMode(to: next, reason: reason)] + dial()
+    }
+
+    /// Set by an immediate switch, cleared by a welcome or a backoff.
+    private var justSwitched = false
+
     /// Set while the group is missing, so a wait that a failed attempt
     /// interrupts is not announced again.
     private var wasWaiting = false
 
     private mutating func backOff(_ reason: String) -> [Action] {
         wasWaiting = false
+        justSwitched = false
         state = .backingOff
         let delay = backoff.nextDelay()
         return [.scheduleRetry(after: delay, reason: reason, attempt: backoff.attempt)]

@@ -91,11 +91,9 @@ struct StreamStateMachine: Equatable {
     var maySend: Bool { state == .open || state == .halfClosedRemote }
 
     mutating func handle(_ event: Event) -> [Action] {
-        if isEnded {
-            // A stream that ended stays ended; the only late event with a
-            // consequence is a target that connected after all.
-            return []
-        }
+        // A stream that ended stays ended (a target that connects after all
+        // is closed by `ForwardedStream`).
+        if isEnded { return [] }
         switch event {
         case .peerAccepted:
             guard initiatedLocally, state == .opening else { return violation("unexpected open acceptance") }
@@ -110,7 +108,6 @@ struct StreamStateMachine: Equatable {
             state = .closed
             return [.sendRefusal(reason: reason)]
         case .peerRefused(let reason):
-            guard initiatedLocally else { return violation("refusal of a stream the peer opened") }
             return refused(by: "the peer", reason: reason)
         case .relayRefused(let reason):
             return refused(by: "the relay", reason: reason)
@@ -162,9 +159,8 @@ struct StreamStateMachine: Equatable {
     /// nothing was ever connected, so a plain close (as `ssh -L` does).
     /// Once open, a refusal would be a silent truncation; it is a reset.
     private mutating func refused(by refuser: String, reason: String) -> [Action] {
-        guard state == .opening, initiatedLocally else {
-            return violation("\(refuser) refused a stream that is already open (\(reason))")
-        }
+        guard initiatedLocally else { return violation("\(refuser) refused a stream the peer opened (\(reason))") }
+        guard state == .opening else { return violation("\(refuser) refused a stream that is already open (\(reason))") }
         state = .closed
         return [.reportRefused(by: refuser, reason: reason), .closeLocal]
     }

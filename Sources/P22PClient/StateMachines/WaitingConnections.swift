@@ -21,6 +21,8 @@ struct WaitingConnections: Equatable {
     struct Entry: Equatable {
         let id: Int
         let forward: ForwardSpec
+        /// Where it was accepted, as the log names it (the bound port, also for LOCAL 0).
+        let address: String
         let since: NIODeadline
         let deadline: NIODeadline
         var reason: Reason
@@ -35,18 +37,17 @@ struct WaitingConnections: Equatable {
     var isEmpty: Bool { entries.isEmpty }
 
     /// Queues a connection; returns its id and when it must be given up.
-    mutating func add(_ forward: ForwardSpec, reason: Reason, now: NIODeadline) -> Entry {
+    mutating func add(_ forward: ForwardSpec, address: String, reason: Reason, now: NIODeadline) -> Entry {
         nextID += 1
-        let entry = Entry(id: nextID, forward: forward, since: now, deadline: now + limit, reason: reason)
+        let entry = Entry(id: nextID, forward: forward, address: address, since: now, deadline: now + limit, reason: reason)
         entries.append(entry)
         return entry
     }
 
-    /// Takes out every connection that can be served now, in arrival order.
-    /// Those still waiting learn what they wait for now (the link came back,
-    /// but the peer is not there yet).
-    mutating func ready(linkUp: Bool, isPresent: (PeerReference) -> Bool) -> [Entry] {
-        guard linkUp else { return [] }
+    /// With the link up: takes out every connection whose peer is here, in
+    /// arrival order. Those still waiting learn what they wait for now (the
+    /// link came back, but the peer is not there yet).
+    mutating func ready(isPresent: (PeerReference) -> Bool) -> [Entry] {
         var served: [Entry] = []
         var still: [Entry] = []
         for var entry in entries {
@@ -61,15 +62,16 @@ struct WaitingConnections: Equatable {
         return served
     }
 
-    /// The deadline of `id` passed: takes it out if it is still waiting.
-    mutating func expire(_ id: Int) -> Entry? {
+    /// Takes out `id` if it still waits: its deadline passed, or its program
+    /// gave up first.
+    mutating func take(_ id: Int) -> Entry? {
         guard let index = entries.firstIndex(where: { $0.id == id }) else { return nil }
         return entries.remove(at: index)
     }
 
-    /// The local program gave up first, or the forward was removed.
-    mutating func remove(_ id: Int) -> Entry? {
-        expire(id)
+    /// The link dropped: whatever each connection waited for, it now waits for the link.
+    mutating func linkLost() {
+        for index in entries.indices { entries[index].reason = .link }
     }
 
     /// Takes out every connection of `forward` (removed on reload), or all.

@@ -26,8 +26,10 @@ public final class ForwardListener: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { channel in
-                accept(channel)
-                return channel.eventLoop.makeSucceededVoidFuture()
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HeldLocalInput())
+                    accept(channel)
+                }
             }
             .bind(host: spec.listen.host, port: spec.listen.port)
             .flatMapErrorThrowing { error in

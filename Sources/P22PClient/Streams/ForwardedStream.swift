@@ -43,7 +43,15 @@ final class ForwardedStream {
 
     func attach(_ channel: Channel) {
         self.channel = channel
-        try? channel.pipeline.syncOperations.addHandler(LocalSocketHandler(stream: self))
+        let pipeline = channel.pipeline.syncOperations
+        // What the program sent (and its FIN) while its connection waited.
+        let held = try? pipeline.handler(type: HeldLocalInput.self)
+        if let held { pipeline.removeHandler(held, promise: nil) }
+        try? pipeline.addHandler(LocalSocketHandler(stream: self))
+        if let held {
+            for buffer in held.reads { localRead(buffer) }
+            if held.inputClosed { localInputClosed() }
+        }
         // Accepted connections wait with reading off until a stream owns them;
         // from here the handler decides when to read.
         channel.setOption(.autoRead, value: true).whenFailure { _ in }
@@ -159,7 +167,9 @@ final class ForwardedStream {
         bytesIn += count
         let write = channel.writeAndFlush(bytes)
         lastWrite = write
-        write.assumeIsolated().whenSuccess {
+        // On this loop by construction (the local channel shares the member's
+        // loop); unchecked, as this runs for every frame.
+        write.assumeIsolatedUnsafeUnchecked().whenSuccess {
             guard !self.machine.isEnded, let grant = self.window.delivered(count) else { return }
             self.session.send(.window(increment: UInt32(grant)), stream: self.id)
         }

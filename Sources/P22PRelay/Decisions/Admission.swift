@@ -16,7 +16,10 @@ enum Admission {
         case valid(creatorOnly: Bool)
     }
 
-    struct Request: Equatable {
+    /// The signature and the reservation are checked only once every cheap
+    /// rule passed, so a flood of bad or rate-limited requests costs no
+    /// signature checks: they are asked for through closures.
+    struct Request {
         var version: UInt8
         var group: String
         /// The client's IP address, named in a rate-limit refusal.
@@ -26,11 +29,11 @@ enum Admission {
         /// The URL path's routing key is the group's.
         var pathMatches: Bool
         /// A create is signed by its own key; a join by the group's auth key.
-        var signed: Bool
+        var signed: () -> Bool
         /// Joins from this address failed too often lately.
         var rateLimited: Bool
         var groupExists: Bool
-        var reservation: ReservationStanding
+        var reservation: () -> ReservationStanding
     }
 
     enum Decision: Equatable {
@@ -57,8 +60,8 @@ enum Admission {
     }
 
     private static func decideCreate(_ request: Request) -> Decision {
-        guard request.signed else { return .refuse(.invalidRequest, "create request is not signed by its own key", failedJoin: false) }
-        switch request.reservation {
+        guard request.signed() else { return .refuse(.invalidRequest, "create request is not signed by its own key", failedJoin: false) }
+        switch request.reservation() {
         case .notNeeded:
             return .create(creatorOnly: false)
         case .missing:
@@ -75,7 +78,7 @@ enum Admission {
     private static func decideJoin(_ request: Request) -> Decision {
         guard !request.rateLimited else { return .refuse(.rateLimited, "too many failed joins from \(request.address); wait a minute", failedJoin: false) }
         guard request.groupExists else { return .refuse(.noSuchGroup, "group \(request.group) does not exist; create it first", failedJoin: false) }
-        guard request.signed else { return .refuse(.wrongPassword, "wrong password for group \(request.group)", failedJoin: true) }
+        guard request.signed() else { return .refuse(.wrongPassword, "wrong password for group \(request.group)", failedJoin: true) }
         return .join
     }
 
