@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import P22PTransport
 import P22PWire
 
 /// One forwarded TCP connection: the local socket on this side, the stream id
@@ -129,7 +130,7 @@ final class ForwardedStream {
                     self.attach(channel)
                     self.handle(.targetConnected)
                 case .failure(let error):
-                    self.handle(.targetFailed(reason: "cannot connect to \(target): \(error)"))
+                    self.handle(.targetFailed(reason: "cannot connect to \(target): \(describeSocketError(error))"))
                 }
             }
     }
@@ -238,7 +239,12 @@ final class ForwardedStream {
     }
 
     func localFailed(_ error: Error) {
-        handle(.localFailed(reason: "\(error)"))
+        // A program that resets its own connection ended it; that is no
+        // failure of ours to warn about.
+        if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE {
+            return handle(.localClosed)
+        }
+        handle(.localFailed(reason: describeSocketError(error)))
     }
 
     func localClosed() {
