@@ -77,8 +77,11 @@ public struct RelayTLS: Sendable, Equatable {
         } catch {
             throw RelayStartError("cannot read the TLS key \(keyFile) (an unencrypted PEM private key such as privkey.pem): \(error)")
         }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        // TLS 1.0 and 1.1 are broken and deprecated (RFC 8996).
+        configuration.minimumTLSVersion = .tlsv12
         do {
-            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            return try NIOSSLContext(configuration: configuration)
         } catch {
             throw RelayStartError("the TLS certificate \(certificateFile) and key \(keyFile) do not work together (is it the key of that certificate?): \(error)")
         }

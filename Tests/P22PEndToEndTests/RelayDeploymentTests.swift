@@ -177,3 +177,48 @@ extension RelayDeploymentTests {
         XCTAssertEqual(try roundTrip(port: port, message: Array("again".utf8)), Array("again".utf8))
     }
 }
+
+extension RelayDeploymentTests {
+    /// TLS 1.0 and 1.1 are refused at both ends (RFC 8996): the relay does
+    /// not finish a TLS 1.1 handshake, and a member does not talk to a
+    /// relay that offers nothing newer.
+    func testTLSBelowOnePointTwoIsRefused() async throws {
+        let certificates = try TestCertificates()
+        let relay = try await startRelay(["--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile])
+        // OpenSSL 3 offers TLS 1.1 only at security level 0.
+        let legacy = ["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        client.arguments = ["openssl", "s_client", "-connect", "127.0.0.1:\(relay.port)"] + legacy
+        let output = Pipe()
+        client.standardInput = FileHandle.nullDevice
+        client.standardOutput = output
+        client.standardError = output
+        try client.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        XCTAssertNotEqual(client.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("Cipher is (NONE)") && text.contains("alert protocol version"),
+                      "the relay must end a TLS 1.1 handshake with a protocol-version alert:\n\(text)")
+
+        let oldServerPort = try freePort()
+        let oldServer = Process()
+        oldServer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        oldServer.arguments = ["openssl", "s_server", "-accept", "127.0.0.1:\(oldServerPort)", "-quiet",
+                               "-cert", certificates.certificateFile, "-key", certificates.keyFile] + legacy
+        oldServer.standardInput = FileHandle.nullDevice
+        oldServer.standardOutput = FileHandle.nullDevice
+        oldServer.standardError = FileHandle.nullDevice
+        try oldServer.run()
+        defer { oldServer.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while (try? TCPConnection.connect(port: oldServerPort, timeoutSeconds: 1))?.close() == nil, Date() < deadline {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let member = try run("p22p", ["peers", "demo", "--server", "wss://127.0.0.1:\(oldServerPort)", "--ca-file", certificates.caFile],
+                             environment: ["P22P_PASSWORD": "pw"])
+        let status = try await member.waitForExit()
+        XCTAssertEqual(status, 2, member.output)
+        XCTAssertTrue(member.standardError.contains("TLS"), member.standardError)
+    }
+}

@@ -115,6 +115,8 @@ enum RelayDialer {
 
     private static func makeSSLContext(_ options: TLSOptions) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
+        // TLS 1.0 and 1.1 are broken and deprecated (RFC 8996).
+        configuration.minimumTLSVersion = .tlsv12
         if let caFile = options.caFile {
             configuration.trustRoots = .file(caFile)
         }
