@@ -115,6 +115,7 @@ let package = Package(
             name: "P22PShell",
             dependencies: [
                 "P22PClient",
+                "P22PLogging",
                 "P22PCrypto",
                 "P22PWire",
                 "P22PTransport",
@@ -178,6 +179,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "P22PLoggingTests",
+            dependencies: ["P22PLogging", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "P22PDaemonTests",

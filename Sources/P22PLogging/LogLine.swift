@@ -12,8 +12,8 @@ struct LogLine {
         var merged = handlerMetadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         self.level = event.level
-        self.message = "\(event.message)"
-        self.metadata = merged.map { ($0.key, "\($0.value)") }.sorted { $0.key < $1.key }
+        self.message = LogText.escapingControls("\(event.message)")
+        self.metadata = merged.map { ($0.key, LogText.escapingControls("\($0.value)")) }.sorted { $0.key < $1.key }
     }
 
     /// syslog priority, as the journal's PRIORITY field wants it.
@@ -49,5 +49,32 @@ enum StandardOutput {
         lock.lock()
         defer { lock.unlock() }
         FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}
+
+/// Log text made safe to show.
+public enum LogText {
+    /// Names, reasons and close texts come from the network: a control
+    /// character (a newline, an escape sequence, a bidi override) must not
+    /// forge a log line or rewrite the terminal that shows it. Each is
+    /// written as \u{XX}.
+    public static func escapingControls(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var escaped = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                escaped.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                escaped.append(scalar)
+            }
+        }
+        return String(escaped)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import P22PLogging
 
 /// The terminal the command loop talks to. Output is written whole under a
 /// lock; events arriving from the network while the user types are printed
@@ -61,6 +62,6 @@ struct ConsoleEventLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let prefix = event.level >= .warning ? "\(event.level): " : ""
-        console.event(prefix + "\(event.message)")
+        console.event(prefix + LogText.escapingControls("\(event.message)"))
     }
 }
