@@ -127,9 +127,11 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
             logger.info(existing ? "peer \(peer) is in the group" : "peer \(peer) joined")
             emit(.peerJoined(peer))
         case .memberLeft(let cid, _, let reason):
-            guard let peer = roster.remove(cid) else { return }
+            guard let peer = roster[cid] else { return }
             logger.info("peer \(peer) left (\(reason))")
+            // Closed while the peer is still on the roster, so its log lines name it.
             sessions.removeValue(forKey: cid)?.close(reason: "peer \(peer.name) left")
+            _ = roster.remove(cid)
             emit(.peerLeft(peer, reason: reason))
         case .refused(let code, let text):
             fail(MemberError.refused(code, message: text))
