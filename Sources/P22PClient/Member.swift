@@ -13,7 +13,9 @@ import Synchronization
 public final class Member: @unchecked Sendable {  // state confined to `eventLoop`; public methods hop onto it
     public let eventLoop: EventLoop
     public let configuration: MemberConfiguration
-    let secrets: GroupSecrets
+    private let keyring: GroupKeyring
+    /// The group's keys for the salt the relay gave; set before create or join.
+    private var secrets: GroupSecrets?
     var logger: Logger
     private let onEvent: (@Sendable (MemberEvent) -> Void)?
 
@@ -33,10 +35,10 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     public private(set) var created = false
     public internal(set) var allowList: AllowList
 
-    private init(configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop,
+    private init(configuration: MemberConfiguration, keyring: GroupKeyring, eventLoop: EventLoop,
                  logger: Logger, onEvent: (@Sendable (MemberEvent) -> Void)?) {
         self.configuration = configuration
-        self.secrets = secrets
+        self.keyring = keyring
         self.eventLoop = eventLoop
         self.logger = logger
         self.onEvent = onEvent
@@ -47,10 +49,10 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     /// Connects to the relay and creates or joins the group. The future
     /// succeeds once the relay has admitted us.
     public static func connect(
-        _ configuration: MemberConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
+        _ configuration: MemberConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
         onLinkUp: (@Sendable () -> Void)? = nil, onEvent: (@Sendable (MemberEvent) -> Void)? = nil
     ) -> EventLoopFuture<Member> {
-        let member = Member(configuration: configuration, secrets: secrets, eventLoop: eventLoop, logger: logger, onEvent: onEvent)
+        let member = Member(configuration: configuration, keyring: keyring, eventLoop: eventLoop, logger: logger, onEvent: onEvent)
         let joined = eventLoop.makePromise(of: Void.self)
         member.joinPromise = joined
         return RelayDialer.connect(
@@ -93,22 +95,13 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
 
     func handle(_ message: ControlMessage) {
         switch message {
-        case .hello(let version, let challenge, let maxFrameSize):
+        case .hello(let version, let challenge, let maxFrameSize, let derivation):
             dataChunk = Limits.dataChunk(forFrameSize: maxFrameSize)
             guard version == ProtocolVersion.current else {
                 fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version), this client \(ProtocolVersion.current); upgrade the older one"))
                 return
             }
-            let create = configuration.mode == .create
-            do {
-                let signature = try secrets.sign(challenge: challenge, create: create, name: configuration.name)
-                let request = AuthRequest(group: configuration.group, name: configuration.name,
-                                          authPublicKey: create ? secrets.authPublicKey : nil, signature: signature,
-                                          instance: configuration.instance, reservation: configuration.reservation)
-                sendControl(create ? .create(request) : .join(request))
-            } catch {
-                fail(MemberError.protocolViolation("cannot sign the challenge: \(error)"))
-            }
+            authenticate(challenge: challenge, groupDerivation: derivation)
         case .welcome(let cid, let name, let created):
             self.cid = cid
             self.created = created
@@ -146,6 +139,67 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         case .create, .join, .leave, .reserve, .extend:
             fail(MemberError.protocolViolation("the relay sent a member's message"))
         }
+    }
+
+    /// Derives the group's keys for its salt (off the loop, unless known)
+    /// and answers the challenge with a create or a join.
+    private func authenticate(challenge: [UInt8], groupDerivation: KeyDerivation?) {
+        let create = configuration.mode == .create
+        let derivation: KeyDerivation
+        if create {
+            derivation = configuration.kdf.derivation(salt: keyring.createSalt)
+        } else {
+            guard let groupDerivation else {
+                // The relay's own answer to a join of a missing group, given
+                // early: without the group's salt there is nothing to sign.
+                fail(MemberError.refused(.noSuchGroup, message: "group \(configuration.group) does not exist; create it first"))
+                return
+            }
+            let offered = KDFParameters(groupDerivation)
+            guard offered.isAtLeast(configuration.kdf) else {
+                fail(MemberError.protocolViolation("the relay asks to hash the password with \(offered.description), weaker than the \(configuration.kdf.description) this client accepts; refusing, as that would make guessing the password cheap"))
+                return
+            }
+            derivation = groupDerivation
+        }
+        if let known = keyring.cachedSecrets(for: derivation) {
+            sendAuthRequest(secrets: known, challenge: challenge, create: create)
+            return
+        }
+        let keyring = self.keyring
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try keyring.secrets(for: derivation) }
+            .assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let secrets):
+                    self.sendAuthRequest(secrets: secrets, challenge: challenge, create: create)
+                case .failure(let error):
+                    self.fail(MemberError.protocolViolation("cannot derive the group's keys from the password: \(error)"))
+                }
+            }
+    }
+
+    private func sendAuthRequest(secrets: GroupSecrets, challenge: [UInt8], create: Bool) {
+        self.secrets = secrets
+        let identity = configuration.effectiveIdentity
+        // The reservation goes only with a create, and only its public part.
+        var request = AuthRequest(
+            group: configuration.group, name: configuration.name, memberKey: identity.publicKey,
+            derivation: create ? secrets.derivation : nil, authPublicKey: create ? secrets.authPublicKey : nil,
+            reservation: create ? (configuration.reservation?.publicPart.encoded() ?? []) : [])
+        do {
+            try secrets.sign(&request, challenge: challenge, identity: identity)
+        } catch {
+            fail(MemberError.protocolViolation("cannot sign the challenge: \(error)"))
+            return
+        }
+        sendControl(create ? .create(request) : .join(request))
+    }
+
+    /// Who we are in pair handshakes; only used once joined.
+    var handshakeLocal: PairHandshake.Local? {
+        guard let secrets else { return nil }
+        return PairHandshake.Local(group: configuration.group, groupKey: secrets.groupKey,
+                                   identity: configuration.effectiveIdentity, name: configuration.name, cid: cid)
     }
 
     func handleRelayed(from source: CID, payload: ByteBuffer) {
@@ -257,7 +311,7 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     public func openStream(from local: Channel, for spec: ForwardSpec) -> Bool {
         eventLoop.preconditionInEventLoop()
         guard canOpenStreams, let peer = roster.find(spec.peer) else { return false }
-        _ = session(for: peer.cid).openStream(target: spec.target, local: local)
+        _ = session(for: peer.cid).openStream(target: spec.target, local: local, pinnedKey: spec.peerKey)
         return true
     }
 

@@ -1,3 +1,4 @@
+import P22PCrypto
 import P22PTransport
 import P22PWire
 
@@ -15,16 +16,23 @@ public struct MemberConfiguration: Sendable {
     /// Bytes each stream may have in flight toward us before we grant more.
     public var streamWindow: Int
     public var maxFrameSize: Int
-    /// Identifies this client process to the relay, so a reconnect replaces
-    /// its own stale session instead of finding its name in use.
-    public var instance: [UInt8] = MemberConfiguration.processInstance
-    /// The reservation key file's bytes, for creating a `#` group.
-    public var reservation: [UInt8] = []
+    /// The member's static key: proves its name to peers, and to the relay
+    /// that a reconnect may replace its own stale session.
+    public var identity: MemberIdentity = MemberConfiguration.processIdentity
+    /// The reservation key file, for creating a `#` group. Its creator key is
+    /// then this member's identity, the one the relay reserved the name for.
+    public var reservation: Reservation?
+    /// Password hashing cost to create with, and the least accepted from a
+    /// relay when joining.
+    public var kdf: KDFParameters = .standard
 
-    public static let processInstance: [UInt8] = {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }()
+    /// One identity per process unless an identity file is given, so every
+    /// group a process joins sees the same key.
+    public static let processIdentity = MemberIdentity()
+
+    /// The identity this member proves: the reservation's creator key when
+    /// it has one, else `identity`.
+    public var effectiveIdentity: MemberIdentity { reservation?.creatorIdentity ?? identity }
 
     public init(
         server: ServerURL = .default, group: String, name: String, mode: JoinMode,

@@ -8,7 +8,9 @@ public enum PasswordSource {
 
     public static func resolve(file: String?, group: String) throws(CommandError) -> String {
         if let file {
-            do { return try GroupPassword.file(file).read(group: group) } catch { throw .usage(error.description) }
+            let source = GroupPassword.file(file)
+            if let warning = source.exposureWarning(group: group) { FileHandle.standardError.write(Data("p22p: warning: \(warning)\n".utf8)) }
+            do { return try source.read(group: group) } catch { throw .usage(error.description) }
         }
         guard let password = try environmentOrPrompt(group: group) else {
             throw .usage("no password: use --password-file FILE, set \(environmentVariable), or run on a terminal")

@@ -11,9 +11,14 @@ public struct AuthVerifier: Sendable {
         self.publicKey = key
     }
 
-    public func verify(_ request: AuthRequest, challenge: [UInt8], create: Bool) -> Bool {
-        let transcript = AuthTranscript.bytes(challenge: challenge, create: create, group: request.group, name: request.name)
-        return publicKey.isValidSignature(request.signature, for: transcript)
+    /// Whether the request proves the password for this challenge.
+    public func verify(_ request: AuthRequest, challenge: [UInt8]) -> Bool {
+        publicKey.isValidSignature(request.signature, for: request.transcript(challenge: challenge))
+    }
+
+    /// Whether the request proves its member key for this challenge.
+    public static func verifyMemberKey(_ request: AuthRequest, challenge: [UInt8]) -> Bool {
+        MemberIdentity.isValid(signature: request.memberSignature, of: request.transcript(challenge: challenge), by: request.memberKey)
     }
 
     /// The same public key, so `create` and later `join`s are compared as bytes.

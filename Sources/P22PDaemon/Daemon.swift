@@ -26,6 +26,8 @@ public actor Daemon {
     private var watchdog: Task<Void, Never>?
     private var stopping = false
     private let defaultName: String
+    /// Loaded once at start: every group this daemon joins proves this key.
+    private var identity = MemberConfiguration.processIdentity
 
     public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger) {
         self.profilePath = profilePath
@@ -48,6 +50,20 @@ public actor Daemon {
                 throw DaemonError("cannot start the embedded relay on \(settings.listen): \(describeSocketError(error))")
             }
         }
+        if let path = profile.identityFile {
+            do {
+                let loaded = try IdentityFile.load(path)
+                identity = loaded.identity
+                if let notice = IdentityFile.notice(for: loaded, path: path) {
+                    loaded.exposed ? logger.warning("\(notice)") : logger.notice("\(notice)")
+                }
+            } catch {
+                throw DaemonError(error.description)
+            }
+        }
+        for group in profile.groups {
+            if let warning = group.password.exposureWarning(group: group.name) { logger.warning("\(warning)") }
+        }
         expected = Set(profile.groups.map { GroupSettings(group: $0, profile: profile).key })
         for group in profile.groups {
             try await startLink(GroupSettings(group: group, profile: profile))
@@ -66,9 +82,11 @@ public actor Daemon {
     private func startLink(_ settings: GroupSettings) async throws {
         let password: String
         do { password = try settings.group.password.read(group: settings.group.name) } catch { throw DaemonError(error.description) }
-        let secrets = try await Task.detached { try GroupSecrets(password: password, group: settings.group.name) }.value
+        let keyring = GroupKeyring(password: password, group: settings.group.name)
         let key = settings.key
-        let session = GroupSession(configuration: settings.session, secrets: secrets, eventLoop: loops.next(), logger: logger) { [weak self] event in
+        var configuration = settings.session
+        configuration.member.identity = identity
+        let session = GroupSession(configuration: configuration, keyring: keyring, eventLoop: loops.next(), logger: logger) { [weak self] event in
             if case .joined = event { Task { await self?.joined(key) } }
         }
         links[key] = (session, settings)
@@ -108,6 +126,9 @@ public actor Daemon {
         }
         for warning in loaded.warnings { logger.warning("\(warning)") }
         let new = loaded.profile
+        if new.identityFile != profile.identityFile {
+            logger.warning("identity_file changed; it takes effect when p22p-up restarts")
+        }
         if new.log != profile.log || new.relay != profile.relay {
             logger.warning("log and relay settings take effect at the next start")
         }

@@ -7,6 +7,9 @@ import P22PTransport
 public struct Profile: Equatable, Sendable {
     public var server: ServerURL
     public var name: String
+    /// The member's static key file (`identity_file:`), resolved; created if
+    /// missing. Without one, each run has a new key.
+    public var identityFile: String?
     public var tls: TLSOptions
     public var keepalive: Keepalive
     public var reconnect: ReconnectPolicy

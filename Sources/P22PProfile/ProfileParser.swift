@@ -55,9 +55,10 @@ public struct ProfileParser {
     // MARK: Sections
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
-        let top = try mapping(node, "the profile", keys: ["server", "name", "tls", "reconnect", "keepalive", "log", "relay", "groups"])
+        let top = try mapping(node, "the profile", keys: ["server", "name", "identity_file", "tls", "reconnect", "keepalive", "log", "relay", "groups"])
         let server = try top["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") } ?? .default
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
+        let identityFile = try top["identity_file"].map { value throws(ProfileError) in resolve(try string(value, key: "identity_file")) }
         let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSOptions()
         let reconnect = try top["reconnect"].map { value throws(ProfileError) in try parseReconnect(value) } ?? .standard
         let keepalive = try top["keepalive"].map { value throws(ProfileError) in try parseKeepalive(value) } ?? .standard
@@ -76,7 +77,8 @@ public struct ProfileParser {
             }
             groups.append(group)
         }
-        return Profile(server: server, name: name, tls: tls, keepalive: keepalive, reconnect: reconnect, log: log, relay: relay, groups: groups)
+        return Profile(server: server, name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
+                       log: log, relay: relay, groups: groups)
     }
 
     private func parseTLS(_ node: Node) throws(ProfileError) -> TLSOptions {
@@ -194,7 +196,7 @@ public struct ProfileParser {
     }
 
     private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
-        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target"])
+        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target", "peer_key"])
         for key in ["listen", "peer", "target"] where fields[key] == nil {
             throw error(at: node, "a forward needs \"\(key)\" (listen: [HOST:]PORT, peer: NAME or CID, target: [HOST:]PORT)")
         }
@@ -203,8 +205,14 @@ public struct ProfileParser {
         do { peer = try PeerReference(parsing: try string(peerNode, key: "peer")) } catch let failure as ProfileError {
             throw failure
         } catch { throw self.error(at: peerNode, "peer: \(error)") }
+        let peerKey = try fields["peer_key"].map { keyNode throws(ProfileError) -> [UInt8] in
+            guard let key = MemberIdentity.publicKey(fromText: try string(keyNode, key: "peer_key")) else {
+                throw error(at: keyNode, "peer_key: not a member's public key (44 base64 characters, as `p22p identity FILE` prints)")
+            }
+            return key
+        }
         return ForwardSpec(peer: peer, listen: try address(fields["listen"]!, key: "listen"),
-                           target: try address(fields["target"]!, key: "target"))
+                           target: try address(fields["target"]!, key: "target"), peerKey: peerKey)
     }
 
     // MARK: Values

@@ -14,7 +14,8 @@ import Synchronization
 final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters` is under `waitersLock`, `connection` is only touched on `channel.eventLoop`
     let cid: CID
     let name: String
-    let instance: [UInt8]
+    /// The static key the member proved at admission.
+    let memberKey: [UInt8]
     let channel: Channel
     /// Only touched on `channel.eventLoop`.
     weak var connection: RelayConnectionHandler?
@@ -31,11 +32,11 @@ final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters
     private let waitersLock = NIOLock()
     private var waiters: [MemberLink] = []
 
-    init(cid: CID, name: String, instance: [UInt8] = [], channel: Channel, connection: RelayConnectionHandler?,
+    init(cid: CID, name: String, memberKey: [UInt8] = [], channel: Channel, connection: RelayConnectionHandler?,
          configuration: RelayConfiguration, stats: RelayStats) {
         self.cid = cid
         self.name = name
-        self.instance = instance
+        self.memberKey = memberKey
         self.channel = channel
         self.connection = connection
         self.configuration = configuration

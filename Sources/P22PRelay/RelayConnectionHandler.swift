@@ -66,7 +66,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         stats.connections.add(1, ordering: .relaxed)
         stats.metrics.accepted()
         if case .awaitingAuth(let challenge) = state {
-            send(.hello(version: ProtocolVersion.current, challenge: challenge, maxFrameSize: configuration.maxFrameSize), context: context)
+            // The salt of the group this path routes to, so a joiner can
+            // derive its keys; none if nobody created that group yet.
+            let derivation = registry.group(routingKey: routingKey)?.derivation
+            send(.hello(version: ProtocolVersion.current, challenge: challenge, maxFrameSize: configuration.maxFrameSize,
+                        derivation: derivation), context: context)
         }
     }
 
@@ -127,8 +131,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             admit(request, create: true, challenge: challenge, context: context)
         case (.join(let request), .awaitingAuth(let challenge)):
             admit(request, create: false, challenge: challenge, context: context)
-        case (.reserve(let group, let creatorOnly), .awaitingAuth):
-            reserve(group, creatorOnly: creatorOnly, context: context)
+        case (.reserve(let group, let creatorOnly, let creatorKey), .awaitingAuth):
+            reserve(group, creatorOnly: creatorOnly, creatorKey: creatorKey, context: context)
         case (.extend(let key), .awaitingAuth):
             extend(key, context: context)
         case (.leave, .joined):
@@ -214,7 +218,9 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let decision = Admission.decide(Admission.Request(
             version: request.version, group: request.group, address: clientAddress, name: request.name, create: create,
             pathMatches: RoutingKey.key(forGroup: request.group) == routingKey,
-            signed: { verifier?.verify(request, challenge: challenge, create: create) ?? false },
+            // The password and the member key, both over this connection's
+            // fresh challenge: a request captured elsewhere proves neither.
+            signed: { (verifier?.verify(request, challenge: challenge) ?? false) && AuthVerifier.verifyMemberKey(request, challenge: challenge) },
             rateLimited: !create && !joinLimiter.allows(clientAddress),
             groupExists: existing != nil,
             reservation: { create ? self.reservationStanding(request) : .notNeeded }))
@@ -229,7 +235,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             return
         case .create(let creatorOnly):
             do throws(GroupRegistry.CreateError) {
-                group = try registry.create(request.group, verifier: verifier!, creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
+                group = try registry.create(request.group, verifier: verifier!, derivation: request.derivation!,
+                                            creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
             } catch {
                 let (code, message) = Admission.refusal(error, group: request.group, maxGroups: configuration.maxGroups)
                 refuse(code, message)
@@ -241,8 +248,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let channel = context.channel
         let admitted: (MemberLink, RelayGroup.Snapshot, replaced: MemberLink?)
         do {
-            admitted = try group.admit(name: request.name, instance: request.instance, limit: configuration.maxMembersPerGroup) { cid in
-                MemberLink(cid: cid, name: request.name, instance: request.instance, channel: channel, connection: self,
+            admitted = try group.admit(name: request.name, memberKey: request.memberKey, limit: configuration.maxMembersPerGroup) { cid in
+                MemberLink(cid: cid, name: request.name, memberKey: request.memberKey, channel: channel, connection: self,
                            configuration: self.configuration, stats: self.stats)
             }
         } catch {
@@ -285,12 +292,17 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         } catch {
             return .rejected(Self.describe(error))
         }
+        // The signature covers the creator key, and the request proved its
+        // member key: only the member the relay reserved for gets past here.
+        guard reservation.creatorKey == request.memberKey else {
+            return .rejected("the reservation of \(request.group) belongs to another member key; create it with the key file that `p22p reserve` wrote")
+        }
         return .valid(creatorOnly: reservation.creatorOnly)
     }
 
     // MARK: Reservations
 
-    private func reserve(_ group: String, creatorOnly: Bool, context: ChannelHandlerContext) {
+    private func reserve(_ group: String, creatorOnly: Bool, creatorKey: [UInt8], context: ChannelHandlerContext) {
         guard RoutingKey.key(forGroup: group) == routingKey else {
             refuse(.invalidRequest, "the URL path does not match group \(group)")
             return
@@ -304,7 +316,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         // every other member on this loop keeps flowing meanwhile.
         let store = reservations
         let now = Self.now()
-        offLoop(context) { try store.reserve(group: group, creatorOnly: creatorOnly, now: now) } then: { reservation in
+        offLoop(context) { try store.reserve(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now) } then: { reservation in
             self.logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
         }
     }

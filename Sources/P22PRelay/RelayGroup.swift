@@ -8,10 +8,12 @@ import P22PWire
 final class RelayGroup: @unchecked Sendable {  // every mutable field is read and written under `lock`
     let name: String
     let verifier: AuthVerifier
+    /// The password's salt and cost, handed to joiners in the hello.
+    let derivation: KeyDerivation
     /// Creator-only (SCO): members may exchange frames with the creator only.
     let creatorOnly: Bool
-    /// The CID of the member who created the group (the first admitted, or
-    /// the session that replaced it).
+    /// The CID of the member who created the group: the first admitted, or
+    /// a later session that proved the same member key (see `admit`).
     private var creatorCID: CID?
 
     var creator: CID? { lock.withLock { creatorCID } }
@@ -23,9 +25,10 @@ final class RelayGroup: @unchecked Sendable {  // every mutable field is read an
     /// just before must not be admitted into a group nobody can find.
     private var retired = false
 
-    init(name: String, verifier: AuthVerifier, creatorOnly: Bool = false) {
+    init(name: String, verifier: AuthVerifier, derivation: KeyDerivation, creatorOnly: Bool = false) {
         self.name = name
         self.verifier = verifier
+        self.derivation = derivation
         self.creatorOnly = creatorOnly
     }
 
@@ -39,16 +42,18 @@ final class RelayGroup: @unchecked Sendable {  // every mutable field is read an
     /// Adds a member under a fresh CID and returns it with the group as it is
     /// now (including it). CIDs are handed out round-robin so a CID that just
     /// left is not reused at once and confused with its successor.
-    /// A member whose name is taken by a link of the same client `instance`
-    /// replaces that stale link, which is returned so it can be closed.
-    func admit(name: String, instance: [UInt8], limit: Int,
+    /// A member whose name is taken by a link with the same `memberKey`
+    /// (which the caller checked was proven over a fresh challenge) replaces
+    /// that stale link, which is returned so it can be closed; the creator
+    /// role moves with it, so the role follows the key, never a CID.
+    func admit(name: String, memberKey: [UInt8], limit: Int,
                makeLink: (CID) -> MemberLink) throws(AdmitError) -> (MemberLink, Snapshot, replaced: MemberLink?) {
         lock.lock()
         defer { lock.unlock() }
         guard !retired else { throw .retired }
         var replaced: MemberLink?
         if let taken = cidsByName[name] {
-            guard let stale = members[taken], stale.instance == instance else { throw .nameInUse }
+            guard let stale = members[taken], stale.memberKey == memberKey else { throw .nameInUse }
             members.removeValue(forKey: taken)
             cidsByName.removeValue(forKey: name)
             replaced = stale

@@ -63,29 +63,31 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         }
     }
 
-    func reserve(group: String, creatorOnly: Bool, now: Int64) throws(Failure) -> Reservation {
+    func reserve(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64) throws(Failure) -> Reservation {
         guard group.hasPrefix("#"), group.count > 1 else { throw .notReservable("only names starting with '#' can be reserved") }
         writer.lock()
         defer { writer.unlock() }
         if let existing = lock.withLock({ records[group] }), existing.expires > now {
             throw .taken(until: Reservation.describeExpiry(existing.expires))
         }
-        return try issue(group: group, creatorOnly: creatorOnly, now: now)
+        return try issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now)
     }
 
     func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
         writer.lock()
         defer { writer.unlock() }
         try validate(reservation, now: now)
-        return try issue(group: reservation.group, creatorOnly: reservation.creatorOnly, now: now)
+        // `validate` checked the signature, which covers the creator key.
+        return try issue(group: reservation.group, creatorOnly: reservation.creatorOnly, creatorKey: reservation.creatorKey ?? [], now: now)
     }
 
     /// Signs a reservation for a full lifetime from `now` and records it,
     /// dropping expired records on the way. Called with `writer` held.
-    private func issue(group: String, creatorOnly: Bool, now: Int64) throws(Failure) -> Reservation {
+    private func issue(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64) throws(Failure) -> Reservation {
         let reservation: Reservation
         do {
-            reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, expires: now + Reservation.lifetime, key: signingKey)
+            reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey,
+                                                expires: now + Reservation.lifetime, key: signingKey)
         } catch {
             throw .storage("cannot sign: \(error)")
         }

@@ -20,15 +20,18 @@ public final class Shell {
     private let logger: Logger
     private let readPassword: (String) throws -> String
     private let tls: TLSOptions
+    private let identity: MemberIdentity
     private var server: ServerURL?
     private var session: GroupSession?
     private var group: String?
     private var allowList = AllowList()
 
-    public init(console: Console, name: String, tls: TLSOptions = TLSOptions(), readPassword: @escaping (String) throws -> String) {
+    public init(console: Console, name: String, tls: TLSOptions = TLSOptions(),
+                identity: MemberIdentity = MemberConfiguration.processIdentity, readPassword: @escaping (String) throws -> String) {
         self.console = console
         self.name = name
         self.tls = tls
+        self.identity = identity
         self.readPassword = readPassword
         self.logger = Logger(label: "p22p") { _ in ConsoleEventLogHandler(console: console, logLevel: .info) }
     }
@@ -141,9 +144,8 @@ public final class Shell {
         guard session == nil else { throw ShellError.failed("already in group \(group ?? "?"): leave first") }
         let groupName = arguments[0]
         do { try Names.validateGroup(groupName) } catch { throw ShellError.usage(command, "\(error)") }
-        let reservation = arguments.count == 2 ? try Self.load(arguments[1]).encoded() : []
-        let password = try readPassword(groupName)
-        let secrets = try GroupSecrets(password: password, group: groupName)
+        let reservation = arguments.count == 2 ? try Self.load(arguments[1]) : nil
+        let keyring = GroupKeyring(password: try readPassword(groupName), group: groupName)
         var configuration = GroupSessionConfiguration(server: server, group: groupName, name: name,
                                                       policy: command == "create" ? .create : .join, allowList: allowList, tls: tls)
         configuration.member.reservation = reservation
@@ -151,7 +153,8 @@ public final class Shell {
         configuration.giveUpBeforeFirstJoin = true
         configuration.waitForCreatorAtStart = false
         let console = self.console
-        let session = GroupSession(configuration: configuration, secrets: secrets, eventLoop: loops.next(), logger: logger) { event in
+        configuration.member.identity = identity
+        let session = GroupSession(configuration: configuration, keyring: keyring, eventLoop: loops.next(), logger: logger) { event in
             switch event {
             case .linkLost(let reason):
                 console.event("lost the relay: \(reason); reconnecting (forwards keep listening)")

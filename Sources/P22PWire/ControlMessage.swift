@@ -6,8 +6,10 @@ public enum ControlMessage: Equatable, Sendable {
     /// First message on every connection: the relay's version and a fresh
     /// challenge that the member signs to prove it knows the group password.
     /// `maxFrameSize` is the largest WebSocket message the relay accepts, so
-    /// members size their data frames to fit.
-    case hello(version: UInt8, challenge: [UInt8], maxFrameSize: Int)
+    /// members size their data frames to fit. `derivation` is the password
+    /// salt and cost of the group the URL path names, nil if that group does
+    /// not exist (yet).
+    case hello(version: UInt8, challenge: [UInt8], maxFrameSize: Int, derivation: KeyDerivation?)
     case welcome(cid: CID, name: String, created: Bool)
     /// `existing` is true for members that were already in the group when the
     /// receiver joined, so clients can tell the roster from arrivals.
@@ -27,8 +29,10 @@ public enum ControlMessage: Equatable, Sendable {
     case join(AuthRequest)
     case leave
     /// Ask for a reservation of a `#` group name (on a connection to that
-    /// group's routing path, before any create or join).
-    case reserve(group: String, creatorOnly: Bool)
+    /// group's routing path, before any create or join). `creatorKey` is the
+    /// static key that alone may create the group; the relay signs it into
+    /// the reservation.
+    case reserve(group: String, creatorOnly: Bool, creatorKey: [UInt8])
     /// Renew a reservation while it is valid.
     case extend(key: [UInt8])
 
@@ -37,52 +41,70 @@ public enum ControlMessage: Equatable, Sendable {
     public static let maxKeyBytes = 2048
 }
 
-/// `create` and `join` carry the same fields; `create` adds the public key the
-/// relay keeps to check later joins.
+/// `create` and `join` carry the same fields; `create` adds what the relay
+/// keeps to check later joins (the auth public key and the password's salt).
 public struct AuthRequest: Equatable, Sendable {
     public var version: UInt8
     public var group: String
     public var name: String
+    /// The member's static Ed25519 key. A join under a name still held by a
+    /// session with the same key replaces that (stale) session, and the
+    /// creator role follows this key; both only with `memberSignature`.
+    public var memberKey: [UInt8]
+    /// Salt and cost of the password hashing; only sent by `create`.
+    public var derivation: KeyDerivation?
     /// Ed25519 public key derived from the password; only sent by `create`.
     public var authPublicKey: [UInt8]?
-    /// Ed25519 signature over `AuthTranscript` for the relay's challenge.
+    /// Signature over `AuthTranscript` with the password's auth key: proves
+    /// the password for the relay's fresh challenge.
     public var signature: [UInt8]
-    /// The reservation key file for creating a `#` group; empty otherwise.
+    /// Signature over the same transcript with the member's static key:
+    /// proves the key, so neither can be replayed from a captured request.
+    public var memberSignature: [UInt8]
+    /// The reservation (its public part) for creating a `#` group; empty otherwise.
     public var reservation: [UInt8]
-    /// Random per client process. A join under a name that is still taken by
-    /// a session with the same instance replaces that (stale) session, so a
-    /// member that reconnects before the relay noticed its old link died
-    /// keeps its name; anyone else gets "name in use".
-    public var instance: [UInt8]
 
-    public init(version: UInt8 = ProtocolVersion.current, group: String, name: String, authPublicKey: [UInt8]?,
-                signature: [UInt8], instance: [UInt8] = Array(repeating: 0, count: AuthRequest.instanceSize),
+    public init(version: UInt8 = ProtocolVersion.current, group: String, name: String, memberKey: [UInt8],
+                derivation: KeyDerivation? = nil, authPublicKey: [UInt8]? = nil,
+                signature: [UInt8] = Array(repeating: 0, count: AuthRequest.signatureSize),
+                memberSignature: [UInt8] = Array(repeating: 0, count: AuthRequest.signatureSize),
                 reservation: [UInt8] = []) {
-        self.reservation = reservation
         self.version = version
         self.group = group
         self.name = name
+        self.memberKey = memberKey
+        self.derivation = derivation
         self.authPublicKey = authPublicKey
         self.signature = signature
-        self.instance = instance
+        self.memberSignature = memberSignature
+        self.reservation = reservation
+    }
+
+    public var isCreate: Bool { authPublicKey != nil }
+
+    /// What both signatures cover.
+    public func transcript(challenge: [UInt8]) -> [UInt8] {
+        AuthTranscript.bytes(challenge: challenge, request: self)
     }
 
     public static let publicKeySize = 32
     public static let signatureSize = 64
-    public static let instanceSize = 16
 }
 
 /// What a member signs to create or join, so a captured signature is useless
-/// for another challenge, operation, group or name.
+/// for another challenge, operation, group, name, member key or salt.
 public enum AuthTranscript {
-    public static func bytes(challenge: [UInt8], create: Bool, group: String, name: String) -> [UInt8] {
-        var out = Array("p22p-auth-v1".utf8)
+    public static func bytes(challenge: [UInt8], request: AuthRequest) -> [UInt8] {
+        var out = Array("p22p-auth-v2".utf8)
         out += challenge
-        out.append(create ? 1 : 2)
-        out.append(UInt8(group.utf8.count))
-        out += Array(group.utf8)
-        out.append(UInt8(name.utf8.count))
-        out += Array(name.utf8)
+        out.append(request.isCreate ? 1 : 2)
+        out.append(UInt8(request.group.utf8.count))
+        out += Array(request.group.utf8)
+        out.append(UInt8(request.name.utf8.count))
+        out += Array(request.name.utf8)
+        out += request.memberKey
+        if let derivation = request.derivation { out += derivation.encoded }
+        if let key = request.authPublicKey { out += key }
         return out
     }
 }

@@ -67,11 +67,13 @@ extension Frame {
 extension ControlMessage {
     func encode(into buffer: inout ByteBuffer) {
         switch self {
-        case .hello(let version, let challenge, let maxFrameSize):
+        case .hello(let version, let challenge, let maxFrameSize, let derivation):
             buffer.writeInteger(ControlKind.hello.rawValue)
             buffer.writeInteger(version)
             buffer.writeBytes(challenge)
             buffer.writeInteger(UInt32(clamping: maxFrameSize))
+            buffer.writeInteger(UInt8(derivation == nil ? 0 : 1))
+            derivation?.encode(into: &buffer)
         case .welcome(let cid, let name, let created):
             buffer.writeInteger(ControlKind.welcome.rawValue)
             buffer.writeInteger(cid.rawValue)
@@ -104,10 +106,11 @@ extension ControlMessage {
             buffer.writeInteger(ControlKind.reservation.rawValue)
             buffer.writeInteger(UInt16(key.count))
             buffer.writeBytes(key)
-        case .reserve(let group, let creatorOnly):
+        case .reserve(let group, let creatorOnly, let creatorKey):
             buffer.writeInteger(ControlKind.reserve.rawValue)
             buffer.writeShortString(group)
             buffer.writeInteger(UInt8(creatorOnly ? 1 : 0))
+            buffer.writeBytes(creatorKey)
         case .extend(let key):
             buffer.writeInteger(ControlKind.extend.rawValue)
             buffer.writeInteger(UInt16(key.count))
@@ -132,7 +135,14 @@ extension ControlMessage {
             let version = try buffer.readWireInteger(as: UInt8.self, field: "hello version")
             let challenge = try buffer.readFixedBytes(challengeSize, field: "hello challenge")
             let maxFrameSize = Int(try buffer.readWireInteger(as: UInt32.self, field: "hello frame size"))
-            message = .hello(version: version, challenge: challenge, maxFrameSize: maxFrameSize)
+            // Version 1 ended here; reading on would hide the clear version
+            // mismatch behind a decoding error.
+            var derivation: KeyDerivation?
+            if version >= 2, try buffer.readWireInteger(as: UInt8.self, field: "hello salt flag") != 0 {
+                derivation = try KeyDerivation.decode(&buffer)
+            }
+            if version < 2 { buffer.moveReaderIndex(to: buffer.writerIndex) }
+            message = .hello(version: version, challenge: challenge, maxFrameSize: maxFrameSize, derivation: derivation)
         case .welcome:
             let cid = CID(try buffer.readWireInteger(as: UInt16.self, field: "welcome CID"))
             let name = try buffer.readShortString(field: "welcome name")
@@ -159,7 +169,9 @@ extension ControlMessage {
             message = .reservation(key: try buffer.readKey(field: "reservation key"))
         case .reserve:
             let group = try buffer.readShortString(field: "group name")
-            message = .reserve(group: group, creatorOnly: try buffer.readWireInteger(as: UInt8.self, field: "reservation mode") != 0)
+            let creatorOnly = try buffer.readWireInteger(as: UInt8.self, field: "reservation mode") != 0
+            message = .reserve(group: group, creatorOnly: creatorOnly,
+                               creatorKey: try buffer.readFixedBytes(AuthRequest.publicKeySize, field: "creator key"))
         case .extend:
             message = .extend(key: try buffer.readKey(field: "reservation key"))
         case .create:
@@ -179,9 +191,14 @@ extension AuthRequest {
         buffer.writeInteger(version)
         buffer.writeShortString(group)
         buffer.writeShortString(name)
-        if let authPublicKey { buffer.writeBytes(authPublicKey) }
+        buffer.writeBytes(memberKey)
+        if isCreate {
+            // A create always carries both; the encoder's caller guarantees it.
+            (derivation ?? KeyDerivation(salt: Array(repeating: 0, count: KeyDerivation.saltSize), logN: 0, blockSize: 0, parallelism: 0)).encode(into: &buffer)
+            buffer.writeBytes(authPublicKey ?? [])
+        }
         buffer.writeBytes(signature)
-        buffer.writeBytes(instance)
+        buffer.writeBytes(memberSignature)
         buffer.writeInteger(UInt16(reservation.count))
         buffer.writeBytes(reservation)
     }
@@ -190,11 +207,14 @@ extension AuthRequest {
         let version = try buffer.readWireInteger(as: UInt8.self, field: "protocol version")
         let group = try buffer.readShortString(field: "group name")
         let name = try buffer.readShortString(field: "member name")
+        let memberKey = try buffer.readFixedBytes(publicKeySize, field: "member key")
+        let derivation = create ? try KeyDerivation.decode(&buffer) : nil
         let key = create ? try buffer.readFixedBytes(publicKeySize, field: "auth public key") : nil
         let signature = try buffer.readFixedBytes(signatureSize, field: "auth signature")
-        let instance = try buffer.readFixedBytes(instanceSize, field: "client instance")
+        let memberSignature = try buffer.readFixedBytes(signatureSize, field: "member signature")
         let reservation = try buffer.readKey(field: "reservation key")
-        return AuthRequest(version: version, group: group, name: name, authPublicKey: key, signature: signature,
-                           instance: instance, reservation: reservation)
+        return AuthRequest(version: version, group: group, name: name, memberKey: memberKey, derivation: derivation,
+                           authPublicKey: key, signature: signature, memberSignature: memberSignature,
+                           reservation: reservation)
     }
 }

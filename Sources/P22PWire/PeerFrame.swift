@@ -1,16 +1,54 @@
 import NIOCore
 
 /// The payload of a relayed frame: what one member says to another, opaque to
-/// the relay. Handshake messages are authenticated with the group key; all
-/// other traffic is sealed with the pair's session keys.
+/// the relay. Handshake messages are signed by the sender's static key and
+/// authenticated with the group key; all other traffic is sealed with the
+/// pair's session keys.
 public enum PeerFrame: Equatable, Sendable {
-    case handshakeInit(ephemeralKey: [UInt8], mac: [UInt8])
-    case handshakeResponse(ephemeralKey: [UInt8], mac: [UInt8])
+    case handshakeInit(HandshakeMessage)
+    case handshakeResponse(HandshakeMessage)
     /// `body` is ciphertext followed by the AEAD tag.
     case sealed(SealedHeader, body: ByteBuffer)
 
     public static let keySize = 32
     public static let macSize = 32
+    public static let signatureSize = 64
+}
+
+/// One side's half of the pair handshake: who it is (name and static key),
+/// its fresh ephemeral key, its signature over the transcript so far, and a
+/// MAC with the group key over all of that.
+public struct HandshakeMessage: Equatable, Sendable {
+    public var ephemeralKey: [UInt8]
+    public var staticKey: [UInt8]
+    public var name: String
+    public var signature: [UInt8]
+    public var mac: [UInt8]
+
+    public init(ephemeralKey: [UInt8], staticKey: [UInt8], name: String, signature: [UInt8], mac: [UInt8]) {
+        self.ephemeralKey = ephemeralKey
+        self.staticKey = staticKey
+        self.name = name
+        self.signature = signature
+        self.mac = mac
+    }
+
+    func encode(into buffer: inout ByteBuffer) {
+        buffer.writeBytes(ephemeralKey)
+        buffer.writeBytes(staticKey)
+        buffer.writeShortString(name)
+        buffer.writeBytes(signature)
+        buffer.writeBytes(mac)
+    }
+
+    static func decode(_ buffer: inout ByteBuffer) throws(WireError) -> HandshakeMessage {
+        let ephemeral = try buffer.readFixedBytes(PeerFrame.keySize, field: "handshake ephemeral key")
+        let staticKey = try buffer.readFixedBytes(PeerFrame.keySize, field: "handshake static key")
+        let name = try buffer.readShortString(field: "handshake name")
+        let signature = try buffer.readFixedBytes(PeerFrame.signatureSize, field: "handshake signature")
+        let mac = try buffer.readFixedBytes(PeerFrame.macSize, field: "handshake MAC")
+        return HandshakeMessage(ephemeralKey: ephemeral, staticKey: staticKey, name: name, signature: signature, mac: mac)
+    }
 }
 
 enum PeerFrameKind: UInt8 {
@@ -48,14 +86,12 @@ public struct SealedHeader: Equatable, Sendable {
 extension PeerFrame {
     public func encode(into buffer: inout ByteBuffer) {
         switch self {
-        case .handshakeInit(let key, let mac):
+        case .handshakeInit(let message):
             buffer.writeInteger(PeerFrameKind.handshakeInit.rawValue)
-            buffer.writeBytes(key)
-            buffer.writeBytes(mac)
-        case .handshakeResponse(let key, let mac):
+            message.encode(into: &buffer)
+        case .handshakeResponse(let message):
             buffer.writeInteger(PeerFrameKind.handshakeResponse.rawValue)
-            buffer.writeBytes(key)
-            buffer.writeBytes(mac)
+            message.encode(into: &buffer)
         case .sealed(let header, let body):
             header.encode(into: &buffer)
             var body = body
@@ -70,10 +106,9 @@ extension PeerFrame {
         guard let kind = PeerFrameKind(rawValue: raw) else { throw .unknownKind(raw, context: "peer frame") }
         switch kind {
         case .handshakeInit, .handshakeResponse:
-            let key = try buffer.readFixedBytes(keySize, field: "handshake key")
-            let mac = try buffer.readFixedBytes(macSize, field: "handshake MAC")
+            let message = try HandshakeMessage.decode(&buffer)
             try buffer.expectEnd(of: "handshake")
-            return kind == .handshakeInit ? .handshakeInit(ephemeralKey: key, mac: mac) : .handshakeResponse(ephemeralKey: key, mac: mac)
+            return kind == .handshakeInit ? .handshakeInit(message) : .handshakeResponse(message)
         case .sealed:
             let rawKind = try buffer.readWireInteger(as: UInt8.self, field: "stream message kind")
             guard let messageKind = StreamMessageKind(rawValue: rawKind) else {

@@ -15,8 +15,11 @@ public enum StreamMessage: Equatable, Sendable {
     case data(ByteBuffer)
     /// Credit: the receiver has delivered this many more bytes to its socket.
     case window(increment: UInt32)
-    /// The sender will send no more data (TCP FIN); the other direction goes on.
-    case finish
+    /// The sender will send no more data (TCP FIN); the other direction goes
+    /// on. `sentBytes` is every data byte it sent on the stream: sealed, it
+    /// is the peer's own word on where the stream ends, so a relay that drops
+    /// the tail cannot pass the rest off as complete.
+    case finish(sentBytes: UInt64)
     case reset(reason: String)
     case ping(token: UInt64)
     case pong(token: UInt64)
@@ -51,8 +54,8 @@ public enum StreamMessage: Equatable, Sendable {
             buffer.writeBuffer(&bytes)
         case .window(let increment):
             buffer.writeInteger(increment)
-        case .finish:
-            break
+        case .finish(let sentBytes):
+            buffer.writeInteger(sentBytes)
         case .ping(let token), .pong(let token):
             buffer.writeInteger(token)
         }
@@ -78,7 +81,7 @@ public enum StreamMessage: Equatable, Sendable {
         case .window:
             message = .window(increment: try body.readWireInteger(as: UInt32.self, field: "window increment"))
         case .finish:
-            message = .finish
+            message = .finish(sentBytes: try body.readWireInteger(as: UInt64.self, field: "finish byte count"))
         case .reset:
             message = .reset(reason: try body.readLongString(field: "reset reason"))
         case .ping:

@@ -9,6 +9,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidName(field: String, reason: String)
     case trailingBytes(context: String, count: Int)
     case invalidUTF8(field: String)
+    case invalidValue(field: String, value: String)
 
     public var description: String {
         switch self {
@@ -18,6 +19,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidName(let field, let reason): return "invalid \(field): \(reason)"
         case .trailingBytes(let context, let count): return "\(count) unexpected bytes after \(context)"
         case .invalidUTF8(let field): return "\(field) is not valid UTF-8"
+        case .invalidValue(let field, let value): return "\(field) \(value) is out of range"
         }
     }
 }

@@ -30,6 +30,7 @@ struct GroupJoiner {
         }
         var configuration = GroupSessionConfiguration(server: server, group: group, name: name, policy: policy,
                                                       allowList: allowList, tls: try options.tlsOptions())
+        configuration.member.identity = try options.loadIdentity()
         configuration.giveUpBeforeFirstJoin = true
         return configuration
     }
@@ -50,9 +51,9 @@ struct GroupJoiner {
     /// password is read only after every option checked out.
     func start(_ configuration: GroupSessionConfiguration, logger: Logger) async throws -> GroupSession {
         let password = try PasswordSource.resolve(file: options.passwordFile, group: group)
-        let secrets = try GroupSecrets(password: password, group: group)
+        let keyring = GroupKeyring(password: password, group: group)
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let session = GroupSession(configuration: configuration, secrets: secrets, eventLoop: loops.next(), logger: logger)
+        let session = GroupSession(configuration: configuration, keyring: keyring, eventLoop: loops.next(), logger: logger)
         do {
             try await session.start().get()
         } catch {
@@ -84,6 +85,23 @@ extension ConnectionOptions {
     /// The one way the tools build TLS options from `--ca-file` and `--pin-sha256`.
     func tlsOptions() throws(CommandError) -> TLSOptions {
         try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
+    }
+
+    /// `--identity FILE`, or the process's own fresh key.
+    func loadIdentity() throws(CommandError) -> MemberIdentity {
+        guard let identity else { return MemberConfiguration.processIdentity }
+        return try MemberIdentity.fromCommandLine(identity)
+    }
+}
+
+extension MemberIdentity {
+    /// Loads (or creates) an identity file, saying on standard error what a
+    /// person should know: a new key to pin, or a file others can read.
+    static func fromCommandLine(_ path: String) throws(CommandError) -> MemberIdentity {
+        let loaded: IdentityFile.Loaded
+        do { loaded = try IdentityFile.load(path) } catch { throw .usage("--identity: \(error.description)") }
+        if let notice = IdentityFile.notice(for: loaded, path: path) { FileHandle.standardError.write(Data("p22p: \(notice)\n".utf8)) }
+        return loaded.identity
     }
 }
 

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import P22PClient
 import P22PCommandLine
+import P22PCrypto
 import P22PLogging
 import ServiceLifecycle
 
@@ -13,7 +14,7 @@ struct MemberSession {
     let group: String
     let policy: JoinPolicy
     let options: MemberOptions
-    var reservation: [UInt8] = []
+    var reservation: Reservation?
 
     func run() async throws {
         let joiner = GroupJoiner(group: group, options: options.connection)

@@ -65,7 +65,9 @@ struct ReserveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reserve", abstract: "Reserve a '#' group name on the relay and save its key file.",
         discussion: """
-            Only the holder of the key file can create the group (p22p create '#name' --reservation FILE).
+            Only the holder of the key file can create the group (p22p create '#name' --reservation FILE):
+            the file holds a creator key that never leaves this machine, and the relay's signature covers
+            its public half. Keep the file secret (it is written 0600).
             A reservation lasts 90 days and can be extended while valid (p22p extend FILE).
             --mode sco makes the group creator-only: members can talk to the creator, not to each other.
             """)

@@ -18,7 +18,7 @@ struct P22PCommand: AsyncParsableCommand {
             """,
         version: P22PVersion.current,
         subcommands: [ShellCommand.self, CreateCommand.self, JoinCommand.self, PingCommand.self, PeersCommand.self,
-                      ReserveCommand.self, ExtendCommand.self],
+                      ReserveCommand.self, ExtendCommand.self, PasswordCommand.self, IdentityCommand.self],
         defaultSubcommand: ShellCommand.self)
 
     static func main() async { await CommandRunner.main(self, tool: "p22p") }
@@ -36,7 +36,7 @@ struct CreateCommand: AsyncParsableCommand {
     var reservation: String?
 
     func run() async throws {
-        let key = try reservation.map { path throws(CommandError) in try loadReservation(path).encoded() } ?? []
+        let key = try reservation.map { path throws(CommandError) in try loadReservation(path) }
         try await MemberSession(group: group, policy: .create, options: options, reservation: key).run()
     }
 }

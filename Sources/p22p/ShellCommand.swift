@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import P22PClient
 import P22PCommandLine
+import P22PCrypto
 import P22PShell
 
 /// `p22p` or `p22p shell`: the interactive command loop.
@@ -19,11 +20,15 @@ struct ShellCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
     var pinSha256: String?
 
+    @Option(name: .long, help: ArgumentHelp("This member's static key, so peers can pin it (created if missing; default: a new key per run).", valueName: "FILE"))
+    var identity: String?
+
     func run() throws {
         let name = self.name ?? HostName.memberName
         let interactive = isatty(STDIN_FILENO) == 1
         let tls = try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
-        let shell = Shell(console: Console(interactive: interactive), name: name, tls: tls) { group in
+        let identity = try self.identity.map { path throws(CommandError) in try MemberIdentity.fromCommandLine(path) } ?? MemberConfiguration.processIdentity
+        let shell = Shell(console: Console(interactive: interactive), name: name, tls: tls, identity: identity) { group in
             guard let password = try PasswordSource.environmentOrPrompt(group: group) else { throw ShellPasswordError(group: group) }
             return password
         }

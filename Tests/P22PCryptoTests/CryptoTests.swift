@@ -3,32 +3,55 @@ import NIOCore
 @testable import P22PCrypto
 import P22PWire
 import XCTest
+import Foundation
 
 final class CryptoTests: XCTestCase {
-    /// One derivation shared by the tests: scrypt at full cost is slow in debug builds.
-    static let secrets = try! GroupSecrets(password: "hunter2", group: "demo")
+    /// A cheap cost for unit tests (the cost is a parameter of the group,
+    /// chosen at create); the tools use `KDFParameters.standard`.
+    static let cheap = KDFParameters(logN: 10, blockSize: 8, parallelism: 1)
+    static let salt = Array(repeating: UInt8(0x5A), count: KeyDerivation.saltSize)
+    static let secrets = try! GroupSecrets(password: "hunter2", group: "demo", derivation: cheap.derivation(salt: salt))
 
-    func testKeysDependOnPasswordAndGroup() throws {
-        let again = try GroupSecrets(password: "hunter2", group: "demo")
+    func testKeysDependOnPasswordGroupAndSalt() throws {
+        let again = try GroupSecrets(password: "hunter2", group: "demo", derivation: Self.cheap.derivation(salt: Self.salt))
         XCTAssertEqual(again.authPublicKey, Self.secrets.authPublicKey)
-        let otherGroup = try GroupSecrets(password: "hunter2", group: "demo2")
+        let otherGroup = try GroupSecrets(password: "hunter2", group: "demo2", derivation: Self.cheap.derivation(salt: Self.salt))
         XCTAssertNotEqual(otherGroup.authPublicKey, Self.secrets.authPublicKey)
+        let otherSalt = try GroupSecrets(password: "hunter2", group: "demo", derivation: Self.cheap.derivation(salt: GroupSecrets.newSalt()))
+        XCTAssertNotEqual(otherSalt.authPublicKey, Self.secrets.authPublicKey, "a table built for one salt is useless for another")
         // The auth key and the group key are independent halves of the master secret.
         let groupKeyBytes = Self.secrets.groupKey.withUnsafeBytes { Array($0) }
         XCTAssertNotEqual(groupKeyBytes, Self.secrets.authPublicKey)
     }
 
-    func testChallengeSignatureIsBoundToChallengeOperationAndName() throws {
+    func testWeakerCostThanTheFloorIsRefused() {
+        XCTAssertTrue(KDFParameters.standard.isAtLeast(.standard))
+        XCTAssertFalse(KDFParameters(logN: 16, blockSize: 8, parallelism: 1).isAtLeast(.standard))
+        XCTAssertFalse(KDFParameters(logN: 17, blockSize: 4, parallelism: 2).isAtLeast(.standard), "less memory is weaker even with more passes")
+        XCTAssertTrue(KDFParameters(logN: 18, blockSize: 8, parallelism: 1).isAtLeast(.standard))
+    }
+
+    func testChallengeSignaturesAreBoundToChallengeOperationNameAndMemberKey() throws {
         let challenge = Array(repeating: UInt8(3), count: 32)
-        let signature = try Self.secrets.sign(challenge: challenge, create: false, name: "bob")
+        let identity = MemberIdentity()
+        var request = AuthRequest(group: "demo", name: "bob", memberKey: identity.publicKey)
+        try Self.secrets.sign(&request, challenge: challenge, identity: identity)
         let verifier = try XCTUnwrap(AuthVerifier(publicKey: Self.secrets.authPublicKey))
-        let request = AuthRequest(group: "demo", name: "bob", authPublicKey: nil, signature: signature)
-        XCTAssertTrue(verifier.verify(request, challenge: challenge, create: false))
-        XCTAssertFalse(verifier.verify(request, challenge: Array(repeating: 4, count: 32), create: false), "replayed for another challenge")
-        XCTAssertFalse(verifier.verify(request, challenge: challenge, create: true), "reused for create")
+        XCTAssertTrue(verifier.verify(request, challenge: challenge))
+        XCTAssertTrue(AuthVerifier.verifyMemberKey(request, challenge: challenge))
+        XCTAssertFalse(verifier.verify(request, challenge: Array(repeating: 4, count: 32)), "replayed for another challenge")
+        XCTAssertFalse(AuthVerifier.verifyMemberKey(request, challenge: Array(repeating: 4, count: 32)), "replayed for another challenge")
+        var asCreate = request
+        asCreate.authPublicKey = Self.secrets.authPublicKey
+        asCreate.derivation = Self.secrets.derivation
+        XCTAssertFalse(verifier.verify(asCreate, challenge: challenge), "reused for create")
         var renamed = request
         renamed.name = "mallory"
-        XCTAssertFalse(verifier.verify(renamed, challenge: challenge, create: false), "reused under another name")
+        XCTAssertFalse(verifier.verify(renamed, challenge: challenge), "reused under another name")
+        var otherKey = request
+        otherKey.memberKey = MemberIdentity().publicKey
+        XCTAssertFalse(verifier.verify(otherKey, challenge: challenge), "the password proof names the member key")
+        XCTAssertFalse(AuthVerifier.verifyMemberKey(otherKey, challenge: challenge), "a key claimed without its private half")
     }
 
     func testRoutingKeyIsStableHexOfTheGroup() {
@@ -38,12 +61,19 @@ final class CryptoTests: XCTestCase {
         XCTAssertNotEqual(RoutingKey.key(forGroup: "demo"), RoutingKey.key(forGroup: "Demo"))
     }
 
+    static let alice = MemberIdentity()
+    static let bob = MemberIdentity()
+
+    static func local(_ name: String, _ identity: MemberIdentity, cid: UInt16, groupKey: SymmetricKey = secrets.groupKey) -> PairHandshake.Local {
+        PairHandshake.Local(group: "demo", groupKey: groupKey, identity: identity, name: name, cid: CID(cid))
+    }
+
     private func establish() throws -> (SessionKeys, SessionKeys) {
-        let initiator = PairHandshake.Initiator(me: CID(1), peer: CID(2))
-        guard case .handshakeInit(let key, let mac) = initiator.initFrame(groupKey: Self.secrets.groupKey) else { throw UnexpectedFrame() }
-        let (response, responderKeys) = try PairHandshake.respond(initKey: key, mac: mac, me: CID(2), peer: CID(1), groupKey: Self.secrets.groupKey)
-        guard case .handshakeResponse(let responseKey, let responseMAC) = response else { throw UnexpectedFrame() }
-        let initiatorKeys = try initiator.finish(responseKey: responseKey, mac: responseMAC, groupKey: Self.secrets.groupKey)
+        let initiator = PairHandshake.Initiator(Self.local("alice", Self.alice, cid: 1), peer: CID(2))
+        let (response, responderKeys, initiatorProof) = try PairHandshake.respond(to: initiator.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2))
+        XCTAssertEqual(initiatorProof, PairHandshake.PeerProof(name: "alice", staticKey: Self.alice.publicKey))
+        let (initiatorKeys, responderProof) = try initiator.finish(response)
+        XCTAssertEqual(responderProof, PairHandshake.PeerProof(name: "bob", staticKey: Self.bob.publicKey))
         return (initiatorKeys, responderKeys)
     }
 
@@ -56,13 +86,77 @@ final class CryptoTests: XCTestCase {
         XCTAssertNotEqual(a.sending, c.sending, "every session has fresh keys")
     }
 
-    func testHandshakeRejectsWrongGroupKeyAndRedirectedInit() throws {
-        let initiator = PairHandshake.Initiator(me: CID(1), peer: CID(2))
-        guard case .handshakeInit(let key, let mac) = initiator.initFrame(groupKey: Self.secrets.groupKey) else { return XCTFail() }
+    func testHandshakeRejectsWrongGroupKeyRedirectedInitAndRewrittenName() throws {
+        let initiator = PairHandshake.Initiator(Self.local("alice", Self.alice, cid: 1), peer: CID(2))
         let stranger = SymmetricKey(size: .bits256)
-        XCTAssertThrowsError(try PairHandshake.respond(initKey: key, mac: mac, me: CID(2), peer: CID(1), groupKey: stranger))
+        XCTAssertThrowsError(try PairHandshake.respond(to: initiator.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2, groupKey: stranger))) {
+            XCTAssertEqual($0 as? PairHandshake.Failure, .badMAC)
+        }
         // The relay delivers the same init to CID 3 instead.
-        XCTAssertThrowsError(try PairHandshake.respond(initKey: key, mac: mac, me: CID(3), peer: CID(1), groupKey: Self.secrets.groupKey))
+        XCTAssertThrowsError(try PairHandshake.respond(to: initiator.message, from: CID(1), as: Self.local("carol", MemberIdentity(), cid: 3)))
+        // The relay rewrites the claimed name: the MAC and the signature cover it.
+        var renamed = initiator.message
+        renamed.name = "home-pc"
+        XCTAssertThrowsError(try PairHandshake.respond(to: renamed, from: CID(1), as: Self.local("bob", Self.bob, cid: 2)))
+        // A response to another init does not finish this one.
+        let other = PairHandshake.Initiator(Self.local("alice", Self.alice, cid: 1), peer: CID(2))
+        let (response, _, _) = try PairHandshake.respond(to: other.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2))
+        XCTAssertThrowsError(try initiator.finish(response))
+    }
+
+    /// A group member (it has the group key) can sign only with its own
+    /// static key: claiming another member's key fails the signature.
+    func testMemberCannotClaimAnotherMembersKey() throws {
+        let initiator = PairHandshake.Initiator(Self.local("mallory", MemberIdentity(), cid: 1), peer: CID(2))
+        var forged = initiator.message
+        forged.staticKey = Self.alice.publicKey
+        XCTAssertThrowsError(try PairHandshake.respond(to: forged, from: CID(1), as: Self.local("bob", Self.bob, cid: 2)))
+    }
+
+    func testIdentityFileTextRoundTripsAndPublicKeyParses() throws {
+        let identity = MemberIdentity()
+        let parsed = try XCTUnwrap(MemberIdentity.parse(fileText: identity.fileText()))
+        XCTAssertEqual(parsed.publicKey, identity.publicKey)
+        XCTAssertEqual(MemberIdentity.publicKey(fromText: identity.publicKeyText), identity.publicKey)
+        XCTAssertNil(MemberIdentity.publicKey(fromText: "not a key"))
+        XCTAssertNil(MemberIdentity.parse(fileText: "-----BEGIN OPENSSH PRIVATE KEY-----\n"))
+    }
+
+    func testSecretFileIsCreatedOwnerOnly() throws {
+        let path = NSTemporaryDirectory() + "p22p-secret-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let previous = umask(0)
+        defer { umask(previous) }
+        try SecretFile.write(Array("seed".utf8), to: path)
+        let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        XCTAssertEqual(mode & 0o777, 0o600, "0600 even with umask 0")
+        XCTAssertFalse(SecretFile.isReadableByOthers(path))
+        chmod(path, 0o644)
+        XCTAssertTrue(SecretFile.isReadableByOthers(path))
+    }
+
+    func testReservationSignatureCoversTheCreatorKey() throws {
+        let relay = Curve25519.Signing.PrivateKey()
+        let creator = MemberIdentity()
+        var reservation = try Reservation.issue(group: "#club", creatorOnly: true, creatorKey: creator.publicKey, expires: 2_000_000_000, key: relay)
+        XCTAssertTrue(reservation.isSigned(by: relay.publicKey))
+        XCTAssertEqual(reservation.creatorKey, creator.publicKey)
+        reservation.identity = creator.seedText
+        XCTAssertEqual(reservation.creatorIdentity?.publicKey, creator.publicKey)
+        XCTAssertNil(reservation.publicPart.identity, "the private seed never travels")
+        XCTAssertFalse(String(decoding: reservation.publicPart.encoded(), as: UTF8.self).contains(creator.seedText))
+        var stolen = reservation.publicPart
+        stolen.creator = MemberIdentity().publicKeyText
+        XCTAssertFalse(stolen.isSigned(by: relay.publicKey), "the creator cannot be swapped")
+    }
+
+    func testGeneratedPasswordsCarry128BitsAndDiffer() {
+        let password = PasswordGenerator.generate()
+        let letters = password.filter { $0 != "-" }
+        XCTAssertEqual(letters.count, 26)
+        XCTAssertTrue(letters.allSatisfy { PasswordGenerator.alphabet.contains($0) })
+        XCTAssertGreaterThanOrEqual(Double(letters.count) * log2(Double(PasswordGenerator.alphabet.count)), 128)
+        XCTAssertNotEqual(password, PasswordGenerator.generate())
     }
 
     func testSealedFramesOpenOnlyOnceInOrderAndUntampered() throws {

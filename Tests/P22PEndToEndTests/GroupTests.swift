@@ -1,6 +1,7 @@
 import NIOCore
 import P22PClient
 import P22PWire
+import P22PCrypto
 import XCTest
 
 final class GroupTests: XCTestCase {
@@ -68,9 +69,9 @@ final class GroupTests: XCTestCase {
         let cluster = try await Cluster()
         defer { Task { await cluster.shutdown() } }
         _ = try await cluster.member("alice", mode: .create)
-        let laptop: [UInt8] = Array(repeating: 7, count: 16)
-        let first = try await cluster.member("bob", instance: laptop)
-        let second = try await cluster.member("bob", instance: laptop)
+        let laptop = MemberIdentity()
+        let first = try await cluster.member("bob", identity: laptop)
+        let second = try await cluster.member("bob", identity: laptop)
         XCTAssertNotEqual(first.cid, second.cid)
         _ = try await cluster.events.wait(for: "alice") {
             if case .peerLeft(let peer, _) = $0 { return peer.cid == first.cid }

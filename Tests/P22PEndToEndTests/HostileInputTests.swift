@@ -70,7 +70,7 @@ final class HostileInputTests: XCTestCase {
             ("truncated create", [0x10, 1, 4], "malformed frame"),
             ("empty message", [], "malformed frame"),
             ("relayed before join", [0x40, 0, 1, 3, 4], "relayed frame before joining"),
-            ("hello from a member", Frame.control(.hello(version: 1, challenge: Array(repeating: 0, count: 32), maxFrameSize: 8192)).encoded().readableBytesView.map { $0 }, "unexpected"),
+            ("hello from a member", Frame.control(.hello(version: 2, challenge: Array(repeating: 0, count: 32), maxFrameSize: 8192, derivation: nil)).encoded().readableBytesView.map { $0 }, "unexpected"),
         ]
         for (name, payload, logged) in cases {
             let before = timesLogged(logged)

@@ -60,14 +60,15 @@ final class ReservationTests: ProcessTestCase {
 
         // An expired key (signed by this relay, but out of date) is refused.
         let signing = try Curve25519.Signing.PrivateKey(rawRepresentation: try Data(contentsOf: URL(fileURLWithPath: state + "/signing.key")))
-        let old = try Reservation.issue(group: "#club", creatorOnly: false, expires: 1_000_000, key: signing)
+        let old = try Reservation.issue(group: "#club", creatorOnly: false, creatorKey: MemberIdentity().publicKey, expires: 1_000_000, key: signing)
         let oldPath = directory.appendingPathComponent("old.key").path
         try Data(old.encoded()).write(to: URL(fileURLWithPath: oldPath))
         let (expiredStatus, expired) = try await finish(["extend", oldPath, "--server", relay.url])
         XCTAssertEqual(expiredStatus, 1)
         XCTAssertTrue(expired.standardError.contains("expired on 1970-01-12"), expired.standardError)
         // A key from another relay is refused too.
-        let forged = try Reservation.issue(group: "#club", creatorOnly: false, expires: Int64(Date().timeIntervalSince1970) + 1000,
+        let forged = try Reservation.issue(group: "#club", creatorOnly: false, creatorKey: MemberIdentity().publicKey,
+                                           expires: Int64(Date().timeIntervalSince1970) + 1000,
                                            key: Curve25519.Signing.PrivateKey())
         try Data(forged.encoded()).write(to: URL(fileURLWithPath: oldPath))
         let (forgedStatus, forgedRun) = try await finish(["extend", oldPath, "--server", relay.url])
@@ -88,10 +89,10 @@ final class ReservationTests: ProcessTestCase {
         let creatorConfiguration = { () -> MemberConfiguration in
             var configuration = MemberConfiguration(server: cluster.url, group: "#sco", name: "creator", mode: .create,
                                                     allowList: try! AllowList(parsing: ["\(echo.port)"]))
-            configuration.reservation = store.encoded()
+            configuration.reservation = store
             return configuration
         }()
-        let creator = try await Member.connect(creatorConfiguration, secrets: try Cluster.secrets(group: "#sco"),
+        let creator = try await Member.connect(creatorConfiguration, keyring: Cluster.keyring(group: "#sco"),
                                                eventLoop: cluster.loops.next(), logger: Logger(label: "creator")).get()
         let alice = try await cluster.member("alice", allow: ["\(echo.port)"], group: "#sco")
         let bob = try await cluster.member("bob", group: "#sco")
@@ -117,7 +118,7 @@ final class ReservationTests: ProcessTestCase {
         // its new session is still the creator, for routing and for the end.
         var again = creatorConfiguration
         again.mode = .join
-        let returned = try await Member.connect(again, secrets: try Cluster.secrets(group: "#sco"),
+        let returned = try await Member.connect(again, keyring: Cluster.keyring(group: "#sco"),
                                                 eventLoop: cluster.loops.next(), logger: Logger(label: "creator")).get()
         let reason0 = try await creator.closeFuture.get()
         XCTAssertTrue(reason0.contains("replaced"), reason0)

@@ -116,8 +116,10 @@ final class TamperTests: XCTestCase {
         let before = cluster.relay.stats.relayedFrames
         // Aimed at the host's CID, with a well-formed handshake message.
         try await outsider.eventLoop.submit {
-            outsider.sendRelayed(to: host.cid, capacity: 80) { buffer in
-                PeerFrame.handshakeInit(ephemeralKey: Array(repeating: 1, count: 32), mac: Array(repeating: 2, count: 32)).encode(into: &buffer)
+            outsider.sendRelayed(to: host.cid, capacity: 256) { buffer in
+                PeerFrame.handshakeInit(HandshakeMessage(
+                    ephemeralKey: Array(repeating: 1, count: 32), staticKey: Array(repeating: 3, count: 32), name: "outsider",
+                    signature: Array(repeating: 4, count: 64), mac: Array(repeating: 2, count: 32))).encode(into: &buffer)
             }
         }.get()
         try await Task.sleep(nanoseconds: 300_000_000)
@@ -138,8 +140,10 @@ final class TamperTests: XCTestCase {
         // A forged init with a bad MAC must neither reset the open stream nor
         // establish anything.
         try await guest.eventLoop.submit {
-            guest.sendRelayed(to: host.cid, capacity: 80) { buffer in
-                PeerFrame.handshakeInit(ephemeralKey: Array(repeating: 9, count: 32), mac: Array(repeating: 0, count: 32)).encode(into: &buffer)
+            guest.sendRelayed(to: host.cid, capacity: 256) { buffer in
+                PeerFrame.handshakeInit(HandshakeMessage(
+                    ephemeralKey: Array(repeating: 9, count: 32), staticKey: Array(repeating: 3, count: 32), name: "guest",
+                    signature: Array(repeating: 4, count: 64), mac: Array(repeating: 0, count: 32))).encode(into: &buffer)
             }
         }.get()
         try await Task.sleep(nanoseconds: 200_000_000)

@@ -23,9 +23,9 @@ final class ProfileParserTests: XCTestCase {
         directory = base.resolvingSymlinksInPath().path
         try write("ca.pem", "-----BEGIN CERTIFICATE-----\n")
         try write("secrets/friends.pass", "hunter2\n")
-        let key = try Reservation.issue(group: "friends", creatorOnly: false, expires: 4_000_000_000, key: Curve25519.Signing.PrivateKey())
+        let key = try Reservation.issue(group: "friends", creatorOnly: false, creatorKey: MemberIdentity().publicKey, expires: 4_000_000_000, key: Curve25519.Signing.PrivateKey())
         try write("friends-key.json", String(decoding: key.encoded(), as: UTF8.self))
-        let other = try Reservation.issue(group: "#other", creatorOnly: false, expires: 4_000_000_000, key: Curve25519.Signing.PrivateKey())
+        let other = try Reservation.issue(group: "#other", creatorOnly: false, creatorKey: MemberIdentity().publicKey, expires: 4_000_000_000, key: Curve25519.Signing.PrivateKey())
         try write("other-key.json", String(decoding: other.encoded(), as: UTF8.self))
         try write("home/x", "from home\n")
         try write("home/.config/p22p/friends.pass", "hunter2\n")

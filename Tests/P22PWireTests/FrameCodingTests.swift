@@ -8,20 +8,26 @@ final class FrameCodingTests: XCTestCase {
     }
 
     func testControlMessagesRoundTrip() throws {
-        let request = AuthRequest(group: "#club 1", name: "laptop", authPublicKey: Array(repeating: 7, count: 32), signature: Array(repeating: 9, count: 64))
-        try roundTrip(.control(.hello(version: 1, challenge: Array(0..<32), maxFrameSize: 66560)))
+        let derivation = KeyDerivation(salt: Array(0..<16), logN: 17, blockSize: 8, parallelism: 1)
+        let request = AuthRequest(group: "#club 1", name: "laptop", memberKey: Array(repeating: 5, count: 32), derivation: derivation,
+                                  authPublicKey: Array(repeating: 7, count: 32), signature: Array(repeating: 9, count: 64),
+                                  memberSignature: Array(repeating: 8, count: 64), reservation: Array("{}".utf8))
+        try roundTrip(.control(.hello(version: 2, challenge: Array(0..<32), maxFrameSize: 66560, derivation: derivation)))
+        try roundTrip(.control(.hello(version: 2, challenge: Array(0..<32), maxFrameSize: 66560, derivation: nil)))
         try roundTrip(.control(.welcome(cid: CID(65535), name: "a-b_c.d", created: true)))
         try roundTrip(.control(.memberJoined(cid: CID(2), name: "bob", existing: false)))
         try roundTrip(.control(.memberLeft(cid: CID(2), name: "bob", reason: "keepalive timeout")))
         try roundTrip(.control(.refused(.wrongPassword, message: "wrong password for group demo")))
         try roundTrip(.control(.undeliverable(cid: CID(9), reason: "")))
         try roundTrip(.control(.undeliverable(cid: CID(9), reason: "group #x is creator-only")))
-        try roundTrip(.control(.reserve(group: "#club", creatorOnly: true)))
+        try roundTrip(.control(.reserve(group: "#club", creatorOnly: true, creatorKey: Array(repeating: 3, count: 32))))
         try roundTrip(.control(.extend(key: Array("{}".utf8))))
         try roundTrip(.control(.reservation(key: Array("{\"group\": \"#club\"}".utf8))))
         try roundTrip(.control(.create(request)))
         var join = request
         join.authPublicKey = nil
+        join.derivation = nil
+        join.reservation = []
         try roundTrip(.control(.join(join)))
         try roundTrip(.control(.leave))
     }
@@ -83,7 +89,7 @@ final class FrameCodingTests: XCTestCase {
         let messages: [StreamMessage] = [
             .open(host: "db.local", port: 5432, window: 1 << 20), .openAccepted(window: 65536),
             .openRefused(reason: "127.0.0.1:22 is not allowed"), .data(data), .window(increment: 4096),
-            .finish, .reset(reason: "gone"), .ping(token: 42), .pong(token: 42),
+            .finish(sentBytes: 123_456), .reset(reason: "gone"), .ping(token: 42), .pong(token: 42),
         ]
         for message in messages {
             var body = ByteBuffer()
@@ -96,7 +102,9 @@ final class FrameCodingTests: XCTestCase {
     }
 
     func testPeerFramesRoundTrip() throws {
-        let initFrame = PeerFrame.handshakeInit(ephemeralKey: Array(repeating: 1, count: 32), mac: Array(repeating: 2, count: 32))
+        let initFrame = PeerFrame.handshakeInit(HandshakeMessage(
+            ephemeralKey: Array(repeating: 1, count: 32), staticKey: Array(repeating: 3, count: 32), name: "laptop",
+            signature: Array(repeating: 4, count: 64), mac: Array(repeating: 2, count: 32)))
         var buffer = ByteBuffer()
         initFrame.encode(into: &buffer)
         XCTAssertEqual(try PeerFrame.decode(buffer), initFrame)

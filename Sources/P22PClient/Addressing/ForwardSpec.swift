@@ -3,11 +3,14 @@ public struct ForwardSpec: Hashable, Sendable, CustomStringConvertible {
     public var peer: PeerReference
     public var listen: TargetAddress
     public var target: TargetAddress
+    /// The static key the peer must prove (`peer_key:`); any other is refused.
+    public var peerKey: [UInt8]?
 
-    public init(peer: PeerReference, listen: TargetAddress, target: TargetAddress) {
+    public init(peer: PeerReference, listen: TargetAddress, target: TargetAddress, peerKey: [UInt8]? = nil) {
         self.peer = peer
         self.listen = listen
         self.target = target
+        self.peerKey = peerKey
     }
 
     public var description: String { "\(listen) -> \(peer) \(target)" }

@@ -1,4 +1,5 @@
 import Foundation
+import P22PCrypto
 
 /// Where a group's password comes from: a file (its first line), an
 /// environment variable, or the text itself (discouraged in profiles).
@@ -9,6 +10,13 @@ public enum GroupPassword: Equatable, Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    /// A sentence if the password file can be read by other users of this
+    /// machine (as ssh checks private keys), else nil.
+    public func exposureWarning(group: String) -> String? {
+        guard case .file(let path) = self, SecretFile.isReadableByOthers(LocalPath.resolve(path)) else { return nil }
+        return "the password file \(path) of group \(group) is readable by other users; run chmod 600 \(path)"
     }
 
     /// The password, or a sentence naming the file or variable that lacks one.

@@ -6,14 +6,32 @@ import P22PWire
 /// Asks a relay for a reservation of a `#` group name, or to extend one: a
 /// short connection of its own, no group joined.
 public enum ReservationClient {
-    public static func reserve(group: String, creatorOnly: Bool, server: ServerURL, tls: TLSOptions,
-                               on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
-        request(.reserve(group: group, creatorOnly: creatorOnly), group: group, server: server, tls: tls, on: eventLoop)
+    /// Reserves `group` for `creator` (a new key unless given): the result
+    /// holds the creator key's private half, for the key file only.
+    public static func reserve(group: String, creatorOnly: Bool, creator: MemberIdentity = MemberIdentity(), server: ServerURL,
+                               tls: TLSOptions, on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
+        request(.reserve(group: group, creatorOnly: creatorOnly, creatorKey: creator.publicKey), group: group,
+                server: server, tls: tls, on: eventLoop)
+            .flatMapThrowing { reservation in try keep(creator, in: reservation) }
     }
 
+    /// Only the public part travels; the renewed reservation keeps the key.
     public static func extend(_ reservation: Reservation, server: ServerURL, tls: TLSOptions,
                               on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
-        request(.extend(key: reservation.encoded()), group: reservation.group, server: server, tls: tls, on: eventLoop)
+        request(.extend(key: reservation.publicPart.encoded()), group: reservation.group, server: server, tls: tls, on: eventLoop)
+            .flatMapThrowing { renewed in
+                guard let creator = reservation.creatorIdentity else { return renewed }
+                return try keep(creator, in: renewed)
+            }
+    }
+
+    private static func keep(_ creator: MemberIdentity, in reservation: Reservation) throws -> Reservation {
+        guard reservation.creatorKey == creator.publicKey else {
+            throw MemberError.protocolViolation("the relay signed the reservation for another creator key")
+        }
+        var kept = reservation
+        kept.identity = creator.seedText
+        return kept
     }
 
     private static func request(_ message: ControlMessage, group: String, server: ServerURL, tls: TLSOptions,
@@ -47,7 +65,7 @@ private final class ReservationHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch try? Frame.decode(unwrapInboundIn(data)) {
-        case .control(.hello(let version, _, _)):
+        case .control(.hello(let version, _, _, _)):
             guard version == ProtocolVersion.current else {
                 answer.fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version)"))
                 return

@@ -2,7 +2,8 @@ import Foundation
 import P22PCrypto
 
 /// Reservation key files on disk: read with a clear error, written
-/// atomically and readable by their owner only (the key is a secret).
+/// atomically and readable by their owner only from the first byte (the
+/// creator key in it is a secret).
 public enum ReservationFile {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -17,12 +18,10 @@ public enum ReservationFile {
     }
 
     public static func save(_ reservation: Reservation, to path: String) throws(Failure) {
-        let url = URL(fileURLWithPath: LocalPath.resolve(path))
         do {
-            try Data(reservation.encoded()).write(to: url, options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+            try SecretFile.write(reservation.encoded(), to: LocalPath.resolve(path))
         } catch {
-            throw Failure(description: "cannot write \(path): \(error.localizedDescription)")
+            throw Failure(description: error.description)
         }
     }
 }

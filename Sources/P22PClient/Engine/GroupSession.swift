@@ -21,7 +21,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     public let eventLoop: EventLoop
     public let group: String
     private var configuration: GroupSessionConfiguration
-    private let secrets: GroupSecrets
+    private let keyring: GroupKeyring
     private var logger: Logger
     private let onEvent: (@Sendable (Event) -> Void)?
 
@@ -41,11 +41,11 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     /// `link.isJoined`, readable from any thread.
     private let joinedNow = Atomic<Bool>(false)
 
-    public init(configuration: GroupSessionConfiguration, secrets: GroupSecrets, eventLoop: EventLoop, logger: Logger,
+    public init(configuration: GroupSessionConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
                 onEvent: (@Sendable (Event) -> Void)? = nil) {
         self.configuration = configuration
         self.group = configuration.member.group
-        self.secrets = secrets
+        self.keyring = keyring
         self.eventLoop = eventLoop
         var logger = logger
         logger[metadataKey: "group"] = "\(configuration.member.group)"
@@ -126,25 +126,25 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         guard let path = configuration.reservationFile else { return connect(mode, reservation: configuration.member.reservation) }
         // Read again on every attempt (an extended key is picked up), and off
         // the event loop: a slow disk must not stall the streams on it.
-        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try ReservationFile.load(path).encoded() }
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try ReservationFile.load(path) }
             .assumeIsolated().whenComplete { result in
                 switch result {
                 case .success(let key):
                     self.connect(mode, reservation: key)
                 case .failure(let error):
                     self.logger.error("group \(self.group): \(error); connecting without the reservation key")
-                    self.connect(mode, reservation: [])
+                    self.connect(mode, reservation: nil)
                 }
             }
     }
 
-    private func connect(_ mode: MemberConfiguration.JoinMode, reservation: [UInt8]) {
+    private func connect(_ mode: MemberConfiguration.JoinMode, reservation: Reservation?) {
         var configuration = self.configuration.member
         configuration.mode = mode
         configuration.reservation = reservation
         let server = configuration.server
         logger.debug("connecting to \(server) (\(mode == .create ? "create" : "join"))")
-        Member.connect(configuration, secrets: secrets, eventLoop: eventLoop, logger: logger,
+        Member.connect(configuration, keyring: keyring, eventLoop: eventLoop, logger: logger,
                        onLinkUp: { [weak self] in self?.handle(.linkUp) },
                        onEvent: { [weak self] event in
                            guard let self else { return }

@@ -7,7 +7,9 @@ import P22PWire
 ///
 /// Messages sent before the handshake completes wait in `queued`. If both
 /// sides start a handshake at once, the lower CID's wins and the other side
-/// answers it.
+/// answers it. The peer must prove the name the relay gives it: a session
+/// with a member that signed another name is refused, so the relay cannot
+/// point a name at someone else.
 final class PeerSession {
     let peer: CID
     unowned let member: Member
@@ -31,6 +33,8 @@ final class PeerSession {
     private static let answeredInitsKept = 32
     private(set) var streams: [UInt32: ForwardedStream] = [:]
     private var nextStreamID: UInt32
+    /// The name and static key the peer proved in the last handshake.
+    private(set) var proof: PairHandshake.PeerProof?
 
     init(peer: CID, member: Member) {
         self.peer = peer
@@ -63,10 +67,11 @@ final class PeerSession {
     }
 
     private func startHandshake() {
-        let initiator = PairHandshake.Initiator(me: member.cid, peer: peer)
+        guard let local = member.handshakeLocal else { return }
+        let initiator = PairHandshake.Initiator(local, peer: peer)
         handshake = .initiating(initiator)
-        let frame = initiator.initFrame(groupKey: member.secrets.groupKey)
-        member.sendRelayed(to: peer, capacity: 80) { frame.encode(into: &$0) }
+        let frame = PeerFrame.handshakeInit(initiator.message)
+        member.sendRelayed(to: peer, capacity: 256) { frame.encode(into: &$0) }
     }
 
     private func remember(_ initKey: [UInt8]) {
@@ -74,20 +79,55 @@ final class PeerSession {
         if answeredInits.count > Self.answeredInitsKept { answeredInits.removeFirst() }
     }
 
-    private func established(_ keys: SessionKeys) {
+    private func established(_ keys: SessionKeys, proof: PairHandshake.PeerProof) {
         handshake = .established(sealer: FrameSealer(key: keys.sending), opener: FrameOpener(key: keys.receiving))
+        self.proof = proof
         sentIndex.removeAll()
         receivedIndex.removeAll()
-        let waiting = queued
+        // Streams whose forward pins another key never reach the peer.
+        let refused = streams.values.filter { !accepts($0) }
+        var waiting = queued
         queued.removeAll()
+        for stream in refused {
+            waiting.removeAll { $0.stream == stream.id }
+            refuseForPin(stream)
+        }
         for (stream, message) in waiting { send(message, stream: stream) }
+    }
+
+    private func accepts(_ stream: ForwardedStream) -> Bool {
+        guard let pinned = stream.pinnedKey, let proof else { return true }
+        return pinned == proof.staticKey
+    }
+
+    private func refuseForPin(_ stream: ForwardedStream) {
+        let proven = proof.map { MemberIdentity.text(of: $0.staticKey) } ?? "no key"
+        let pinned = stream.pinnedKey.map(MemberIdentity.text(of:)) ?? ""
+        stream.handle(.refusedHere(by: "the peer_key pin", reason: "\(peerName) proved key \(proven), but the forward to it pins \(pinned); if its identity changed on purpose, update peer_key"))
+    }
+
+    /// Whether the name and key the peer proved are the ones the relay's
+    /// roster gives this CID (and, after a restart of the session, the key
+    /// it proved before). Logs why not.
+    private func matchesRoster(_ proof: PairHandshake.PeerProof) -> Bool {
+        let listed = member.roster[peer]?.name
+        if listed != proof.name {
+            member.logger.error("refusing the session with CID \(peer): the relay lists it as \(listed ?? "nobody") but it proved it is \(proof.name) (key \(proof.keyText)); the relay may be redirecting names")
+            return false
+        }
+        if let earlier = self.proof, earlier.staticKey != proof.staticKey {
+            member.logger.error("refusing the session with \(peerName): it proved key \(proof.keyText), but this session proved \(earlier.keyText) before; the relay may be swapping members")
+            return false
+        }
+        return true
     }
 
     // MARK: Receiving
 
     func receive(_ frame: PeerFrame) {
         switch frame {
-        case .handshakeInit(let key, let mac):
+        case .handshakeInit(let message):
+            let key = message.ephemeralKey
             guard !answeredInits.contains(key) else {
                 member.logger.warning("ignoring a replayed handshake from \(peerName)")
                 return
@@ -97,31 +137,40 @@ final class PeerSession {
                 remember(key)
                 return
             }
-            let response: PeerFrame
-            let keys: SessionKeys
+            guard let local = member.handshakeLocal else { return }
+            let answer: (response: HandshakeMessage, keys: SessionKeys, proof: PairHandshake.PeerProof)
             do {
-                (response, keys) = try PairHandshake.respond(
-                    initKey: key, mac: mac, me: member.cid, peer: peer, groupKey: member.secrets.groupKey)
+                answer = try PairHandshake.respond(to: message, from: peer, as: local)
             } catch {
-                member.logger.warning("handshake from \(peerName) failed: \(error) (different group password?)")
+                member.logger.warning("handshake from \(peerName) refused: \(error)")
                 return
             }
+            guard matchesRoster(answer.proof) else { return }
             remember(key)
             if case .established = handshake {
                 // A genuine new handshake means the peer lost its session
                 // state; the streams of the old session cannot go on.
                 resetAllStreams(reason: "peer restarted its session")
             }
-            member.sendRelayed(to: peer, capacity: 80) { response.encode(into: &$0) }
-            established(keys)
-        case .handshakeResponse(let key, let mac):
+            let frame = PeerFrame.handshakeResponse(answer.response)
+            member.sendRelayed(to: peer, capacity: 256) { frame.encode(into: &$0) }
+            established(answer.keys, proof: answer.proof)
+        case .handshakeResponse(let message):
             guard case .initiating(let initiator) = handshake else { return }
+            let keys: SessionKeys
+            let proof: PairHandshake.PeerProof
             do {
-                established(try initiator.finish(responseKey: key, mac: mac, groupKey: member.secrets.groupKey))
+                (keys, proof) = try initiator.finish(message)
             } catch {
-                member.logger.warning("handshake with \(peerName) failed: \(error) (different group password?)")
-                handshake = .idle
+                member.logger.warning("handshake with \(peerName) failed: \(error)")
+                abandonHandshake(reason: "the handshake with \(peerName) failed: \(error)")
+                return
             }
+            guard matchesRoster(proof) else {
+                abandonHandshake(reason: "\(peerName) could not prove its name")
+                return
+            }
+            established(keys, proof: proof)
         case .sealed(let header, let body):
             guard case .established(let sealer, var opener) = handshake else { return }
             let message: StreamMessage
@@ -182,12 +231,17 @@ final class PeerSession {
     // MARK: Streams
 
     /// A local connection accepted by a forward: ask the peer to open `target`.
-    func openStream(target: TargetAddress, local: Channel) -> ForwardedStream {
+    /// With `pinnedKey`, only a peer that proves that key gets the stream.
+    func openStream(target: TargetAddress, local: Channel, pinnedKey: [UInt8]? = nil) -> ForwardedStream {
         let id = nextStreamID
         nextStreamID &+= 2
-        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: true)
+        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: true, pinnedKey: pinnedKey)
         stream.attach(local)
         streams[id] = stream
+        if isEstablished, !accepts(stream) {
+            refuseForPin(stream)
+            return stream
+        }
         send(.open(host: target.host, port: UInt16(target.port), window: UInt32(member.configuration.streamWindow)), stream: id)
         return stream
     }
@@ -239,6 +293,13 @@ final class PeerSession {
         streams.removeAll()
         sentIndex.removeAll()
         receivedIndex.removeAll()
+    }
+
+    /// No session came of our handshake: the streams waiting for it end.
+    private func abandonHandshake(reason: String) {
+        resetAllStreams(reason: reason)
+        queued.removeAll()
+        handshake = .idle
     }
 
     /// The peer or the link is gone: every stream ends abruptly.

@@ -29,6 +29,9 @@ struct StreamStateMachine: Equatable {
         case peerRefused(reason: String)
         /// The relay would not carry this stream.
         case relayRefused(reason: String)
+        /// This member will not open the stream: the peer is not who the
+        /// forward requires (its `peer_key` pin).
+        case refusedHere(by: String, reason: String)
         /// We connected to the target the peer asked for.
         case targetConnected
         case targetFailed(reason: String)
@@ -111,6 +114,8 @@ struct StreamStateMachine: Equatable {
             return refused(by: "the peer", reason: reason)
         case .relayRefused(let reason):
             return refused(by: "the relay", reason: reason)
+        case .refusedHere(let refuser, let reason):
+            return refused(by: refuser, reason: reason)
         case .peerData:
             guard acceptsPeerData else { return violation("data on a stream that is not open") }
             return []

@@ -18,6 +18,10 @@ final class ForwardedStream {
     let openedAt = NIODeadline.now()
     private(set) var bytesIn = 0
     private(set) var bytesOut = 0
+    /// Data bytes handed to the session so far; our `finish` states it.
+    private var bytesSent: UInt64 = 0
+    /// The static key the peer must prove (a forward's `peer_key`), if any.
+    let pinnedKey: [UInt8]?
 
     private var machine: StreamStateMachine
     private var channel: Channel?
@@ -30,10 +34,11 @@ final class ForwardedStream {
     private var localEOF = false
     private var lastWrite: EventLoopFuture<Void>?
 
-    init(id: UInt32, session: PeerSession, target: TargetAddress, initiatedLocally: Bool) {
+    init(id: UInt32, session: PeerSession, target: TargetAddress, initiatedLocally: Bool, pinnedKey: [UInt8]? = nil) {
         self.id = id
         self.session = session
         self.target = target
+        self.pinnedKey = pinnedKey
         self.machine = StreamStateMachine(initiatedLocally: initiatedLocally)
         self.window = StreamWindow(receiveWindow: session.member.configuration.streamWindow)
     }
@@ -79,7 +84,7 @@ final class ForwardedStream {
             member.logger.notice("stream from \(session.peerName) refused: \(reason)")
             session.send(.openRefused(reason: reason), stream: id)
         case .sendFinish:
-            session.send(.finish, stream: id)
+            session.send(.finish(sentBytes: bytesSent), stream: id)
         case .sendReset(let reason):
             session.send(.reset(reason: reason), stream: id)
         case .shutDownLocalOutput:
@@ -148,7 +153,13 @@ final class ForwardedStream {
             deliver(bytes)
         case .window(let increment):
             grant(Int(increment))
-        case .finish:
+        case .finish(let sentBytes):
+            // Every frame before the finish was authenticated in order, so a
+            // mismatch means the peer miscounted; either way the end is not
+            // the one it meant, and a clean close would hide that.
+            guard sentBytes == UInt64(bytesIn) else {
+                return handle(.protocolViolation("the peer finished after \(sentBytes) bytes but \(bytesIn) arrived"))
+            }
             handle(.peerFinished)
         case .reset(let reason):
             handle(.peerReset(reason: reason))
@@ -224,6 +235,7 @@ final class ForwardedStream {
             while pending.readableBytes > 0, window.sendCredit > 0 {
                 let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
                 window.sent(size)
+                bytesSent += UInt64(size)
                 session.send(.data(pending.readSlice(length: size)!), stream: id)
             }
             if pending.readableBytes > 0 { held.prepend(pending) }

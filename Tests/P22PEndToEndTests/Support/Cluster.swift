@@ -23,7 +23,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
     let relayLog = RecordingLogHandler.Lines()
 
     static let password = "correct horse battery staple"
-    private static let secretsCache = NIOLockedValueBox<[String: GroupSecrets]>([:])
+    private static let keyrings = NIOLockedValueBox<[String: GroupKeyring]>([:])
 
     init(group: String = "demo", configure: (inout RelayConfiguration) -> Void = { _ in }) async throws {
         var configuration = RelayConfiguration()
@@ -38,18 +38,23 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
 
     var url: ServerURL { ServerURL(secure: false, host: "127.0.0.1", port: relay.localAddress.port!, pathPrefix: "") }
 
-    static func secrets(group: String, password: String = Cluster.password) throws -> GroupSecrets {
-        let key = group + "\u{0}" + password
-        if let cached = secretsCache.withLockedValue({ $0[key] }) { return cached }
-        let derived = try GroupSecrets(password: password, group: group)
-        secretsCache.withLockedValue { $0[key] = derived }
-        return derived
+    /// One keyring per group and password for the whole test run: scrypt at
+    /// full cost is slow in debug builds, and a keyring derives each salt once
+    /// (its creators always use the same salt).
+    static func keyring(group: String, password: String = Cluster.password) -> GroupKeyring {
+        keyrings.withLockedValue { table in
+            let key = group + "\u{0}" + password
+            if let known = table[key] { return known }
+            let made = GroupKeyring(password: password, group: group)
+            table[key] = made
+            return made
+        }
     }
 
     func member(
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
         password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
-        instance: [UInt8]? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions()
+        identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions()
     ) async throws -> Member {
         let groupName = group ?? self.group
         var configuration = GroupSessionConfiguration(
@@ -57,7 +62,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
             allowList: try AllowList(parsing: allow), tls: tls)
         configuration.member.streamWindow = streamWindow
         // Each member stands for a different machine unless a test says otherwise.
-        configuration.member.instance = instance ?? (0..<16).map { _ in UInt8.random(in: 0...255) }
+        configuration.member.identity = identity ?? MemberIdentity()
         // One link, and its failures reported: tests watch a member, not a daemon.
         configuration.keepJoined = false
         configuration.giveUpBeforeFirstJoin = true
@@ -65,7 +70,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         var logger = Logger(label: name)
         logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
         let log = events
-        let session = GroupSession(configuration: configuration, secrets: try Cluster.secrets(group: groupName, password: password),
+        let session = GroupSession(configuration: configuration, keyring: Cluster.keyring(group: groupName, password: password),
                                    eventLoop: loops.next(), logger: logger) { event in
             if case .member(let memberEvent) = event { log.append(name, memberEvent) }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import P22PClient
 import P22PCrypto
 import P22PWire
 
@@ -57,13 +58,12 @@ final class RawWebSocket {
     }
 
     /// Joins `group` as a real member would, then does whatever the test wants.
-    func join(group: String, name: String, secrets: GroupSecrets) throws {
-        guard case .control(.hello(_, let challenge, _)) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
-            throw SocketError("no hello")
+    func join(group: String, name: String, keyring: GroupKeyring, identity: MemberIdentity = MemberIdentity()) throws {
+        guard case .control(.hello(_, let challenge, _, let derivation?)) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
+            throw SocketError("no hello with the group's salt")
         }
-        let signature = try secrets.sign(challenge: challenge, create: false, name: name)
-        let request = AuthRequest(group: group, name: name, authPublicKey: nil, signature: signature,
-                                  instance: Array(repeating: 3, count: 16))
+        var request = AuthRequest(group: group, name: name, memberKey: identity.publicKey)
+        try keyring.secrets(for: derivation).sign(&request, challenge: challenge, identity: identity)
         try send(Array(Frame.control(.join(request)).encoded().readableBytesView))
         guard case .control(.welcome) = try Frame.decode(ByteBuffer(bytes: try receiveFrame())) else {
             throw SocketError("not welcomed")
