@@ -220,7 +220,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             pathMatches: RoutingKey.key(forGroup: request.group) == routingKey,
             // The password and the member key, both over this connection's
             // fresh challenge: a request captured elsewhere proves neither.
-            signed: { (verifier?.verify(request, challenge: challenge) ?? false) && AuthVerifier.verifyMemberKey(request, challenge: challenge) },
+            signed: { verifier?.verify(request, challenge: challenge) ?? false },
+            memberKeyProven: { AuthVerifier.verifyMemberKey(request, challenge: challenge) },
             rateLimited: !create && !joinLimiter.allows(clientAddress),
             groupExists: existing != nil,
             reservation: { create ? self.reservationStanding(request) : .notNeeded }))

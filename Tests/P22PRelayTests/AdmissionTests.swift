@@ -42,6 +42,15 @@ final class AdmissionTests: XCTestCase {
                        "a limited address learns nothing about the password")
     }
 
+    func testAnUnprovenMemberKeyIsRefused() {
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.memberKeyProven = { false } }),
+                       .refuse(.invalidRequest, Admission.unprovenKey, failedJoin: true), "only a password holder gets this far")
+        XCTAssertEqual(Admission.decide(request(create: true) { $0.memberKeyProven = { false } }),
+                       .refuse(.invalidRequest, Admission.unprovenKey, failedJoin: false))
+        XCTAssertEqual(Admission.decide(request(create: false) { $0.signed = { false }; $0.memberKeyProven = { false } }),
+                       .refuse(.wrongPassword, "wrong password for group office", failedJoin: true), "the password is checked first")
+    }
+
     func testCreateRulesAndReservations() {
         XCTAssertEqual(refusal(Admission.decide(request(create: true) { $0.signed = { false } })), .invalidRequest)
         let reserved = { (standing: Admission.ReservationStanding) in

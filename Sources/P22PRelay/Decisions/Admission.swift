@@ -30,6 +30,10 @@ enum Admission {
         var pathMatches: Bool
         /// A create is signed by its own key; a join by the group's auth key.
         var signed: () -> Bool
+        /// The member key is proven by a signature over this connection's
+        /// challenge: without it a request may be a replay of one captured
+        /// elsewhere, with another member's key.
+        var memberKeyProven: () -> Bool = { true }
         /// Joins from this address failed too often lately.
         var rateLimited: Bool
         var groupExists: Bool
@@ -61,6 +65,7 @@ enum Admission {
 
     private static func decideCreate(_ request: Request) -> Decision {
         guard request.signed() else { return .refuse(.invalidRequest, "create request is not signed by its own key", failedJoin: false) }
+        guard request.memberKeyProven() else { return .refuse(.invalidRequest, Self.unprovenKey, failedJoin: false) }
         switch request.reservation() {
         case .notNeeded:
             return .create(creatorOnly: false)
@@ -79,8 +84,13 @@ enum Admission {
         guard !request.rateLimited else { return .refuse(.rateLimited, "too many failed joins from \(request.address); wait a minute", failedJoin: false) }
         guard request.groupExists else { return .refuse(.noSuchGroup, "group \(request.group) does not exist; create it first", failedJoin: false) }
         guard request.signed() else { return .refuse(.wrongPassword, "wrong password for group \(request.group)", failedJoin: true) }
+        // Only someone with the password gets here: a forged key is counted
+        // against the address like a wrong password.
+        guard request.memberKeyProven() else { return .refuse(.invalidRequest, Self.unprovenKey, failedJoin: true) }
         return .join
     }
+
+    static let unprovenKey = "the request does not prove its member key for this connection's challenge (replayed or forged)"
 
     /// Why the registry would not create a group.
     static func refusal(_ error: GroupRegistry.CreateError, group: String, maxGroups: Int) -> (RefusalCode, String) {

@@ -21,6 +21,9 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
     let events = EventLog()
     /// Everything the relay logged.
     let relayLog = RecordingLogHandler.Lines()
+    /// What members logged at info and above (the lines a person reads),
+    /// each with `member=NAME`.
+    let memberLog = RecordingLogHandler.Lines()
 
     static let password = "correct horse battery staple"
     private static let keyrings = NIOLockedValueBox<[String: GroupKeyring]>([:])
@@ -54,7 +57,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
     func member(
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
         password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
-        identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions()
+        identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions(), reservation: Reservation? = nil
     ) async throws -> Member {
         let groupName = group ?? self.group
         var configuration = GroupSessionConfiguration(
@@ -63,12 +66,19 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         configuration.member.streamWindow = streamWindow
         // Each member stands for a different machine unless a test says otherwise.
         configuration.member.identity = identity ?? MemberIdentity()
+        configuration.member.reservation = reservation
         // One link, and its failures reported: tests watch a member, not a daemon.
         configuration.keepJoined = false
         configuration.giveUpBeforeFirstJoin = true
         configuration.waitForCreatorAtStart = false
-        var logger = Logger(label: name)
-        logger.logLevel = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1" ? .trace : .notice
+        let lines = memberLog
+        let verbose = ProcessInfo.processInfo.environment["P22P_TEST_LOG"] == "1"
+        var logger = Logger(label: name) { label in
+            let recording = RecordingLogHandler(lines: lines)
+            return verbose ? MultiplexLogHandler([recording, StreamLogHandler.standardError(label: label)]) : recording
+        }
+        logger.logLevel = verbose ? .trace : .info
+        logger[metadataKey: "member"] = "\(name)"
         let log = events
         let session = GroupSession(configuration: configuration, keyring: Cluster.keyring(group: groupName, password: password),
                                    eventLoop: loops.next(), logger: logger) { event in

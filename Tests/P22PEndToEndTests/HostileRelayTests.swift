@@ -1,0 +1,347 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+@testable import P22PClient
+import P22PCrypto
+import P22PWire
+import XCTest
+
+/// Attacks by a relay (or anyone on a ws:// path) that can forge, drop,
+/// duplicate, reorder and rewrite every message to and from one member. Each
+/// must fail, end in a reset or a refusal the user sees, and be logged with
+/// its reason; none may look like success.
+final class HostileRelayTests: XCTestCase {
+    private var cluster: Cluster!
+    private var proxy: HostileRelay?
+
+    override func setUp() async throws {
+        cluster = try await Cluster()
+    }
+
+    override func tearDown() async throws {
+        proxy?.stop()
+        await cluster.shutdown()
+    }
+
+    /// Puts the hostile relay in front of the member that connects to `url`.
+    private func hostile(_ rule: @escaping HostileRelay.Rule) throws -> ServerURL {
+        let relay = try HostileRelay(relayPort: cluster.relay.localAddress.port!, rule: rule)
+        proxy = relay
+        return ServerURL(secure: false, host: "127.0.0.1", port: relay.port, pathPrefix: "")
+    }
+
+    private func forward(_ guest: Member, to peer: String, port: Int) async throws -> Int {
+        try await cluster.addForward(on: guest, ForwardSpec(peer: .name(peer), listen: TargetAddress(host: "127.0.0.1", port: 0),
+                                                            target: TargetAddress(host: "127.0.0.1", port: port))).get()
+    }
+
+    /// Reads a local connection until it ends; returns what came and how it ended.
+    private func drain(_ connection: TCPConnection) -> (bytes: Int, outcome: String) {
+        var total = 0
+        do {
+            while true {
+                let chunk = try connection.receive()
+                if chunk.isEmpty { return (total, "EOF") }
+                total += chunk.count
+            }
+        } catch {
+            return (total, "\(error)")
+        }
+    }
+
+    /// Hands out true exactly once.
+    private final class Once: @unchecked Sendable {
+        private let box = NIOLockedValueBox(false)
+        func claim() -> Bool { box.withLockedValue { done in defer { done = true }; return !done } }
+        var claimed: Bool { box.withLockedValue { $0 } }
+    }
+
+    // MARK: Truncation
+
+    /// The relay refuses a stream that is already open, hoping both ends
+    /// close it as if the data had ended.
+    func testTruncationByForgedRefusal() async throws {
+        let target = try TCPTestServer { connection in
+            try? connection.send(Array(repeating: UInt8(ascii: "x"), count: 1000))
+            _ = try? connection.receive()  // holds the stream open
+        }
+        defer { target.stop() }
+        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
+        let forged = Once()
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, let (cid, header) = Wire.sealed(message), header.kind == .data, forged.claim() else { return [message] }
+            // The data, then a refusal the real relay never sent.
+            return [message, Wire.bytes(.control(.streamRefused(cid: cid, stream: header.stream, reason: "forged by the test")))]
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "host", port: target.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        let (_, outcome) = drain(connection)
+        XCTAssertTrue(forged.claimed)
+        XCTAssertEqual(outcome, "reset", "the program must see a reset, not a normal end of data")
+        try await cluster.memberLog.wait(for: "member=guest", "the relay refused a stream that is already open (forged by the test)")
+    }
+
+    /// The relay drops the last data frames and passes the peer's finish:
+    /// the finish no longer matches what arrived, so the stream is reset.
+    func testTruncationByDroppedTail() async throws {
+        let payload = randomBytes(300_000)
+        let target = try TCPTestServer { connection in
+            try? connection.send(payload)
+            connection.close()
+        }
+        defer { target.stop() }
+        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
+        let passed = Once()
+        let dropped = NIOLockedValueBox(0)
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data else { return [message] }
+            if passed.claim() { return [message] }
+            dropped.withLockedValue { $0 += 1 }
+            return []
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "host", port: target.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        let (received, outcome) = drain(connection)
+        XCTAssertGreaterThan(dropped.withLockedValue { $0 }, 0)
+        XCTAssertLessThan(received, payload.count)
+        XCTAssertEqual(outcome, "reset", "a stream missing its tail must not end like a complete one")
+        try await cluster.memberLog.wait(for: "member=guest", "rejected", "resetting the stream")
+    }
+
+    /// The relay drops the tail and the finish, then hangs up.
+    func testTruncationByDroppedTailAndClosedLink() async throws {
+        let payload = randomBytes(300_000)
+        let target = try TCPTestServer { connection in
+            try? connection.send(payload)
+            connection.close()
+        }
+        defer { target.stop() }
+        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
+        let passed = Once()
+        let url = try hostile { direction, message, link in
+            guard direction == .toMember, let (_, header) = Wire.sealed(message) else { return [message] }
+            if header.kind == .data, passed.claim() { return [message] }
+            if header.kind == .finish { link.cut() }
+            return header.kind == .data || header.kind == .finish ? [] : [message]
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "host", port: target.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        let (received, outcome) = drain(connection)
+        XCTAssertLessThan(received, payload.count)
+        XCTAssertEqual(outcome, "reset", "a link that ends mid-stream must reset the stream, not end it")
+        try await cluster.memberLog.wait(for: "member=guest", "stream(s) with host reset: disconnected from the relay")
+    }
+
+    // MARK: Names and roles
+
+    /// The relay swaps two names in the roster, so that "home-pc" points at
+    /// the office machine; the office must not be reached under that name.
+    func testRosterRename() async throws {
+        let officeReceived = Recorder()
+        let officeService = try TCPTestServer { $0.record(into: officeReceived, outcome: Recorder()) }
+        defer { officeService.stop() }
+        _ = try await cluster.member("home-pc", mode: .create, allow: ["\(officeService.port)"])
+        _ = try await cluster.member("office-pc", allow: ["\(officeService.port)"])
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, case .control(.memberJoined(let cid, let name, let existing))? = Wire.frame(message) else { return [message] }
+            let swapped = ["home-pc": "office-pc", "office-pc": "home-pc"][name] ?? name
+            return [Wire.bytes(.control(.memberJoined(cid: cid, name: swapped, existing: existing)))]
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "home-pc", port: officeService.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try? connection.send(Array("meant for home".utf8))
+        let (received, outcome) = drain(connection)
+        XCTAssertEqual(received, 0)
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=guest", "the relay lists it as home-pc but it proved it is office-pc")
+        XCTAssertEqual(officeReceived.all.joined(), "", "the office machine was reached under the home machine's name")
+    }
+
+    /// Someone who saw the creator's create on the wire replays it, and a
+    /// member with the password claims the creator's name and key: neither
+    /// takes the creator role of a creator-only group.
+    func testCreatorTakeoverByReplay() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let reservation = try await ReservationClient.reserve(group: "#sco", creatorOnly: true, server: cluster.url, tls: TLSOptions(),
+                                                              on: cluster.loops.next()).get()
+        let captured = NIOLockedValueBox<[UInt8]?>(nil)
+        let url = try hostile { direction, message, _ in
+            if direction == .toRelay, case .control(.create)? = Wire.frame(message) { captured.withLockedValue { $0 = message } }
+            return [message]
+        }
+        let creator = try await cluster.member("creator", mode: .create, allow: ["\(echo.port)"], group: "#sco", server: url,
+                                               reservation: reservation)
+        let bob = try await cluster.member("bob", group: "#sco")
+        let toCreator = try await forward(bob, to: "creator", port: echo.port)
+        XCTAssertEqual(try roundTrip(port: toCreator, message: Array("before".utf8)), Array("before".utf8))
+        let create = try XCTUnwrap(captured.withLockedValue { $0 })
+        let relayPort = cluster.relay.localAddress.port!
+
+        // 1. The captured create, replayed on a connection of its own.
+        let (replayer, _) = try RawWebSocket.open(port: relayPort, group: "#sco")
+        defer { replayer.connection.close() }
+        _ = try replayer.receiveFrame()  // a hello with a fresh challenge
+        try replayer.send(create)
+        guard case .control(.refused(_, let replayRefusal))? = Wire.frame(try replayer.receiveFrame()) else {
+            return XCTFail("the replayed create was not refused")
+        }
+        XCTAssertTrue(replayRefusal.contains("not signed"), replayRefusal)
+
+        // 2. A member with the password, under the creator's name and key.
+        let (mallory, _) = try RawWebSocket.open(port: relayPort, group: "#sco")
+        defer { mallory.connection.close() }
+        guard case .control(.hello(_, let challenge, _, let derivation?))? = Wire.frame(try mallory.receiveFrame()) else {
+            return XCTFail("no hello with the group's salt")
+        }
+        var claim = AuthRequest(group: "#sco", name: "creator", memberKey: try XCTUnwrap(reservation.creatorKey))
+        try Cluster.keyring(group: "#sco").secrets(for: derivation).sign(&claim, challenge: challenge, identity: MemberIdentity())
+        try mallory.send(Wire.bytes(.control(.join(claim))))
+        guard case .control(.refused(_, let claimRefusal))? = Wire.frame(try mallory.receiveFrame()) else {
+            return XCTFail("the claim to the creator's key was not refused")
+        }
+        XCTAssertTrue(claimRefusal.contains("does not prove its member key"), claimRefusal)
+        try await cluster.relayLog.wait(for: "refused", "does not prove its member key")
+
+        // The creator is still the creator.
+        XCTAssertFalse(creator.isClosed)
+        XCTAssertEqual(try roundTrip(port: toCreator, message: Array("after".utf8)), Array("after".utf8))
+    }
+
+    /// A reservation's public part, seen on the wire, is useless to anyone
+    /// without the creator key's private half.
+    func testReservationKeyUsedByNonCreator() async throws {
+        let reservation = try await ReservationClient.reserve(group: "#club", creatorOnly: false, server: cluster.url, tls: TLSOptions(),
+                                                              on: cluster.loops.next()).get()
+        let stolen = reservation.publicPart
+        do {
+            _ = try await cluster.member("mallory", mode: .create, group: "#club", reservation: stolen)
+            XCTFail("a member without the creator key created the reserved group")
+        } catch let error as MemberError {
+            guard case .refused(.reservedName, let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("belongs to another member key"), message)
+        }
+        try await cluster.relayLog.wait(for: "refused", "the reservation of #club belongs to another member key")
+        // The holder of the key file creates it.
+        let owner = try await cluster.member("owner", mode: .create, group: "#club", reservation: reservation)
+        XCTAssertTrue(owner.created)
+    }
+
+    // MARK: Replay and reordering
+
+    /// Frames recorded in an earlier session are played into a later one,
+    /// aimed at a live stream.
+    func testReplayOfPreviousSession() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let first = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"])
+        let recorded = NIOLockedValueBox<[[UInt8]]>([])
+        let lastStream = NIOLockedValueBox<UInt32>(0)
+        let currentLink = NIOLockedValueBox<HostileRelay.Link?>(nil)
+        let url = try hostile { direction, message, link in
+            currentLink.withLockedValue { $0 = link }
+            if direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data {
+                recorded.withLockedValue { $0.append(message) }
+                lastStream.withLockedValue { $0 = header.stream }
+            }
+            return [message]
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "host", port: echo.port)
+        XCTAssertEqual(try roundTrip(port: port, message: Array("first session".utf8)), Array("first session".utf8))
+        let old = try XCTUnwrap(recorded.withLockedValue { $0.first })
+
+        // The host restarts: a new session, with new keys.
+        _ = try await first.leave().get()
+        _ = try await cluster.events.wait(for: "guest") {
+            if case .peerLeft(let peer, _) = $0 { return peer.name == "host" }
+            return false
+        }
+        let second = try await cluster.member("host", allow: ["\(echo.port)"])
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try connection.send(Array("second".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 6), Array("second".utf8))
+
+        // The old frame, made to look like the new host's, on the live stream.
+        var replayed = old
+        replayed[1] = UInt8(second.cid.rawValue >> 8)
+        replayed[2] = UInt8(second.cid.rawValue & 0xFF)
+        let stream = lastStream.withLockedValue { $0 }
+        for index in 0..<4 { replayed[5 + index] = UInt8(truncatingIfNeeded: stream >> (24 - 8 * UInt32(index))) }
+        try XCTUnwrap(currentLink.withLockedValue { $0 }).inject(replayed, .toMember)
+
+        let (_, outcome) = drain(connection)
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=guest", "on stream \(stream) rejected", "resetting the stream")
+    }
+
+    /// Two data frames of one stream, swapped: the first to arrive is not
+    /// the next in its stream, so nothing of either is delivered.
+    func testReorderWithinStream() async throws {
+        let payload = randomBytes(200_000)
+        let target = try TCPTestServer { connection in
+            try? connection.send(payload)
+            _ = try? connection.receive()
+        }
+        defer { target.stop() }
+        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
+        let held = NIOLockedValueBox<[UInt8]?>(nil)
+        let swapped = Once()
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data, !swapped.claimed else { return [message] }
+            if let first = held.withLockedValue({ $0 }) {
+                _ = swapped.claim()
+                return [message, first]
+            }
+            held.withLockedValue { $0 = message }
+            return []
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "host", port: target.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        let (received, outcome) = drain(connection)
+        XCTAssertTrue(swapped.claimed)
+        XCTAssertEqual(received, 0, "bytes of a reordered stream were delivered")
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=guest", "rejected: frame failed authentication", "resetting the stream")
+    }
+
+    /// A data frame delivered twice: the copy is refused unopened.
+    func testDuplicatedFrameWithinStream() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"])
+        let duplicated = Once()
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data, duplicated.claim() else { return [message] }
+            return [message, message]
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await forward(guest, to: "host", port: echo.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try connection.send(Array("once".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 4), Array("once".utf8))
+        let (received, outcome) = drain(connection)
+        XCTAssertEqual(received, 0, "the duplicate was delivered")
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=guest", "rejected: replayed or reordered frame", "resetting the stream")
+    }
+}
