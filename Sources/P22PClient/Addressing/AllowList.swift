@@ -27,4 +27,12 @@ public struct AllowList: Sendable, Equatable {
     public func permits(_ target: TargetAddress) -> Bool {
         entries.contains(target.normalized)
     }
+
+    /// The address to dial for a permitted target: exactly the entry it was
+    /// checked against, never the peer's spelling of it (which could
+    /// resolve differently: `LOCALHOST`, a trailing dot, another family).
+    public func checkedAddress(for target: TargetAddress) -> TargetAddress? {
+        let normalized = target.normalized
+        return entries.first { $0 == normalized }
+    }
 }

@@ -256,7 +256,7 @@ final class PeerSession {
             forget(id)
             return
         }
-        guard member.allowList.permits(target) else {
+        guard let checked = member.allowList.checkedAddress(for: target) else {
             member.logger.notice("refused stream from \(peerName) to \(target): not in the allow list")
             send(.openRefused(reason: "\(target) is not allowed"), stream: id)
             forget(id)
@@ -265,7 +265,7 @@ final class PeerSession {
         let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: false)
         try? stream.window.granted(window)
         streams[id] = stream
-        stream.connectToTarget()
+        stream.connectToTarget(checked)
     }
 
     /// The relay would not carry this stream's open: end it as refused.

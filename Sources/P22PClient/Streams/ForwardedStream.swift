@@ -116,28 +116,42 @@ final class ForwardedStream {
 
     // MARK: Opening
 
-    /// Accepting side: connect to the target on this machine, then accept or refuse.
-    func connectToTarget() {
-        let target = self.target
-        ClientBootstrap(group: member.eventLoop)
-            .connectTimeout(.seconds(10))
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connect(host: target.host, port: target.port)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    guard !self.machine.isEnded else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    self.attach(channel)
-                    self.handle(.targetConnected)
-                case .failure(let error):
-                    self.handle(.targetFailed(reason: "cannot connect to \(target): \(describeSocketError(error))"))
-                }
+    /// Accepting side: connect to the target on this machine, then accept or
+    /// refuse. `checked` is the allow-list entry the target matched; a host
+    /// name in it is resolved once, off the loop, and that very address is
+    /// dialled, so what is connected is what was checked.
+    func connectToTarget(_ checked: TargetAddress) {
+        let eventLoop = member.eventLoop
+        let address: EventLoopFuture<SocketAddress>
+        if let literal = try? SocketAddress(ipAddress: checked.host, port: checked.port) {
+            address = eventLoop.makeSucceededFuture(literal)
+        } else {
+            address = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+                try SocketAddress.makeAddressResolvingHost(checked.host, port: checked.port)
             }
+        }
+        let target = self.target
+        address.assumeIsolated().flatMap { resolved in
+            self.member.logger.debug("stream \(self.id): dialling \(resolved) for \(target)")
+            return ClientBootstrap(group: eventLoop)
+                .connectTimeout(.seconds(10))
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(to: resolved)
+        }
+        .whenComplete { result in
+            switch result {
+            case .success(let channel):
+                guard !self.machine.isEnded else {
+                    channel.close(promise: nil)
+                    return
+                }
+                self.attach(channel)
+                self.handle(.targetConnected)
+            case .failure(let error):
+                self.handle(.targetFailed(reason: "cannot connect to \(target): \(describeSocketError(error))"))
+            }
+        }
     }
 
     // MARK: Messages from the peer
