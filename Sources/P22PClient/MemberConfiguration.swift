@@ -1,3 +1,4 @@
+import NIOCore
 import P22PCrypto
 import P22PTransport
 import P22PWire
@@ -25,6 +26,8 @@ public struct MemberConfiguration: Sendable {
     /// Password hashing cost to create with, and the least accepted from a
     /// relay when joining.
     public var kdf: KDFParameters = .standard
+    /// When each direction of a pair session moves to its next key.
+    public var rekey: RekeyPolicy = .standard
 
     /// One identity per process unless an identity file is given, so every
     /// group a process joins sees the same key.
@@ -50,4 +53,19 @@ public struct MemberConfiguration: Sendable {
         self.streamWindow = streamWindow
         self.maxFrameSize = maxFrameSize
     }
+}
+
+/// Each direction of a session changes its key after this much data or this
+/// long, whichever comes first, so no key protects more than a bounded
+/// amount of traffic and a key taken from memory opens nothing older.
+public struct RekeyPolicy: Sendable, Equatable {
+    public var bytes: Int
+    public var interval: TimeAmount
+
+    public init(bytes: Int, interval: TimeAmount) {
+        self.bytes = bytes
+        self.interval = interval
+    }
+
+    public static let standard = RekeyPolicy(bytes: 1 << 30, interval: .hours(1))
 }

@@ -13,10 +13,29 @@ import P22PWire
 /// frame of the affected stream fail to open, and the stream is reset instead
 /// of silently missing bytes.
 public struct FrameSealer: Sendable {
-    let key: SymmetricKey
+    var key: SymmetricKey
     public private(set) var counter: UInt64 = 0
+    /// Plaintext bytes sealed under the current key.
+    public private(set) var sealedBytes = 0
+    /// How many times this direction's key has been replaced.
+    public private(set) var epoch = 0
 
     public init(key: SymmetricKey) { self.key = key }
+
+    /// Moves to the next key of this direction, one-way: the old key cannot
+    /// be recomputed from the new one, so a key taken from memory later
+    /// opens nothing sent before the last rekey. Called right after sealing
+    /// a `rekey` message; the counter starts again under the new key.
+    public mutating func rekey() {
+        key = Self.nextKey(after: key)
+        counter = 0
+        sealedBytes = 0
+        epoch += 1
+    }
+
+    static func nextKey(after key: SymmetricKey) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array("p22p-rekey-v1".utf8), outputByteCount: 32)
+    }
 
     public static let tagSize = 16
 
@@ -29,6 +48,7 @@ public struct FrameSealer: Sendable {
         let aad = Self.associatedData(header, index: index)
         let box: AES.GCM.SealedBox
         if case .data(let bytes) = message {
+            sealedBytes += bytes.readableBytes
             box = Self.seal(bytes, key: key, header: header, aad: aad)
         } else {
             var body = ByteBuffer()
@@ -71,10 +91,16 @@ public struct FrameSealer: Sendable {
 /// that fails authentication does not advance the counter, so one tampered
 /// frame does not poison the frames after it.
 public struct FrameOpener: Sendable {
-    let key: SymmetricKey
+    var key: SymmetricKey
     public private(set) var lastCounter: UInt64?
 
     public init(key: SymmetricKey) { self.key = key }
+
+    /// Follows the peer's `rekey`: the next frame is the first under the next key.
+    public mutating func rekey() {
+        key = FrameSealer.nextKey(after: key)
+        lastCounter = nil
+    }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case replayed(counter: UInt64)

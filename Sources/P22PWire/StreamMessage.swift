@@ -1,7 +1,7 @@
 import NIOCore
 
 public enum StreamMessageKind: UInt8, Sendable {
-    case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong
+    case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong, rekey
 }
 
 /// What travels inside a sealed frame: the life of one forwarded TCP
@@ -23,6 +23,9 @@ public enum StreamMessage: Equatable, Sendable {
     case reset(reason: String)
     case ping(token: UInt64)
     case pong(token: UInt64)
+    /// On stream 0: every frame after this one in this direction is sealed
+    /// with the next key (see `FrameSealer.rekey`).
+    case rekey
 
     public var kind: StreamMessageKind {
         switch self {
@@ -35,6 +38,7 @@ public enum StreamMessage: Equatable, Sendable {
         case .reset: .reset
         case .ping: .ping
         case .pong: .pong
+        case .rekey: .rekey
         }
     }
 
@@ -58,6 +62,8 @@ public enum StreamMessage: Equatable, Sendable {
             buffer.writeInteger(sentBytes)
         case .ping(let token), .pong(let token):
             buffer.writeInteger(token)
+        case .rekey:
+            break
         }
     }
 
@@ -88,6 +94,8 @@ public enum StreamMessage: Equatable, Sendable {
             message = .ping(token: try body.readWireInteger(as: UInt64.self, field: "ping token"))
         case .pong:
             message = .pong(token: try body.readWireInteger(as: UInt64.self, field: "pong token"))
+        case .rekey:
+            message = .rekey
         }
         try body.expectEnd(of: "stream message")
         return message

@@ -185,6 +185,32 @@ final class CryptoTests: XCTestCase {
         XCTAssertThrowsError(try open(frames[1], index: 2), "no frame opens twice")
     }
 
+    func testRekeyMovesBothEndsToAOneWayNextKey() throws {
+        let (a, b) = try establish()
+        var sealer = FrameSealer(key: a.sending)
+        var opener = FrameOpener(key: b.receiving)
+        var payload = ByteBuffer()
+        payload.writeString("epoch")
+        func seal(_ index: UInt64) -> ByteBuffer {
+            var frame = ByteBuffer()
+            sealer.seal(.data(payload), stream: 2, index: index, into: &frame)
+            return frame
+        }
+        func open(_ frame: ByteBuffer, index: UInt64) throws -> StreamMessage {
+            guard case .sealed(let header, let body) = try PeerFrame.decode(frame) else { throw UnexpectedFrame() }
+            return try opener.open(header, body: body, index: index)
+        }
+        let before = seal(0)
+        XCTAssertEqual(try open(before, index: 0), .data(payload))
+        sealer.rekey()
+        opener.rekey()
+        XCTAssertEqual(sealer.epoch, 1)
+        XCTAssertEqual(sealer.counter, 0, "the counter starts again under the new key")
+        XCTAssertEqual(try open(seal(1), index: 1), .data(payload))
+        XCTAssertThrowsError(try open(before, index: 2), "a frame of the old key does not open under the new one")
+        XCTAssertNotEqual(FrameSealer.nextKey(after: a.sending), a.sending)
+    }
+
     /// The associated data is exactly the header as sent, then the index.
     func testAssociatedDataIsTheEncodedHeaderAndIndex() {
         let header = SealedHeader(kind: .window, stream: 0x0102_0304, counter: 0x0A0B_0C0D_0E0F_1011)

@@ -344,4 +344,49 @@ final class HostileRelayTests: XCTestCase {
         XCTAssertEqual(outcome, "reset")
         try await cluster.memberLog.wait(for: "member=guest", "rejected: replayed or reordered frame", "resetting the stream")
     }
+
+    // MARK: Key rotation
+
+    /// Each direction changes its key after its byte budget; a frame the
+    /// relay kept from an earlier key is refused once the key moved on.
+    func testRekeyAfterVolumeAndOldKeyFramesRefused() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let small = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
+        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"], rekey: small)
+        let rekeys = NIOLockedValueBox<[HostileRelay.Direction: Int]>([:])
+        let early = NIOLockedValueBox<[UInt8]?>(nil)
+        let live = NIOLockedValueBox<(HostileRelay.Link, UInt32)?>(nil)
+        let url = try hostile { direction, message, link in
+            if let (_, header) = Wire.sealed(message) {
+                if header.kind == .rekey { rekeys.withLockedValue { $0[direction, default: 0] += 1 } }
+                if direction == .toMember, header.kind == .data {
+                    early.withLockedValue { if $0 == nil { $0 = message } }
+                    live.withLockedValue { $0 = (link, header.stream) }
+                }
+            }
+            return [message]
+        }
+        let guest = try await cluster.member("guest", server: url, rekey: small)
+        let port = try await forward(guest, to: "host", port: echo.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        let payload = randomBytes(1 << 20)
+        try connection.send(payload)
+        XCTAssertEqual(try connection.receive(exactly: payload.count), payload, "bytes changed across key changes")
+        let counted = rekeys.withLockedValue { $0 }
+        XCTAssertGreaterThanOrEqual(counted[.toRelay] ?? 0, 8, "guest to host: 1 MiB at 64 KiB per key")
+        XCTAssertGreaterThanOrEqual(counted[.toMember] ?? 0, 8, "host to guest: 1 MiB at 64 KiB per key")
+
+        // The first data frame, sealed under the first key, played again.
+        var replayed = try XCTUnwrap(early.withLockedValue { $0 })
+        let (link, stream) = try XCTUnwrap(live.withLockedValue { $0 })
+        for index in 0..<4 { replayed[5 + index] = UInt8(truncatingIfNeeded: stream >> (24 - 8 * UInt32(index))) }
+        for index in 0..<8 { replayed[9 + index] = index == 7 ? 0x7F : 0 }  // a counter the current key has not reached
+        link.inject(replayed, .toMember)
+        let (_, outcome) = drain(connection)
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=guest", "rejected: frame failed authentication", "resetting the stream")
+    }
 }

@@ -20,6 +20,9 @@ final class PeerSession {
         case established(sealer: FrameSealer, opener: FrameOpener)
     }
 
+    /// When the current sending key was taken into use.
+    private var sendingKeySince = NIODeadline.now()
+
     private var handshake = Handshake.idle
     private var queued: [(stream: UInt32, message: StreamMessage)] = []
     /// Messages sent and accepted per stream, part of every frame's
@@ -53,17 +56,36 @@ final class PeerSession {
             if case .idle = handshake { startHandshake() }
             return
         }
+        if needsRekey(sealer) {
+            // Announced under the old key, so the peer switches at exactly this frame.
+            seal(.rekey, stream: 0, payloadSize: 0, with: &sealer)
+            sealer.rekey()
+            sendingKeySince = .now()
+            member.logger.debug("session with \(peerName): sending key \(sealer.epoch)")
+        }
         var payloadSize = 64
         if case .data(let bytes) = message { payloadSize += bytes.readableBytes }
+        seal(message, stream: stream, payloadSize: payloadSize, with: &sealer)
+        handshake = .established(sealer: sealer, opener: opener)
+        // A last word for a stream that is gone (a refusal, a late reset):
+        // nothing more will be sent on it, so its index need not be kept.
+        if stream != 0, streams[stream] == nil { sentIndex.removeValue(forKey: stream) }
+    }
+
+    private func seal(_ message: StreamMessage, stream: UInt32, payloadSize: Int, with sealer: inout FrameSealer) {
         let index = sentIndex[stream, default: 0]
         sentIndex[stream] = index + 1
         member.sendRelayed(to: peer, capacity: SealedHeader.encodedSize + payloadSize + FrameSealer.tagSize) { buffer in
             sealer.seal(message, stream: stream, index: index, into: &buffer)
         }
-        handshake = .established(sealer: sealer, opener: opener)
-        // A last word for a stream that is gone (a refusal, a late reset):
-        // nothing more will be sent on it, so its index need not be kept.
-        if stream != 0, streams[stream] == nil { sentIndex.removeValue(forKey: stream) }
+    }
+
+    /// After the policy's bytes, or its interval (looked at every 256
+    /// frames: the clock is not free and this runs for every frame).
+    private func needsRekey(_ sealer: FrameSealer) -> Bool {
+        let policy = member.configuration.rekey
+        if sealer.sealedBytes >= policy.bytes { return true }
+        return sealer.counter & 0xFF == 0xFF && NIODeadline.now() - sendingKeySince >= policy.interval
     }
 
     private func startHandshake() {
@@ -81,6 +103,7 @@ final class PeerSession {
 
     private func established(_ keys: SessionKeys, proof: PairHandshake.PeerProof) {
         handshake = .established(sealer: FrameSealer(key: keys.sending), opener: FrameOpener(key: keys.receiving))
+        sendingKeySince = .now()
         self.proof = proof
         sentIndex.removeAll()
         receivedIndex.removeAll()
@@ -186,6 +209,10 @@ final class PeerSession {
                 stream.handle(.protocolViolation("authentication failed: \(error)"))
                 return
             }
+            if case .rekey = message {
+                opener.rekey()
+                member.logger.debug("session with \(peerName): receiving key changed")
+            }
             handshake = .established(sealer: sealer, opener: opener)
             receivedIndex[header.stream] = index + 1
             dispatch(message, stream: header.stream)
@@ -202,6 +229,8 @@ final class PeerSession {
             if let pending = pendingPings.removeValue(forKey: token) {
                 pending.promise.succeed(NIODeadline.now() - pending.sent)
             }
+        case .rekey:
+            break  // taken into use as it was opened
         case .open(let host, let port, let window):
             acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window))
         default:

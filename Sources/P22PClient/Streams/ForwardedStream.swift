@@ -177,7 +177,7 @@ final class ForwardedStream {
             handle(.peerFinished)
         case .reset(let reason):
             handle(.peerReset(reason: reason))
-        case .open, .ping, .pong:
+        case .open, .ping, .pong, .rekey:
             handle(.protocolViolation("unexpected \(message.kind) on stream \(id)"))
         }
     }

@@ -57,7 +57,8 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
     func member(
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
         password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
-        identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions(), reservation: Reservation? = nil
+        identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions(), reservation: Reservation? = nil,
+        rekey: RekeyPolicy = .standard
     ) async throws -> Member {
         let groupName = group ?? self.group
         var configuration = GroupSessionConfiguration(
@@ -67,6 +68,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         // Each member stands for a different machine unless a test says otherwise.
         configuration.member.identity = identity ?? MemberIdentity()
         configuration.member.reservation = reservation
+        configuration.member.rekey = rekey
         // One link, and its failures reported: tests watch a member, not a daemon.
         configuration.keepJoined = false
         configuration.giveUpBeforeFirstJoin = true
