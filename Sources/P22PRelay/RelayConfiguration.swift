@@ -39,6 +39,9 @@ public struct RelayConfiguration: Sendable {
     public var failedJoinsPerMinute: Int = 10
     /// Reservation requests one client address may make per hour.
     public var reservationsPerHour: Int = 5
+    /// Addresses each per-address rate limit remembers; when full, the least
+    /// recently used is forgotten. Bounds their memory (a few MiB each).
+    public var addressTableSize: Int = 65_536
     /// Where reservations and their signing key are kept across restarts;
     /// without one they last only as long as the process.
     public var stateDirectory: String?

@@ -65,8 +65,8 @@ public final class RelayServer: Sendable {
         } catch {
             throw RelayStartError("cannot use the state directory \(configuration.stateDirectory ?? ""): \(error)")
         }
-        let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60)),
-                            reserveLimiter: JoinLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600)),
+        let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60), capacity: configuration.addressTableSize),
+                            reserveLimiter: JoinLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600), capacity: configuration.addressTableSize),
                             reservations: reservations, configuration: configuration, tls: tls)
         let owned = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads)) : nil
         let group = eventLoopGroup ?? owned!
