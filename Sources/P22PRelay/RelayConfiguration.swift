@@ -39,6 +39,11 @@ public struct RelayConfiguration: Sendable {
     public var failedJoinsPerMinute: Int = 10
     /// Reservation requests one client address may make per hour.
     public var reservationsPerHour: Int = 5
+    /// Connections one client address may have open at once; more are
+    /// closed as soon as their address is known.
+    public var maxConnectionsPerAddress: Int = 64
+    /// Peers whose PROXY header or X-Forwarded-For names the client address.
+    public var trustedProxies: TrustedProxies = .none
     /// Addresses each per-address rate limit remembers; when full, the least
     /// recently used is forgotten. Bounds their memory (a few MiB each).
     public var addressTableSize: Int = 65_536

@@ -64,6 +64,14 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Failed joins (wrong password) per client address and minute before joins from it are refused.", valueName: "N"))
     var failedJoinsPerMinute: Int = RelayConfiguration().failedJoinsPerMinute
 
+    @Option(name: .long, help: ArgumentHelp("Connections one client address may have open at once; more are closed at once.", valueName: "N"))
+    var maxConnectionsPerAddress: Int = RelayConfiguration().maxConnectionsPerAddress
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A load balancer or proxy (address or CIDR block, IPv4 or IPv6) whose PROXY header or X-Forwarded-For names the client; repeatable.",
+        valueName: "CIDR"))
+    var trustedProxy: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz).", valueName: "HOST:PORT"))
     var metrics: String?
 
@@ -103,6 +111,12 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxBufferedPerMember = maxBuffered
         configuration.pauseAbove = min(configuration.pauseAbove, maxBuffered / 4)
         configuration.failedJoinsPerMinute = failedJoinsPerMinute
+        guard maxConnectionsPerAddress >= 1 else { throw CommandError.usage("--max-connections-per-address must be at least 1") }
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        switch TrustedProxies.parse(trustedProxy) {
+        case .success(let proxies): configuration.trustedProxies = proxies
+        case .failure(let error): throw CommandError.usage("--trusted-proxy \(error)")
+        }
         guard (Limits.minFrameSize...Limits.defaultMaxFrameSize).contains(maxFrameSize) else {
             throw CommandError.usage("--max-frame-size must be between \(Limits.minFrameSize) and \(Limits.defaultMaxFrameSize)")
         }
