@@ -42,6 +42,8 @@ public struct RelayConfiguration: Sendable {
     /// Connections one client address may have open at once; more are
     /// closed as soon as their address is known.
     public var maxConnectionsPerAddress: Int = 64
+    /// Groups one client address may create per minute.
+    public var groupsPerMinute: Int = 10
     /// Peers whose PROXY header or X-Forwarded-For names the client address.
     public var trustedProxies: TrustedProxies = .none
     /// Addresses each per-address rate limit remembers; when full, the least

@@ -31,6 +31,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let joinLimiter: JoinLimiter
     private let reserveLimiter: JoinLimiter
     private let reservations: ReservationStore
+    private let limits: AddressLimits
     private let blockingIO: NIOThreadPool
     private let clientAddress: String
     private let routingKey: String
@@ -54,6 +55,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         self.joinLimiter = shared.joinLimiter
         self.reserveLimiter = shared.reserveLimiter
         self.reservations = shared.reservations
+        self.limits = shared.limits
         self.blockingIO = shared.blockingIO
         self.clientAddress = clientAddress
         self.routingKey = routingKey
@@ -228,8 +230,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             refuse(code, message)
             return
         case .create(let creatorOnly):
+            if let refusal = limits.createRefusal(from: clientAddress) { return refuse(refusal.code, refusal.message) }
             do throws(GroupRegistry.CreateError) {
                 group = try registry.create(request.group, verifier: verifier!, creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
+                limits.recordCreate(from: clientAddress)
             } catch {
                 let (code, message) = Admission.refusal(error, group: request.group, maxGroups: configuration.maxGroups)
                 refuse(code, message)

@@ -67,6 +67,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Connections one client address may have open at once; more are closed at once.", valueName: "N"))
     var maxConnectionsPerAddress: Int = RelayConfiguration().maxConnectionsPerAddress
 
+    @Option(name: .long, help: ArgumentHelp("Groups one client address may create per minute.", valueName: "N"))
+    var groupsPerMinute: Int = RelayConfiguration().groupsPerMinute
+
     @Option(name: .long, help: ArgumentHelp(
         "A load balancer or proxy (address or CIDR block, IPv4 or IPv6) whose PROXY header or X-Forwarded-For names the client; repeatable.",
         valueName: "CIDR"))
@@ -113,6 +116,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.failedJoinsPerMinute = failedJoinsPerMinute
         guard maxConnectionsPerAddress >= 1 else { throw CommandError.usage("--max-connections-per-address must be at least 1") }
         configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        guard groupsPerMinute >= 1 else { throw CommandError.usage("--groups-per-minute must be at least 1") }
+        configuration.groupsPerMinute = groupsPerMinute
         switch TrustedProxies.parse(trustedProxy) {
         case .success(let proxies): configuration.trustedProxies = proxies
         case .failure(let error): throw CommandError.usage("--trusted-proxy \(error)")

@@ -2,7 +2,7 @@ import NIOCore
 @testable import P22PRelay
 import XCTest
 
-/// `--max-connections-per-address`, as the relay counts connections.
+/// `--max-connections-per-address` and `--groups-per-minute`, as the relay counts them.
 final class ConnectionCountsTests: XCTestCase {
     private let start = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
 
@@ -31,5 +31,19 @@ final class ConnectionCountsTests: XCTestCase {
         }
         XCTAssertEqual(counts.open("203.0.113.7", now: start + .seconds(10)), .refused(log: true, unlogged: 10))
         XCTAssertEqual(counts.open("203.0.113.7", now: start + .seconds(11)), .refused(log: false, unlogged: 1))
+    }
+
+    func testGroupCreatesPerAddressAndMinute() throws {
+        var configuration = RelayConfiguration()
+        configuration.groupsPerMinute = 2
+        let limits = AddressLimits(configuration: configuration)
+        XCTAssertNil(limits.createRefusal(from: "203.0.113.7", now: start))
+        limits.recordCreate(from: "203.0.113.7", now: start)
+        limits.recordCreate(from: "203.0.113.7", now: start + .seconds(20))
+        let refusal = try XCTUnwrap(limits.createRefusal(from: "203.0.113.7", now: start + .milliseconds(30_500)))
+        XCTAssertEqual(refusal.code, .rateLimited)
+        XCTAssertEqual(refusal.message, "203.0.113.7 created 2 groups within the last minute, the most this relay allows per address; try again in 30 s")
+        XCTAssertNil(limits.createRefusal(from: "198.51.100.9", now: start + .seconds(30)))
+        XCTAssertNil(limits.createRefusal(from: "203.0.113.7", now: start + .seconds(60)))
     }
 }
