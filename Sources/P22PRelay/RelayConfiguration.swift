@@ -39,6 +39,8 @@ public struct RelayConfiguration: Sendable {
     public var failedJoinsPerMinute: Int = 10
     /// Reservation requests one client address may make per hour.
     public var reservationsPerHour: Int = 5
+    /// Unexpired reservations one client address may hold.
+    public var reservationsPerAddress: Int = 20
     /// Connections one client address may have open at once; more are
     /// closed as soon as their address is known.
     public var maxConnectionsPerAddress: Int = 64

@@ -308,7 +308,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         // every other member on this loop keeps flowing meanwhile.
         let store = reservations
         let now = Self.now()
-        offLoop(context) { try store.reserve(group: group, creatorOnly: creatorOnly, now: now) } then: { reservation in
+        let (holder, held) = (clientAddress, configuration.reservationsPerAddress)
+        offLoop(context) { try store.reserve(group: group, creatorOnly: creatorOnly, now: now, holder: holder, heldPerAddress: held) } then: { reservation in
             self.logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
         }
     }
@@ -346,7 +347,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                 granted(reservation)
                 self.grant(reservation, context: context)
             case .failure(let error as ReservationStore.Failure):
-                self.refuse(.reservedName, Self.describe(error))
+                self.refuse(error.refusalCode, Self.describe(error))
             case .failure(let error):
                 self.refuse(.reservedName, "the relay cannot store reservations right now: \(error)")
             }
@@ -375,7 +376,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     static func describe(_ error: ReservationStore.Failure) -> String {
         switch error {
-        case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why): why
+        case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why), .tooMany(let why): why
         case .taken(let until): "that name is already reserved until \(until)"
         }
     }

@@ -43,6 +43,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
     var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
 
+    @Option(name: .long, help: ArgumentHelp("Unexpired reservations one client address may hold.", valueName: "N"))
+    var reservationsPerAddress: Int = RelayConfiguration().reservationsPerAddress
+
     @Option(name: .long, help: ArgumentHelp("Event-loop threads; more spread many busy groups over cores.", valueName: "N"))
     var threads: Int = RelayConfiguration().threads
 
@@ -129,6 +132,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.stateDirectory = stateDir
         guard reservationsPerHour >= 1 else { throw CommandError.usage("--reservations-per-hour must be at least 1") }
         configuration.reservationsPerHour = reservationsPerHour
+        guard reservationsPerAddress >= 1 else { throw CommandError.usage("--reservations-per-address must be at least 1") }
+        configuration.reservationsPerAddress = reservationsPerAddress
         if let tlsCert, let tlsKey { configuration.tls = RelayTLS(certificateFile: tlsCert, keyFile: tlsKey) }
 
         let server: RelayServer
