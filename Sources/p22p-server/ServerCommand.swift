@@ -74,7 +74,7 @@ struct ServerCommand: AsyncParsableCommand {
     var groupsPerMinute: Int = RelayConfiguration().groupsPerMinute
 
     @Option(name: .long, help: ArgumentHelp(
-        "A load balancer or proxy (address or CIDR block, IPv4 or IPv6) whose PROXY header or X-Forwarded-For names the client; repeatable.",
+        "A load balancer or proxy (address or CIDR block, IPv4 or IPv6) whose PROXY header or X-Forwarded-For names the client; repeatable. (default: none)",
         valueName: "CIDR"))
     var trustedProxy: [String] = []
 
