@@ -233,12 +233,12 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             if let refusal = limits.createRefusal(from: clientAddress) { return refuse(refusal.code, refusal.message) }
             do throws(GroupRegistry.CreateError) {
                 group = try registry.create(request.group, verifier: verifier!, creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
-                limits.recordCreate(from: clientAddress)
             } catch {
                 let (code, message) = Admission.refusal(error, group: request.group, maxGroups: configuration.maxGroups)
                 refuse(code, message)
                 return
             }
+            limits.recordCreate(from: clientAddress)
         case .join:
             group = existing!
         }
