@@ -10,13 +10,17 @@ final class HTTPGate: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let logger: Logger
+    private let origin: ConnectionOrigin
     private var answered = false
 
-    init(logger: Logger) { self.logger = logger }
+    init(origin: ConnectionOrigin) { self.origin = origin }
+
+    /// Read when logging: a PROXY header may have named the client since.
+    private var logger: Logger { origin.logger }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(let head) = unwrapInboundIn(data), !answered else { return }
+        // Not active: refused at the upgrade for its address's connection limit.
+        guard case .head(let head) = unwrapInboundIn(data), !answered, context.channel.isActive else { return }
         answered = true
         let (status, text) = Self.rejection(for: head)
         logger.info("refused HTTP request", metadata: ["uri": "\(head.uri)", "status": "\(status.code)"])

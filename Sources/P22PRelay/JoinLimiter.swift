@@ -3,32 +3,31 @@ import NIOCore
 
 /// Slows down password guessing: each client address may fail to join at
 /// most `limit` times per `window`; further attempts are refused unchecked
-/// until the window has passed.
-final class JoinLimiter: @unchecked Sendable {  // every mutable field is read and written under `lock`
+/// until the window has passed. (The relay also counts reservation requests
+/// with one.) The table of addresses is bounded and forgets the least
+/// recently used first; see `RecentEvents`.
+final class JoinLimiter: @unchecked Sendable {  // `events` is read and written under `lock`
     private let lock = NIOLock()
-    private let limit: Int
-    private let window: TimeAmount
-    private var failures: [String: [NIODeadline]] = [:]
+    private var events: RecentEvents
 
-    init(limit: Int, window: TimeAmount) {
-        self.limit = limit
-        self.window = window
+    init(limit: Int, window: TimeAmount, capacity: Int = RelayConfiguration().addressTableSize) {
+        events = RecentEvents(limit: limit, window: window, capacity: capacity)
     }
 
     /// Whether `address` may try now.
     func allows(_ address: String, now: NIODeadline = .now()) -> Bool {
-        lock.withLock {
-            let recent = (failures[address] ?? []).filter { now - $0 < window }
-            failures[address] = recent.isEmpty ? nil : recent
-            return recent.count < limit
-        }
+        verdict(for: address, now: now) == .allowed
+    }
+
+    /// Whether `address` may try now, and if not, for how long it may not.
+    func verdict(for address: String, now: NIODeadline = .now()) -> RecentEvents.Verdict {
+        lock.withLock { events.verdict(for: address, now: now) }
     }
 
     func recordFailure(_ address: String, now: NIODeadline = .now()) {
-        lock.withLock {
-            failures[address, default: []].append(now)
-            // Bound the table: forget the oldest addresses if it grows large.
-            if failures.count > 100_000 { failures.removeAll() }
-        }
+        lock.withLock { events.record(address, now: now) }
     }
+
+    /// Addresses held (at most the capacity).
+    var count: Int { lock.withLock { events.count } }
 }

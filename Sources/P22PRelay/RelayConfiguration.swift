@@ -39,6 +39,18 @@ public struct RelayConfiguration: Sendable {
     public var failedJoinsPerMinute: Int = 10
     /// Reservation requests one client address may make per hour.
     public var reservationsPerHour: Int = 5
+    /// Unexpired reservations one client address may hold.
+    public var reservationsPerAddress: Int = 20
+    /// Connections one client address may have open at once; more are
+    /// closed as soon as their address is known.
+    public var maxConnectionsPerAddress: Int = 64
+    /// Groups one client address may create per minute.
+    public var groupsPerMinute: Int = 10
+    /// Peers whose PROXY header or X-Forwarded-For names the client address.
+    public var trustedProxies: TrustedProxies = .none
+    /// Addresses each per-address rate limit remembers; when full, the least
+    /// recently used is forgotten. Bounds their memory (a few MiB each).
+    public var addressTableSize: Int = 65_536
     /// Where reservations and their signing key are kept across restarts;
     /// without one they last only as long as the process.
     public var stateDirectory: String?

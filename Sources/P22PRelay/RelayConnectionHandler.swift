@@ -31,6 +31,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let joinLimiter: JoinLimiter
     private let reserveLimiter: JoinLimiter
     private let reservations: ReservationStore
+    private let limits: AddressLimits
     private let blockingIO: NIOThreadPool
     private let clientAddress: String
     private let routingKey: String
@@ -54,6 +55,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         self.joinLimiter = shared.joinLimiter
         self.reserveLimiter = shared.reserveLimiter
         self.reservations = shared.reservations
+        self.limits = shared.limits
         self.blockingIO = shared.blockingIO
         self.clientAddress = clientAddress
         self.routingKey = routingKey
@@ -235,6 +237,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             refuse(code, message)
             return
         case .create(let creatorOnly):
+            if let refusal = limits.createRefusal(from: clientAddress) { return refuse(refusal.code, refusal.message) }
             do throws(GroupRegistry.CreateError) {
                 group = try registry.create(request.group, verifier: verifier!, derivation: request.derivation!,
                                             creatorOnly: creatorOnly, maxGroups: configuration.maxGroups)
@@ -243,6 +246,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                 refuse(code, message)
                 return
             }
+            limits.recordCreate(from: clientAddress)
         case .join:
             group = existing!
         }
@@ -317,7 +321,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         // every other member on this loop keeps flowing meanwhile.
         let store = reservations
         let now = Self.now()
-        offLoop(context) { try store.reserve(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now) } then: { reservation in
+        let (holder, held) = (clientAddress, configuration.reservationsPerAddress)
+        offLoop(context) {
+            try store.reserve(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, holder: holder, heldPerAddress: held)
+        } then: { reservation in
             self.logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
         }
     }
@@ -355,7 +362,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
                 granted(reservation)
                 self.grant(reservation, context: context)
             case .failure(let error as ReservationStore.Failure):
-                self.refuse(.reservedName, Self.describe(error))
+                self.refuse(error.refusalCode, Self.describe(error))
             case .failure(let error):
                 self.refuse(.reservedName, "the relay cannot store reservations right now: \(error)")
             }
@@ -384,7 +391,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     static func describe(_ error: ReservationStore.Failure) -> String {
         switch error {
-        case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why): why
+        case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why), .tooMany(let why): why
         case .taken(let until): "that name is already reserved until \(until)"
         }
     }

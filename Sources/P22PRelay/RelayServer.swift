@@ -26,6 +26,7 @@ public final class RelayServer: Sendable {
         let connections = ConnectionSet()
         let joinLimiter: JoinLimiter
         let reserveLimiter: JoinLimiter
+        let limits: AddressLimits
         let reservations: ReservationStore
         let configuration: RelayConfiguration
         let tls: NIOSSLContext?
@@ -65,8 +66,9 @@ public final class RelayServer: Sendable {
         } catch {
             throw RelayStartError("cannot use the state directory \(configuration.stateDirectory ?? ""): \(error)")
         }
-        let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60)),
-                            reserveLimiter: JoinLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600)),
+        let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60), capacity: configuration.addressTableSize),
+                            reserveLimiter: JoinLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600), capacity: configuration.addressTableSize),
+                            limits: AddressLimits(configuration: configuration),
                             reservations: reservations, configuration: configuration, tls: tls)
         let owned = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads)) : nil
         let group = eventLoopGroup ?? owned!
@@ -96,26 +98,31 @@ public final class RelayServer: Sendable {
 
     private static func initialize(channel: Channel, shared: Shared, logger: Logger) -> EventLoopFuture<Void> {
         let configuration = shared.configuration
-        shared.connections.add(channel)
         var logger = logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
-        let connectionLogger = logger
+        // Who the client is: the TCP peer, or whom a trusted proxy names.
+        let origin = NIOLoopBound(ConnectionOrigin(channel: channel, limits: shared.limits, metrics: shared.stats.metrics, logger: logger),
+                                  eventLoop: channel.eventLoop)
+        guard origin.value.accepted() else { return channel.close() }
+        shared.connections.add(channel)
         let authDeadline = channel.eventLoop.scheduleTask(in: configuration.authTimeout) {
-            connectionLogger.notice("closing connection", metadata: ["reason": "no successful create or join within \(configuration.authTimeout.nanoseconds / 1_000_000_000) s"])
+            origin.value.logger.notice("closing connection", metadata: ["reason": "no successful create or join within \(configuration.authTimeout.nanoseconds / 1_000_000_000) s"])
             channel.close(promise: nil)
         }
         channel.closeFuture.whenComplete { _ in authDeadline.cancel() }
-        let gate = HTTPGate(logger: logger)
-        let address = channel.remoteAddress?.ipAddress ?? "?"
         let upgrader = WebSocketServerUpgrader(
             shouldUpgrade: { head in
                 guard WebSocketGate.routingKey(in: head.uri) != nil, WebSocketGate.offersSubprotocol(head.headers) else { return nil }
+                guard origin.value.upgrading(forwardedFor: head.headers["X-Forwarded-For"]) else {
+                    channel.close(promise: nil)
+                    return nil
+                }
                 return HTTPHeaders([("Sec-WebSocket-Protocol", ProtocolVersion.subprotocol)])
             },
             upgradePipelineHandler: { channel, head in
                 let connection = RelayConnectionHandler(
-                    shared: shared, routingKey: WebSocketGate.routingKey(in: head.uri) ?? "", clientAddress: address,
-                    authDeadline: authDeadline, logger: connectionLogger)
+                    shared: shared, routingKey: WebSocketGate.routingKey(in: head.uri) ?? "", clientAddress: origin.value.clientAddress,
+                    authDeadline: authDeadline, logger: origin.value.logger)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         WebSocketMessageHandler(role: .server, keepalive: configuration.keepalive, maxMessageSize: configuration.maxFrameSize),
@@ -124,8 +131,9 @@ public final class RelayServer: Sendable {
                 }
             })
         // The gate is removed by the upgrade's completion, on this channel's loop.
-        let boundGate = NIOLoopBound(gate, eventLoop: channel.eventLoop)
+        let boundGate = NIOLoopBound(HTTPGate(origin: origin.value), eventLoop: channel.eventLoop)
         return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ProxyHeaderReader(origin: origin.value))
             if let tls = shared.tls {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
             }

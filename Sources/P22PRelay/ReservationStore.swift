@@ -2,6 +2,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import P22PCrypto
+import P22PWire
 
 /// The relay's reservations and the key that signs them, kept in the state
 /// directory so both survive a restart. Every change is written to a
@@ -14,11 +15,22 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         case invalid(String)
         case expired(String)
         case storage(String)
+        /// The requesting address holds as many reservations as it may.
+        case tooMany(String)
+
+        /// The code a refusal for it carries.
+        var refusalCode: RefusalCode {
+            if case .tooMany = self { return .rateLimited }
+            return .reservedName
+        }
     }
 
     private struct Record: Codable {
         var mode: String
         var expires: Int64
+        /// The client address that reserved it, for the per-address cap.
+        /// Records written before there was a cap have none.
+        var holder: String?
     }
 
     /// Guards `records`, held only to read or swap them: validating a key on
@@ -63,14 +75,22 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         }
     }
 
-    func reserve(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64) throws(Failure) -> Reservation {
+    /// A new reservation for `holder`, the client address, who may hold at
+    /// most `heldPerAddress` unexpired ones; only `creatorKey` may create the group.
+    func reserve(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String,
+                 heldPerAddress: Int = .max) throws(Failure) -> Reservation {
         guard group.hasPrefix("#"), group.count > 1 else { throw .notReservable("only names starting with '#' can be reserved") }
         writer.lock()
         defer { writer.unlock() }
-        if let existing = lock.withLock({ records[group] }), existing.expires > now {
+        let current = lock.withLock { records }
+        if let existing = current[group], existing.expires > now {
             throw .taken(until: Reservation.describeExpiry(existing.expires))
         }
-        return try issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now)
+        let held = current.values.filter { $0.holder == holder && $0.expires > now }.count
+        guard held < heldPerAddress else {
+            throw .tooMany("\(holder) already holds \(held) reservations, the most this relay allows per address; extend those you use and let the others expire")
+        }
+        return try issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, holder: holder)
     }
 
     func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
@@ -78,12 +98,15 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         defer { writer.unlock() }
         try validate(reservation, now: now)
         // `validate` checked the signature, which covers the creator key.
-        return try issue(group: reservation.group, creatorOnly: reservation.creatorOnly, creatorKey: reservation.creatorKey ?? [], now: now)
+        // Renewing keeps the name with whoever reserved it.
+        let holder = lock.withLock { records[reservation.group]?.holder }
+        return try issue(group: reservation.group, creatorOnly: reservation.creatorOnly, creatorKey: reservation.creatorKey ?? [], now: now,
+                         holder: holder)
     }
 
     /// Signs a reservation for a full lifetime from `now` and records it,
     /// dropping expired records on the way. Called with `writer` held.
-    private func issue(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64) throws(Failure) -> Reservation {
+    private func issue(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String?) throws(Failure) -> Reservation {
         let reservation: Reservation
         do {
             reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey,
@@ -92,7 +115,7 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
             throw .storage("cannot sign: \(error)")
         }
         var updated = lock.withLock { records }.filter { $0.value.expires > now }
-        updated[group] = Record(mode: reservation.mode, expires: reservation.expires)
+        updated[group] = Record(mode: reservation.mode, expires: reservation.expires, holder: holder)
         try persist(updated)
         lock.withLock { records = updated }
         return reservation

@@ -43,6 +43,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
     var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
 
+    @Option(name: .long, help: ArgumentHelp("Unexpired reservations one client address may hold.", valueName: "N"))
+    var reservationsPerAddress: Int = RelayConfiguration().reservationsPerAddress
+
     @Option(name: .long, help: ArgumentHelp("Event-loop threads; more spread many busy groups over cores.", valueName: "N"))
     var threads: Int = RelayConfiguration().threads
 
@@ -63,6 +66,17 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Failed joins (wrong password) per client address and minute before joins from it are refused.", valueName: "N"))
     var failedJoinsPerMinute: Int = RelayConfiguration().failedJoinsPerMinute
+
+    @Option(name: .long, help: ArgumentHelp("Connections one client address may have open at once; more are closed at once.", valueName: "N"))
+    var maxConnectionsPerAddress: Int = RelayConfiguration().maxConnectionsPerAddress
+
+    @Option(name: .long, help: ArgumentHelp("Groups one client address may create per minute.", valueName: "N"))
+    var groupsPerMinute: Int = RelayConfiguration().groupsPerMinute
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A load balancer or proxy (address or CIDR block, IPv4 or IPv6) whose PROXY header or X-Forwarded-For names the client; repeatable. (default: none)",
+        valueName: "CIDR"))
+    var trustedProxy: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz).", valueName: "HOST:PORT"))
     var metrics: String?
@@ -103,6 +117,14 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxBufferedPerMember = maxBuffered
         configuration.pauseAbove = min(configuration.pauseAbove, maxBuffered / 4)
         configuration.failedJoinsPerMinute = failedJoinsPerMinute
+        guard maxConnectionsPerAddress >= 1 else { throw CommandError.usage("--max-connections-per-address must be at least 1") }
+        configuration.maxConnectionsPerAddress = maxConnectionsPerAddress
+        guard groupsPerMinute >= 1 else { throw CommandError.usage("--groups-per-minute must be at least 1") }
+        configuration.groupsPerMinute = groupsPerMinute
+        switch TrustedProxies.parse(trustedProxy) {
+        case .success(let proxies): configuration.trustedProxies = proxies
+        case .failure(let error): throw CommandError.usage("--trusted-proxy \(error)")
+        }
         guard (Limits.minFrameSize...Limits.defaultMaxFrameSize).contains(maxFrameSize) else {
             throw CommandError.usage("--max-frame-size must be between \(Limits.minFrameSize) and \(Limits.defaultMaxFrameSize)")
         }
@@ -110,6 +132,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.stateDirectory = stateDir
         guard reservationsPerHour >= 1 else { throw CommandError.usage("--reservations-per-hour must be at least 1") }
         configuration.reservationsPerHour = reservationsPerHour
+        guard reservationsPerAddress >= 1 else { throw CommandError.usage("--reservations-per-address must be at least 1") }
+        configuration.reservationsPerAddress = reservationsPerAddress
         if let tlsCert, let tlsKey { configuration.tls = RelayTLS(certificateFile: tlsCert, keyFile: tlsKey) }
 
         let server: RelayServer
