@@ -58,10 +58,18 @@ final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters
     func deliver(_ frame: ByteBuffer, body: ByteBuffer? = nil, pausing source: MemberLink?, relayed: Bool = true) {
         let size = frame.readableBytes + (body?.readableBytes ?? 0) + Self.perFrameOverhead
         let total = buffered.add(size, ordering: .sequentiallyConsistent).newValue
-        stats.queued(size, relayed: relayed)
+        let everyone = stats.queued(size, relayed: relayed)
         if total > configuration.maxBufferedPerMember {
             drained(size)
             disconnect(reason: "not reading: \(total) bytes queued toward it, limit \(configuration.maxBufferedPerMember)", abruptly: true)
+            return
+        }
+        // Many slow readers, each under its own bound, must not add up to
+        // more memory than the relay has: over the global cap, a member with
+        // a real backlog of its own goes, and members that keep up stay.
+        if everyone > configuration.maxBufferedTotal, total > configuration.resumeBelow {
+            drained(size)
+            disconnect(reason: "not reading while the relay is short of memory: \(total) bytes queued toward it, \(everyone) toward all members, limit \(configuration.maxBufferedTotal) (--max-buffered-total)", abruptly: true)
             return
         }
         let channel = self.channel

@@ -29,6 +29,11 @@ public struct RelayConfiguration: Sendable {
     /// Bytes queued toward one member above which it is disconnected as not
     /// reading. Pausing keeps well-behaved traffic far below this.
     public var maxBufferedPerMember: Int = 16 << 20
+    /// Bytes queued toward all members together above which a member with
+    /// more than `resumeBelow` queued toward it is disconnected as not
+    /// reading when a frame for it comes, so the relay's memory stays bounded
+    /// however many members are slow at once.
+    public var maxBufferedTotal: Int = 256 << 20
     /// A member above `pauseAbove` that takes no bytes for this long is
     /// disconnected as not reading.
     public var stallTimeout: TimeAmount = .seconds(30)

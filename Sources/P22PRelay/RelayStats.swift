@@ -21,8 +21,10 @@ public final class RelayStats: Sendable {
     public var openConnections: Int { connections.load(ordering: .relaxed) }
 
     /// `relayed` is false for the relay's own replies, which count toward
-    /// the buffer but not toward traffic between members.
-    func queued(_ bytes: Int, relayed: Bool) {
+    /// the buffer but not toward traffic between members. Returns the bytes
+    /// now queued toward all members together.
+    @discardableResult
+    func queued(_ bytes: Int, relayed: Bool) -> Int {
         let now = buffered.add(bytes, ordering: .relaxed).newValue
         if relayed {
             framesRelayed.add(1, ordering: .relaxed)
@@ -35,6 +37,7 @@ public final class RelayStats: Sendable {
             if exchanged { break }
             peak = original
         }
+        return now
     }
 
     func delivered(_ bytes: Int) {

@@ -64,6 +64,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Bytes queued toward one member before it is disconnected as not reading.", valueName: "BYTES"))
     var maxBuffered: Int = RelayConfiguration().maxBufferedPerMember
 
+    @Option(name: .long, help: ArgumentHelp("Bytes queued toward all members together before members with a backlog are disconnected as not reading.", valueName: "BYTES"))
+    var maxBufferedTotal: Int = RelayConfiguration().maxBufferedTotal
+
     @Option(name: .long, help: ArgumentHelp("Failed joins (wrong password) per client address and minute before joins from it are refused.", valueName: "N"))
     var failedJoinsPerMinute: Int = RelayConfiguration().failedJoinsPerMinute
 
@@ -97,6 +100,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard (1...65535).contains(maxMembers) else { throw CommandError.usage("--max-members must be between 1 and 65535") }
         guard (1...3600).contains(authTimeout) else { throw CommandError.usage("--auth-timeout must be between 1 and 3600 seconds") }
         guard maxBuffered >= 1 << 20 else { throw CommandError.usage("--max-buffered must be at least 1048576") }
+        guard maxBufferedTotal >= maxBuffered else { throw CommandError.usage("--max-buffered-total must be at least --max-buffered (\(maxBuffered))") }
         guard failedJoinsPerMinute >= 1 else { throw CommandError.usage("--failed-joins-per-minute must be at least 1") }
         guard logFormat == "text" || logFormat == "json" else { throw CommandError.usage("--log-format must be text or json") }
         let metricsAddress = try metrics.map { text throws(CommandError) in try HostPort.parse(text) }
@@ -115,6 +119,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.maxMembersPerGroup = maxMembers
         configuration.authTimeout = .seconds(Int64(authTimeout))
         configuration.maxBufferedPerMember = maxBuffered
+        configuration.maxBufferedTotal = maxBufferedTotal
         configuration.pauseAbove = min(configuration.pauseAbove, maxBuffered / 4)
         configuration.failedJoinsPerMinute = failedJoinsPerMinute
         guard maxConnectionsPerAddress >= 1 else { throw CommandError.usage("--max-connections-per-address must be at least 1") }

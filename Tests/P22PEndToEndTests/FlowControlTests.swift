@@ -146,3 +146,46 @@ extension FlowControlTests {
         XCTAssertEqual(try roundTrip(port: carolPort, message: message), message)
     }
 }
+
+extension FlowControlTests {
+    /// Under the global cap on queued bytes, a non-reader is disconnected
+    /// even while under its own bounds and before its stall timeout, and
+    /// members that keep up are not touched.
+    func testGlobalQueueCapDisconnectsTheNonReaderOnly() async throws {
+        let source = try TCPTestServer { connection in
+            let chunk = randomBytes(64 << 10)
+            for _ in 0..<2000 { if (try? connection.send(chunk)) == nil { break } }
+            connection.close()
+        }
+        defer { source.stop() }
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let cluster = try await Cluster { configuration in
+            // Per-member rules far away: only the global cap can act.
+            configuration.maxBufferedPerMember = 64 << 20
+            configuration.pauseAbove = 32 << 20
+            configuration.stallTimeout = .seconds(120)
+            configuration.maxBufferedTotal = 2 << 20
+            configuration.keepalive = Keepalive(interval: .seconds(1), timeout: .seconds(60))
+        }
+        defer { Task { await cluster.shutdown() } }
+        let (host, guest, port) = try await cluster.pair(allow: ["\(source.port)", "\(echo.port)"], target: source.port)
+        let carol = try await cluster.member("carol")
+        let carolPort = try await cluster.addForward(on: carol, ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+                                                               target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
+        var pulls: [TCPConnection] = []
+        for _ in 0..<16 { pulls.append(try TCPConnection.connect(port: port)) }
+        defer { pulls.forEach { $0.close() } }
+        // Streams open and data flowing toward the guest; then it stops reading.
+        let flowing = Date().addingTimeInterval(10)
+        while cluster.relay.stats.relayedBytes < 4 << 20, Date() < flowing { try await Task.sleep(nanoseconds: 20_000_000) }
+        try await guest.eventLoop.flatSubmit { guest.link!.setOption(.autoRead, value: false) }.get()
+
+        // The guest reads nothing, so it would only notice by its keepalive;
+        // the relay's line is the event.
+        try await cluster.relayLog.wait(for: "not reading while the relay is short of memory", "limit 2097152")
+        XCTAssertFalse(host.isClosed)
+        let message = randomBytes(10_000)
+        XCTAssertEqual(try roundTrip(port: carolPort, message: message), message)
+    }
+}
