@@ -12,7 +12,10 @@ import P22PWire
 /// reader anywhere on the path stalls this stream and nothing else.
 final class ForwardedStream {
     let id: UInt32
-    unowned let session: PeerSession
+    /// Strong: a write can fail at once and end the link, and with it the
+    /// session, while this stream is still acting on it. The session drops
+    /// the stream when it ends, so no cycle outlives the stream.
+    let session: PeerSession
     let target: TargetAddress
     var window: StreamWindow
     let openedAt = NIODeadline.now()
@@ -66,11 +69,13 @@ final class ForwardedStream {
     // MARK: Events
 
     func handle(_ event: StreamStateMachine.Event) {
+        // An ended stream ignores everything, and may have outlived its
+        // session (late socket events, a peer that left): it must not touch it.
+        guard !machine.isEnded else { return }
         member.logger.trace("stream \(id) \(event) in \(machine.state)")
-        let wasEnded = machine.isEnded
         let actions = machine.handle(event)
         for action in actions { perform(action) }
-        if machine.isEnded, !wasEnded {
+        if machine.isEnded {
             held.removeAll()
             session.streamEnded(id)
         }
@@ -131,8 +136,10 @@ final class ForwardedStream {
             }
         }
         let target = self.target
+        let logger = member.logger
+        let id = self.id
         address.assumeIsolated().flatMap { resolved in
-            self.member.logger.debug("stream \(self.id): dialling \(resolved) for \(target)")
+            logger.debug("stream \(id): dialling \(resolved) for \(target)")
             return ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(10))
                 .channelOption(.allowRemoteHalfClosure, value: true)
@@ -140,12 +147,14 @@ final class ForwardedStream {
                 .connect(to: resolved)
         }
         .whenComplete { result in
+            // A stream that ended meanwhile may have outlived its session
+            // (a peer that left): it must not reach back into it.
+            guard !self.machine.isEnded else {
+                if case .success(let channel) = result { channel.close(promise: nil) }
+                return
+            }
             switch result {
             case .success(let channel):
-                guard !self.machine.isEnded else {
-                    channel.close(promise: nil)
-                    return
-                }
                 self.attach(channel)
                 self.handle(.targetConnected)
             case .failure(let error):
@@ -245,8 +254,9 @@ final class ForwardedStream {
     /// Sends as much held data as the window allows, in chunks the relay accepts.
     private func sendHeld() {
         guard machine.maySend else { return }
-        while window.sendCredit > 0, var pending = held.popFirst() {
-            while pending.readableBytes > 0, window.sendCredit > 0 {
+        // Each send may end the stream (a write that fails ends the link).
+        while machine.maySend, window.sendCredit > 0, var pending = held.popFirst() {
+            while machine.maySend, pending.readableBytes > 0, window.sendCredit > 0 {
                 let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
                 window.sent(size)
                 bytesSent += UInt64(size)
