@@ -160,6 +160,10 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
                 fail(MemberError.protocolViolation("the relay asks to hash the password with \(offered.description), weaker than the \(configuration.kdf.description) this client accepts; refusing, as that would make guessing the password cheap"))
                 return
             }
+            guard offered.isWithinCeiling else {
+                fail(MemberError.protocolViolation("the relay asks to hash the password with \(offered.description), more than the \(KDFParameters.memoryCeiling >> 20) MiB this client spends on it; refusing"))
+                return
+            }
             derivation = groupDerivation
         }
         if let known = keyring.cachedSecrets(for: derivation) {

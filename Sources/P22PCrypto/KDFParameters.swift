@@ -30,6 +30,13 @@ public struct KDFParameters: Sendable, Equatable {
         memoryBytes >= floor.memoryBytes && Int(parallelism) * memoryBytes >= Int(floor.parallelism) * floor.memoryBytes
     }
 
+    /// The most memory a client spends on one derivation (1 GiB, eight times
+    /// the standard): a relay must not make a joining member allocate
+    /// whatever it likes.
+    public static let memoryCeiling = 1 << 30
+
+    public var isWithinCeiling: Bool { memoryBytes <= Self.memoryCeiling && parallelism <= 4 }
+
     public var description: String { "scrypt N=2^\(logN) r=\(blockSize) p=\(parallelism)" }
 
     public func derivation(salt: [UInt8]) -> KeyDerivation {

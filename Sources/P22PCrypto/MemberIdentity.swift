@@ -36,6 +36,10 @@ public struct MemberIdentity: Sendable {
         Array(try! privateKey.signature(for: bytes))
     }
 
+    public static func isPublicKey(_ bytes: [UInt8]) -> Bool {
+        (try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)) != nil
+    }
+
     public static func isValid(signature: [UInt8], of bytes: [UInt8], by publicKey: [UInt8]) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
         return key.isValidSignature(signature, for: bytes)

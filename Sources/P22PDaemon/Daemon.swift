@@ -63,6 +63,7 @@ public actor Daemon {
         }
         for group in profile.groups {
             if let warning = group.password.exposureWarning(group: group.name) { logger.warning("\(warning)") }
+            if let key = group.reservation, let warning = ReservationFile.exposureWarning(key) { logger.warning("\(warning)") }
         }
         expected = Set(profile.groups.map { GroupSettings(group: $0, profile: profile).key })
         for group in profile.groups {

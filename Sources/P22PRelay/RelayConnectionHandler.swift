@@ -316,6 +316,10 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             refuse(.rateLimited, "too many reservations from \(clientAddress); try again later")
             return
         }
+        guard MemberIdentity.isPublicKey(creatorKey) else {
+            refuse(.invalidRequest, "the creator key of the reservation is not an Ed25519 public key")
+            return
+        }
         reserveLimiter.recordFailure(clientAddress)
         // Issuing writes and fsyncs the state file: off the event loop, so
         // every other member on this loop keeps flowing meanwhile.

@@ -128,6 +128,7 @@ private func perform(_ request: (EventLoop) -> EventLoopFuture<Reservation>) asy
 
 /// Reads a reservation key file, with a clear error if it is not one.
 func loadReservation(_ path: String) throws(CommandError) -> Reservation {
+    if let warning = ReservationFile.exposureWarning(path) { FileHandle.standardError.write(Data("p22p: warning: \(warning)\n".utf8)) }
     do { return try ReservationFile.load(path) } catch { throw .usage(error.description) }
 }
 

@@ -141,3 +141,49 @@ final class CommandLineTests: ProcessTestCase {
         try await relay.tool.waitForLine(containing: "keepalive timeout")
     }
 }
+
+extension CommandLineTests {
+    /// `p22p password` and `p22p identity`, and the warnings about secrets
+    /// other users can read.
+    func testKeyCommandsAndExposedSecretsWarn() async throws {
+        let directory = NSTemporaryDirectory() + "p22p-keys-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let generator = try run("p22p", ["password"])
+        let generatorStatus = try await generator.waitForExit()
+        XCTAssertEqual(generatorStatus, 0)
+        let password = generator.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotNil(password.range(of: "^[a-z2-9]{5}(-[a-z2-9]{1,5}){5}$", options: .regularExpression), password)
+
+        let keyPath = directory + "/laptop.key"
+        let first = try run("p22p", ["identity", keyPath])
+        let firstStatus = try await first.waitForExit()
+        XCTAssertEqual(firstStatus, 0)
+        // Standard output only: the notice goes to standard error.
+        let printed = { (process: ToolProcess) in
+            process.output.split(separator: "\n").map(String.init).last { !$0.hasPrefix("p22p:") } ?? ""
+        }
+        let key = printed(first)
+        XCTAssertEqual(key.count, 44, first.output)
+        XCTAssertTrue(first.standardError.contains("created the identity file \(keyPath); its public key (for peer_key) is \(key)"), first.standardError)
+        let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? Int)
+        XCTAssertEqual(mode & 0o777, 0o600)
+        let again = try run("p22p", ["identity", keyPath])
+        let againStatus = try await again.waitForExit()
+        XCTAssertEqual(againStatus, 0)
+        XCTAssertEqual(printed(again), key, "the same file, the same key")
+
+        chmod(keyPath, 0o644)
+        let passwordFile = directory + "/demo.pass"
+        try "\(password)\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        chmod(passwordFile, 0o644)
+        let relay = try await startRelay()
+        let creator = try run("p22p", ["create", "demo", "--server", relay.url, "--password-file", passwordFile, "--identity", keyPath])
+        try await creator.waitForLine(containing: "created group demo")
+        XCTAssertTrue(creator.standardError.contains("the password file \(passwordFile) of group demo is readable by other users; run chmod 600 \(passwordFile)"),
+                      creator.standardError)
+        XCTAssertTrue(creator.standardError.contains("the identity file \(keyPath) is readable by other users; run chmod 600 \(keyPath)"),
+                      creator.standardError)
+    }
+}

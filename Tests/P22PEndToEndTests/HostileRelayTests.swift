@@ -389,4 +389,57 @@ final class HostileRelayTests: XCTestCase {
         XCTAssertEqual(outcome, "reset")
         try await cluster.memberLog.wait(for: "member=guest", "rejected: frame failed authentication", "resetting the stream")
     }
+
+    /// The relay drops a key change: the two ends fall out of step, the
+    /// stream in flight is reset, and the session starts over instead of
+    /// staying broken, so the next connection works.
+    func testDroppedKeyChangeRestartsTheSession() async throws {
+        let echo = try TCPTestServer.echo()
+        defer { echo.stop() }
+        let small = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
+        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"], rekey: small)
+        let dropped = Once()
+        let url = try hostile { direction, message, _ in
+            if direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .rekey, dropped.claim() { return [] }
+            return [message]
+        }
+        let guest = try await cluster.member("guest", server: url, rekey: small)
+        let port = try await forward(guest, to: "host", port: echo.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try connection.send(randomBytes(1 << 20))
+        let (_, outcome) = drain(connection)
+        XCTAssertTrue(dropped.claimed)
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=guest", "starting the session over")
+        let message = randomBytes(100_000)
+        XCTAssertEqual(try roundTrip(port: port, message: message), message, "the next connection gets a fresh session")
+    }
+
+    /// The rename seen from the other side: the relay tells the home machine
+    /// that the guest is someone else. The home machine refuses the
+    /// handshake, and the guest's connection is reset once its handshake
+    /// goes unanswered, instead of waiting for ever.
+    func testRosterRenameTowardTheResponder() async throws {
+        let received = Recorder()
+        let service = try TCPTestServer { $0.record(into: received, outcome: Recorder()) }
+        defer { service.stop() }
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, case .control(.memberJoined(let cid, "guest", let existing))? = Wire.frame(message) else { return [message] }
+            return [Wire.bytes(.control(.memberJoined(cid: cid, name: "boss", existing: existing)))]
+        }
+        _ = try await cluster.member("home-pc", mode: .create, allow: ["\(service.port)"], server: url)
+        let guest = try await cluster.member("guest")
+        let port = try await forward(guest, to: "home-pc", port: service.port)
+
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try? connection.send(Array("hello".utf8))
+        let (_, outcome) = drain(connection)
+        XCTAssertEqual(outcome, "reset")
+        try await cluster.memberLog.wait(for: "member=home-pc", "the relay lists it as boss but it proved it is guest")
+        try await cluster.memberLog.wait(for: "member=guest", "no answer from home-pc to the end-to-end handshake within 10 s")
+        XCTAssertEqual(received.all.joined(), "")
+    }
 }

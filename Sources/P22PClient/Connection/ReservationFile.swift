@@ -17,6 +17,13 @@ public enum ReservationFile {
         return reservation
     }
 
+    /// A sentence if other users of this machine can read the key file
+    /// (it holds the creator key), else nil.
+    public static func exposureWarning(_ path: String) -> String? {
+        guard SecretFile.isReadableByOthers(LocalPath.resolve(path)) else { return nil }
+        return "the reservation key file \(path) is readable by other users; run chmod 600 \(path)"
+    }
+
     public static func save(_ reservation: Reservation, to path: String) throws(Failure) {
         do {
             try SecretFile.write(reservation.encoded(), to: LocalPath.resolve(path))

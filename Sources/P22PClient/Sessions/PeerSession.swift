@@ -38,6 +38,13 @@ final class PeerSession {
     private var nextStreamID: UInt32
     /// The name and static key the peer proved in the last handshake.
     private(set) var proof: PairHandshake.PeerProof?
+    /// Frames that failed to open in a row, on live streams, new streams or
+    /// stream 0 (late frames of ended streams do not count).
+    private var failuresInARow = 0
+    static let handshakeTimeout = TimeAmount.seconds(10)
+    /// After this many failures in a row the keys are out of step (a lost
+    /// key change, say): the session starts over rather than stay broken.
+    static let failuresBeforeRestart = 3
 
     init(peer: CID, member: Member) {
         self.peer = peer
@@ -92,6 +99,14 @@ final class PeerSession {
         guard let local = member.handshakeLocal else { return }
         let initiator = PairHandshake.Initiator(local, peer: peer)
         handshake = .initiating(initiator)
+        // A peer that refuses us (a name it cannot match) says nothing: the
+        // streams waiting for the session must not wait forever.
+        let started = initiator.message.ephemeralKey
+        member.eventLoop.assumeIsolated().scheduleTask(in: Self.handshakeTimeout) {
+            guard case .initiating(let pending) = self.handshake, pending.message.ephemeralKey == started else { return }
+            self.member.logger.warning("no answer from \(self.peerName) to the end-to-end handshake within \(Self.handshakeTimeout.seconds) s")
+            self.abandonHandshake(reason: "no answer from \(self.peerName) to the end-to-end handshake")
+        }
         let frame = PeerFrame.handshakeInit(initiator.message)
         member.sendRelayed(to: peer, capacity: 256) { frame.encode(into: &$0) }
     }
@@ -204,12 +219,21 @@ final class PeerSession {
                 handshake = .established(sealer: sealer, opener: opener)
                 // Late frames for a stream that already ended fail too (their
                 // index is forgotten); only a live stream is worth a reset.
-                guard let stream = streams[header.stream] else { return }
+                let live = streams[header.stream]
+                guard live != nil || header.stream == 0 || header.kind == .open else { return }
+                failuresInARow += 1
+                if failuresInARow >= Self.failuresBeforeRestart {
+                    member.logger.error("\(failuresInARow) frames in a row from \(peerName) failed to open (\(error)); starting the session over")
+                    restart(reason: "frames from \(peerName) kept failing authentication")
+                    return
+                }
+                guard let live else { return }
                 member.logger.error("frame from \(peerName) on stream \(header.stream) rejected: \(error); resetting the stream")
-                stream.handle(.protocolViolation("authentication failed: \(error)"))
+                live.handle(.protocolViolation("authentication failed: \(error)"))
                 return
             }
-            if case .rekey = message {
+            failuresInARow = 0
+            if case .rekey = message, header.stream == 0 {
                 opener.rekey()
                 member.logger.debug("session with \(peerName): receiving key changed")
             }
@@ -322,6 +346,17 @@ final class PeerSession {
         streams.removeAll()
         sentIndex.removeAll()
         receivedIndex.removeAll()
+    }
+
+    /// The keys are out of step: every stream ends, and the next message
+    /// starts a fresh handshake.
+    private func restart(reason: String) {
+        resetAllStreams(reason: reason)
+        queued.removeAll()
+        handshake = .idle
+        failuresInARow = 0
+        // At once, so the peer, still sending under the old keys, moves too.
+        startHandshake()
     }
 
     /// No session came of our handshake: the streams waiting for it end.
