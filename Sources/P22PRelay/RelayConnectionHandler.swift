@@ -28,8 +28,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let registry: GroupRegistry
     private let configuration: RelayConfiguration
     private let stats: RelayStats
-    private let joinLimiter: JoinLimiter
-    private let reserveLimiter: JoinLimiter
+    private let joinLimiter: AddressRateLimiter
+    private let reserveLimiter: AddressRateLimiter
     private let reservations: ReservationStore
     private let limits: AddressLimits
     private let blockingIO: NIOThreadPool

@@ -24,8 +24,8 @@ public final class RelayServer: Sendable {
         let registry = GroupRegistry()
         let stats = RelayStats()
         let connections = ConnectionSet()
-        let joinLimiter: JoinLimiter
-        let reserveLimiter: JoinLimiter
+        let joinLimiter: AddressRateLimiter
+        let reserveLimiter: AddressRateLimiter
         let limits: AddressLimits
         let reservations: ReservationStore
         let configuration: RelayConfiguration
@@ -66,8 +66,8 @@ public final class RelayServer: Sendable {
         } catch {
             throw RelayStartError("cannot use the state directory \(configuration.stateDirectory ?? ""): \(error)")
         }
-        let shared = Shared(joinLimiter: JoinLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60), capacity: configuration.addressTableSize),
-                            reserveLimiter: JoinLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600), capacity: configuration.addressTableSize),
+        let shared = Shared(joinLimiter: AddressRateLimiter(limit: configuration.failedJoinsPerMinute, window: .seconds(60), capacity: configuration.addressTableSize),
+                            reserveLimiter: AddressRateLimiter(limit: configuration.reservationsPerHour, window: .seconds(3600), capacity: configuration.addressTableSize),
                             limits: AddressLimits(configuration: configuration),
                             reservations: reservations, configuration: configuration, tls: tls)
         let owned = eventLoopGroup == nil ? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads)) : nil

@@ -45,7 +45,7 @@ final class RecentEventsTests: XCTestCase {
     /// stays at its capacity, and an address that keeps trying stays limited
     /// however many others fail meanwhile.
     func testAFloodOfAddressesDoesNotResetALimitedOne() {
-        let limiter = JoinLimiter(limit: 10, window: .seconds(60), capacity: 1000)
+        let limiter = AddressRateLimiter(limit: 10, window: .seconds(60), capacity: 1000)
         for _ in 0..<10 { limiter.recordFailure("203.0.113.7", now: start) }
         XCTAssertFalse(limiter.allows("203.0.113.7", now: start))
         for index in 0..<250_000 {
@@ -57,7 +57,7 @@ final class RecentEventsTests: XCTestCase {
         XCTAssertFalse(limiter.allows("203.0.113.7", now: start + .seconds(1)))
         XCTAssertEqual(limiter.count, 1000)
         // Fewer other addresses than the capacity cannot push out even a quiet one.
-        let quiet = JoinLimiter(limit: 10, window: .seconds(60), capacity: 1000)
+        let quiet = AddressRateLimiter(limit: 10, window: .seconds(60), capacity: 1000)
         for _ in 0..<10 { quiet.recordFailure("203.0.113.7", now: start) }
         for index in 0..<999 { quiet.recordFailure("quiet-\(index)", now: start) }
         XCTAssertFalse(quiet.allows("203.0.113.7", now: start + .seconds(1)))

@@ -4,7 +4,7 @@ import P22PWire
 
 /// The limits the relay keeps per client address, shared by every
 /// connection: open connections and groups created per minute. (Failed
-/// joins and reservation requests have their own `JoinLimiter`s.) The
+/// joins and reservation requests have their own `AddressRateLimiter`s.) The
 /// client address is the TCP peer's, or what a trusted proxy said it is;
 /// see `ConnectionOrigin`.
 final class AddressLimits: @unchecked Sendable {  // `connections` and `creates` are read and written under `lock`

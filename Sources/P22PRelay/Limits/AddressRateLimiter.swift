@@ -1,12 +1,12 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Slows down password guessing: each client address may fail to join at
-/// most `limit` times per `window`; further attempts are refused unchecked
-/// until the window has passed. (The relay also counts reservation requests
-/// with one.) The table of addresses is bounded and forgets the least
-/// recently used first; see `RecentEvents`.
-final class JoinLimiter: @unchecked Sendable {  // `events` is read and written under `lock`
+/// At most `limit` events per client address per `window`: failed joins
+/// (which slows down password guessing; further joins are refused unchecked
+/// until the window has passed) and reservation requests. The table of
+/// addresses is bounded and forgets the least recently used first; see
+/// `RecentEvents`.
+final class AddressRateLimiter: @unchecked Sendable {  // `events` is read and written under `lock`
     private let lock = NIOLock()
     private var events: RecentEvents
 
