@@ -47,8 +47,7 @@ public struct MemberIdentity: Sendable {
 
     // MARK: Identity files
 
-    static let fileHeader = "p22p-identity-v1"
-    public static var fileHeaderLine: String { fileHeader }
+    public static let fileHeader = "p22p-identity-v1"
 
     /// The identity file's text: a header line, the private seed, and the
     /// public key as a comment so `cat` shows what to pin.

@@ -32,7 +32,7 @@ public enum IdentityFile {
             throw Failure(description: "cannot read the identity file \(path)")
         }
         guard let text = String(data: data, encoding: .utf8), let identity = MemberIdentity.parse(fileText: text) else {
-            throw Failure(description: "\(path) is not a p22p identity file (it starts with \(MemberIdentity.fileHeaderLine); delete it to have a new one made)")
+            throw Failure(description: "\(path) is not a p22p identity file (one starts with the line \(MemberIdentity.fileHeader); move it away to have a new one made)")
         }
         return Loaded(identity: identity, created: false, exposed: SecretFile.isReadableByOthers(resolved))
     }
