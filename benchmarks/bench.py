@@ -830,7 +830,12 @@ async def ws_member(port, keys, name, create):
 def idle_members_memory(procs, keys_by_group, per_group, settle, tag):
     """A fresh relay; RSS before, and with len(keys_by_group) * per_group members admitted."""
     port = free_port()
-    relay = procs.start(f"relay-{tag}", [f"{BIN}/p22p-server", "--listen", f"127.0.0.1:{port}"])
+    # Every member comes from 127.0.0.1 here: the per-address limits that
+    # protect a public relay would refuse all but 64 connections and 10
+    # groups a minute.
+    relay = procs.start(f"relay-{tag}", [f"{BIN}/p22p-server", "--listen", f"127.0.0.1:{port}",
+                                         "--max-connections-per-address", str(2 * Sizes.idle_members),
+                                         "--groups-per-minute", str(2 * Sizes.idle_groups)])
     try:
         wait_for(lambda: listening(port), "p22p-server", proc=relay)
         time.sleep(0.5)
