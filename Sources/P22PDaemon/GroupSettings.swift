@@ -8,6 +8,8 @@ import P22PTransport
 struct GroupSettings: Equatable {
     var group: GroupProfile
     var server: ServerURL
+    /// Where to go, in order, when `server` cannot be reached.
+    var fallbackServers: [ServerURL]
     var name: String
     var tls: TLSOptions
     var keepalive: Keepalive
@@ -16,6 +18,7 @@ struct GroupSettings: Equatable {
     init(group: GroupProfile, profile: Profile) {
         self.group = group
         self.server = group.server ?? profile.server
+        self.fallbackServers = group.server == nil ? profile.fallbackServers : group.fallbackServers
         self.name = group.member ?? profile.name
         self.tls = profile.tls
         self.keepalive = profile.keepalive
@@ -44,6 +47,7 @@ struct GroupSettings: Equatable {
         var configuration = GroupSessionConfiguration(server: server, group: group.name, name: name, policy: policy,
                                                       allowList: group.allow, tls: tls, keepalive: keepalive)
         configuration.reconnect = reconnect
+        configuration.fallbackServers = fallbackServers
         configuration.reservationFile = group.reservation
         configuration.forwards = group.forwards
         return configuration

@@ -6,6 +6,9 @@ import P22PTransport
 /// and checks everything before anything connects.
 public struct Profile: Equatable, Sendable {
     public var server: ServerURL
+    /// Relays to use, in order, when `server` cannot be reached (`server:`
+    /// given as a list).
+    public var fallbackServers: [ServerURL] = []
     public var name: String
     /// The member's static key file (`identity_file:`), resolved; created if
     /// missing. Without one, each run has a new key.
@@ -56,4 +59,6 @@ public struct GroupProfile: Equatable, Sendable {
     public var forwards: [ForwardSpec]
     /// Overrides the profile's `server` for this group.
     public var server: ServerURL?
+    /// The rest of this group's `server:` list, if it gives one.
+    public var fallbackServers: [ServerURL] = []
 }

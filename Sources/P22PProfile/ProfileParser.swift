@@ -56,7 +56,7 @@ public struct ProfileParser {
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
         let top = try mapping(node, "the profile", keys: ["server", "name", "identity_file", "tls", "reconnect", "keepalive", "log", "relay", "groups"])
-        let server = try top["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") } ?? .default
+        let servers = try top["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") } ?? [.default]
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
         let identityFile = try top["identity_file"].map { value throws(ProfileError) in resolve(try string(value, key: "identity_file")) }
         let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSOptions()
@@ -71,13 +71,13 @@ public struct ProfileParser {
         var listeners: [TargetAddress: Node] = [:]
         for groupNode in groupNodes {
             let group = try parseGroup(groupNode, listeners: &listeners, warnings: &warnings)
-            if groups.contains(where: { $0.name == group.name && ($0.server ?? server) == (group.server ?? server)
+            if groups.contains(where: { $0.name == group.name && ($0.server ?? servers[0]) == (group.server ?? servers[0])
                                         && ($0.member ?? name) == (group.member ?? name) }) {
                 throw error(at: groupNode, "group \"\(group.name)\" is listed twice for member \(group.member ?? name)")
             }
             groups.append(group)
         }
-        return Profile(server: server, name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
+        return Profile(server: servers[0], fallbackServers: Array(servers.dropFirst()), name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
                        log: log, relay: relay, groups: groups)
     }
 
@@ -173,7 +173,7 @@ public struct ProfileParser {
         }
         let create: GroupProfile.CreateMode = try fields["create"].map { value throws(ProfileError) in try choice(value, key: "create") } ?? .auto
         let reservation = try fields["reservation"].map { value throws(ProfileError) in try reservationFile(value, group: name) }
-        let server = try fields["server"].map { value throws(ProfileError) in try serverURL(value, key: "server") }
+        let servers = try fields["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") }
         let member = try fields["member"].map { value throws(ProfileError) in try memberName(value) }
 
         var allow = AllowList()
@@ -192,7 +192,7 @@ public struct ProfileParser {
             }
         }
         return GroupProfile(name: name, member: member, password: password, create: create, reservation: reservation,
-                            allow: allow, forwards: forwards, server: server)
+                            allow: allow, forwards: forwards, server: servers?.first, fallbackServers: Array(servers?.dropFirst() ?? []))
     }
 
     private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
@@ -261,6 +261,20 @@ public struct ProfileParser {
     private func address(_ node: Node, key: String) throws(ProfileError) -> TargetAddress {
         let text = try string(node, key: key)
         do { return try TargetAddress(parsing: text) } catch { throw self.error(at: node, "\(key): \(error)") }
+    }
+
+    /// One relay URL, or a list of them to fail over to in that order.
+    private func serverURLs(_ node: Node, key: String) throws(ProfileError) -> [ServerURL] {
+        guard case .sequence = node else { return [try serverURL(node, key: key)] }
+        let items = try sequence(node, key: key)
+        guard !items.isEmpty else { throw error(at: node, "\(key) is an empty list: give one relay URL or several") }
+        var urls: [ServerURL] = []
+        for item in items {
+            let url = try serverURL(item, key: key)
+            guard !urls.contains(url) else { throw error(at: item, "\(key): \(url) is listed twice") }
+            urls.append(url)
+        }
+        return urls
     }
 
     private func serverURL(_ node: Node, key: String) throws(ProfileError) -> ServerURL {

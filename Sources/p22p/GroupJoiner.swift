@@ -19,8 +19,11 @@ struct GroupJoiner {
     var defaultName: String = HostName.memberName
 
     func configuration(policy: JoinPolicy, allowList: AllowList = AllowList()) throws(CommandError) -> GroupSessionConfiguration {
-        let server: ServerURL
-        do { server = try ServerURL(parsing: options.server) } catch { throw .usage("--server \(error)") }
+        var servers: [ServerURL] = []
+        for text in options.server {
+            do { servers.append(try ServerURL(parsing: text)) } catch { throw .usage("--server \(error)") }
+        }
+        guard let server = servers.first else { throw .usage("--server needs a relay URL") }
         let name = options.name ?? defaultName
         do {
             try Names.validateGroup(group)
@@ -31,6 +34,7 @@ struct GroupJoiner {
         var configuration = GroupSessionConfiguration(server: server, group: group, name: name, policy: policy,
                                                       allowList: allowList, tls: try options.tlsOptions())
         configuration.member.identity = try options.loadIdentity()
+        configuration.fallbackServers = Array(servers.dropFirst())
         configuration.giveUpBeforeFirstJoin = true
         return configuration
     }

@@ -6,8 +6,8 @@ import P22PCommandLine
 /// How to reach the relay and who to be: shared by every subcommand that
 /// joins a group.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Relay to connect to.", valueName: "URL"))
-    var server: String = ServerURL.default.description
+    @Option(name: .long, help: ArgumentHelp("Relay to connect to. Repeat it to give relays to fail over to, in order of preference.", valueName: "URL"))
+    var server: [String] = [ServerURL.default.description]
 
     @Option(name: .long, help: ArgumentHelp("Member name in the group (default: this host's name; for ping and peers a fresh host-XXXX).", valueName: "NAME"))
     var name: String?

@@ -201,3 +201,37 @@ final class FaultTests: ProcessTestCase {
         }
     }
 }
+
+extension FaultTests {
+    /// `server:` as a list: when the first relay dies for good both members
+    /// move to the second and the forward works again; when the first comes
+    /// back (and no connection is open) both move back to it.
+    func testMembersFailOverToTheNextRelayAndComeBack() async throws {
+        let echo = try echoServer()
+        let (first, second, localPort) = (try freePort(), try freePort(), try freePort())
+        var primary = try run("p22p-server", ["--listen", "127.0.0.1:\(first)"])
+        try await primary.waitForLine(containing: "relay listening")
+        let backup = try run("p22p-server", ["--listen", "127.0.0.1:\(second)"])
+        try await backup.waitForLine(containing: "relay listening")
+        let servers = "[ws://127.0.0.1:\(first), ws://127.0.0.1:\(second)]"
+        let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: servers, allow: echo.port))])
+        let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: servers, forwards: [(localPort, echo.port)]))])
+        try await waitUntilForwarding(port: localPort)
+        XCTAssertFalse(backup.output.contains("member joined"), "both start on the first relay")
+
+        primary.send(SIGKILL)
+        _ = try await primary.waitForExit()
+        try await host.waitForLine(containing: "ws://127.0.0.1:\(first) cannot be reached; next try: ws://127.0.0.1:\(second)")
+        try await guest.waitForLine(containing: "ws://127.0.0.1:\(first) cannot be reached; next try: ws://127.0.0.1:\(second)")
+        let failover = try await waitUntilForwarding(port: localPort, timeout: 20)
+        print("forwarding through the second relay \(String(format: "%.2f", failover)) s after the first died")
+        try await backup.waitForLine(containing: "member joined")
+
+        primary = try run("p22p-server", ["--listen", "127.0.0.1:\(first)"])
+        try await primary.waitForLine(containing: "relay listening")
+        try await host.waitForLine(containing: "ws://127.0.0.1:\(first) answers again; moving back to it", timeout: 20)
+        try await guest.waitForLine(containing: "ws://127.0.0.1:\(first) answers again; moving back to it", timeout: 20)
+        try await primary.waitForLine(containing: "member joined", timeout: 20)
+        try await waitUntilForwarding(port: localPort, timeout: 20)
+    }
+}

@@ -40,6 +40,9 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     private var ending = false
     /// `link.isJoined`, readable from any thread.
     private let joinedNow = Atomic<Bool>(false)
+    /// Which of `configuration.servers` the next dial goes to.
+    private var serverIndex = 0
+    private var failbackCheck: Scheduled<Void>?
 
     public init(configuration: GroupSessionConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
                 onEvent: (@Sendable (Event) -> Void)? = nil) {
@@ -106,6 +109,10 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             joined(arrived)
         case .lost(let reason):
             member = nil
+            // After an outage, the most preferred relay first.
+            serverIndex = 0
+            failbackCheck?.cancel()
+            failbackCheck = nil
             waiting.linkLost()
             emit(.linkLost(reason: reason))
         case .discardLink:
@@ -140,6 +147,8 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
 
     private func connect(_ mode: MemberConfiguration.JoinMode, reservation: Reservation?) {
         var configuration = self.configuration.member
+        let servers = self.configuration.servers
+        configuration.server = servers[serverIndex % servers.count]
         configuration.mode = mode
         configuration.reservation = reservation
         let server = configuration.server
@@ -157,6 +166,10 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
                     self.handle(.welcomed(at: .now()), member: member)
                 case .failure(let error):
                     let failure = error as? MemberError ?? .cannotConnect(server, reason: "\(error)")
+                    if failure.isConnectFailure, servers.count > 1 {
+                        self.serverIndex = (self.serverIndex + 1) % servers.count
+                        self.logger.notice("\(server) cannot be reached; next try: \(servers[self.serverIndex])")
+                    }
                     self.handle(.failed(failure))
                 }
             }
@@ -176,6 +189,38 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         if joins == 1 { firstJoinPromise.succeed(()) }
         reportAbsentPeers()
         serveWaiting()
+        if serverIndex > 0 { scheduleFailbackCheck() }
+    }
+
+    // MARK: Going back to a preferred relay
+
+    /// On a fallback relay: every few seconds, whether an earlier relay
+    /// accepts connections again. Every member of the group follows the same
+    /// order, so they all end up on the same relay.
+    private func scheduleFailbackCheck() {
+        failbackCheck = eventLoop.scheduleTask(in: configuration.failbackCheck) { self.checkEarlierRelays() }
+    }
+
+    private func checkEarlierRelays() {
+        guard let member, serverIndex > 0 else { return }
+        let earlier = Array(configuration.servers[..<serverIndex])
+        let probes = earlier.map { url in
+            ClientBootstrap(group: eventLoop).connectTimeout(.seconds(1)).connect(host: url.host, port: url.port)
+                .map { channel -> ServerURL? in
+                    channel.close(promise: nil)
+                    return url
+                }
+                .recover { _ in nil }
+        }
+        EventLoopFuture.whenAllSucceed(probes, on: eventLoop).and(member.streams()).assumeIsolated().whenComplete { result in
+            guard self.member === member, case .success(let (answering, streams)) = result else { return }
+            guard let preferred = answering.compactMap({ $0 }).first else { return self.scheduleFailbackCheck() }
+            // Moving now would reset open connections: they cannot follow a
+            // link to another relay (yet), so the move waits for them.
+            guard streams.isEmpty else { return self.scheduleFailbackCheck() }
+            self.logger.notice("\(preferred) answers again; moving back to it from \(self.configuration.servers[self.serverIndex])")
+            _ = member.leave()
+        }
     }
 
     private func memberEvent(_ event: MemberEvent) {
@@ -345,6 +390,8 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     }
 
     private func shutDown() -> EventLoopFuture<Void> {
+        failbackCheck?.cancel()
+        failbackCheck = nil
         for entry in waiting.removeAll() { resetWaiting(entry.id) }
         let closing = listeners.values.map { $0.close() }
         listeners.removeAll()

@@ -23,6 +23,16 @@ public struct GroupSessionConfiguration: Sendable {
     /// is picked up; `member.reservation` is used when this is nil.
     public var reservationFile: String?
     public var forwards: [ForwardSpec] = []
+    /// Relays to try, in order, when `member.server` cannot be reached. The
+    /// session goes back to an earlier one as soon as it answers again and
+    /// no connection is open through the current one.
+    public var fallbackServers: [ServerURL] = []
+    /// How often a session on a fallback relay checks whether an earlier
+    /// one answers again.
+    public var failbackCheck: TimeAmount = .seconds(5)
+
+    /// Every relay, most preferred first.
+    var servers: [ServerURL] { [member.server] + fallbackServers }
 
     public init(member: MemberConfiguration, policy: JoinPolicy) {
         self.member = member
