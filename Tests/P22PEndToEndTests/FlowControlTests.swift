@@ -102,90 +102,92 @@ extension FlowControlTests {
     }
 }
 
-extension FlowControlTests {
-    /// A member that stops reading its WebSocket is disconnected by the relay
-    /// ("not reading") once its queue stops draining, while the member
-    /// sending to it is merely paused (not timed out) and everyone else
-    /// keeps flowing.
-    func testMemberThatStopsReadingIsDisconnectedAndOthersGoOn() async throws {
+/// The scene of the non-reader tests: a guest pulling data from the host on
+/// 16 streams (more in flight than the kernel buffers on loopback absorb),
+/// which then stops reading its WebSocket; and carol, who keeps up,
+/// forwarding to an echo server on the host.
+private struct NonReaderScene {
+    let cluster: Cluster
+    let host: Member
+    let guest: Member
+    let carolPort: Int
+    private let servers: [TCPTestServer]
+    private let pulls: [TCPConnection]
+
+    static func start(_ configure: @escaping (inout RelayConfiguration) -> Void) async throws -> NonReaderScene {
         // A target that sends without end, for streams that pull data toward the guest.
         let source = try TCPTestServer { connection in
             let chunk = randomBytes(64 << 10)
             for _ in 0..<2000 { if (try? connection.send(chunk)) == nil { break } }
             connection.close()
         }
-        defer { source.stop() }
         let echo = try TCPTestServer.echo()
-        defer { echo.stop() }
         let cluster = try await Cluster { configuration in
-            configuration.pauseAbove = 128 << 10
-            configuration.resumeBelow = 32 << 10
-            configuration.stallTimeout = .seconds(2)
             // Long enough that the buffer rules, not the keepalive, catch the non-reader.
             configuration.keepalive = Keepalive(interval: .seconds(1), timeout: .seconds(60))
+            configure(&configuration)
         }
-        defer { Task { await cluster.shutdown() } }
         let (host, guest, port) = try await cluster.pair(allow: ["\(source.port)", "\(echo.port)"], target: source.port)
         let carol = try await cluster.member("carol")
         let carolPort = try await cluster.addForward(on: carol, ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                                                target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
-        // Streams pulling data toward the guest, then the guest stops reading its WebSocket.
         var pulls: [TCPConnection] = []
-        // More in flight (16 windows of 1 MiB) than the kernel buffers on loopback absorb.
         for _ in 0..<16 { pulls.append(try TCPConnection.connect(port: port)) }
-        defer { pulls.forEach { $0.close() } }
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // Streams open and data flowing toward the guest; then it stops reading.
+        let flowing = Date().addingTimeInterval(10)
+        while cluster.relay.stats.relayedBytes < 4 << 20, Date() < flowing { try await Task.sleep(nanoseconds: 20_000_000) }
         try await guest.eventLoop.flatSubmit { guest.link!.setOption(.autoRead, value: false) }.get()
+        return NonReaderScene(cluster: cluster, host: host, guest: guest, carolPort: carolPort, servers: [source, echo], pulls: pulls)
+    }
 
-        let reason = try await guest.closeFuture.get()
-        XCTAssertFalse(reason.isEmpty)
-        for _ in 0..<100 where !cluster.relayLog.contains("not reading") { try await Task.sleep(nanoseconds: 50_000_000) }
-        XCTAssertTrue(cluster.relayLog.contains("not reading"), "\(cluster.relayLog.all.suffix(5))")
-        XCTAssertFalse(host.isClosed, "the sender was paused, and must not have been dropped")
+    /// Carol's traffic still flows.
+    func carolGetsThrough() throws -> Bool {
         let message = randomBytes(10_000)
-        XCTAssertEqual(try roundTrip(port: carolPort, message: message), message)
+        return try roundTrip(port: carolPort, message: message) == message
+    }
+
+    func stop() async {
+        pulls.forEach { $0.close() }
+        servers.forEach { $0.stop() }
+        await cluster.shutdown()
     }
 }
 
 extension FlowControlTests {
+    /// A member that stops reading its WebSocket is disconnected by the relay
+    /// ("not reading") once its queue stops draining, while the member
+    /// sending to it is merely paused (not timed out) and everyone else
+    /// keeps flowing.
+    func testMemberThatStopsReadingIsDisconnectedAndOthersGoOn() async throws {
+        let scene = try await NonReaderScene.start { configuration in
+            configuration.pauseAbove = 128 << 10
+            configuration.resumeBelow = 32 << 10
+            configuration.stallTimeout = .seconds(2)
+        }
+        defer { Task { await scene.stop() } }
+        let reason = try await scene.guest.closeFuture.get()
+        XCTAssertFalse(reason.isEmpty)
+        try await scene.cluster.relayLog.wait(for: "not reading")
+        XCTAssertFalse(scene.host.isClosed, "the sender was paused, and must not have been dropped")
+        XCTAssertTrue(try scene.carolGetsThrough())
+    }
+
     /// Under the global cap on queued bytes, a non-reader is disconnected
     /// even while under its own bounds and before its stall timeout, and
     /// members that keep up are not touched.
     func testGlobalQueueCapDisconnectsTheNonReaderOnly() async throws {
-        let source = try TCPTestServer { connection in
-            let chunk = randomBytes(64 << 10)
-            for _ in 0..<2000 { if (try? connection.send(chunk)) == nil { break } }
-            connection.close()
-        }
-        defer { source.stop() }
-        let echo = try TCPTestServer.echo()
-        defer { echo.stop() }
-        let cluster = try await Cluster { configuration in
+        let scene = try await NonReaderScene.start { configuration in
             // Per-member rules far away: only the global cap can act.
             configuration.maxBufferedPerMember = 64 << 20
             configuration.pauseAbove = 32 << 20
             configuration.stallTimeout = .seconds(120)
             configuration.maxBufferedTotal = 2 << 20
-            configuration.keepalive = Keepalive(interval: .seconds(1), timeout: .seconds(60))
         }
-        defer { Task { await cluster.shutdown() } }
-        let (host, guest, port) = try await cluster.pair(allow: ["\(source.port)", "\(echo.port)"], target: source.port)
-        let carol = try await cluster.member("carol")
-        let carolPort = try await cluster.addForward(on: carol, ForwardSpec(peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
-                                                               target: TargetAddress(host: "127.0.0.1", port: echo.port))).get()
-        var pulls: [TCPConnection] = []
-        for _ in 0..<16 { pulls.append(try TCPConnection.connect(port: port)) }
-        defer { pulls.forEach { $0.close() } }
-        // Streams open and data flowing toward the guest; then it stops reading.
-        let flowing = Date().addingTimeInterval(10)
-        while cluster.relay.stats.relayedBytes < 4 << 20, Date() < flowing { try await Task.sleep(nanoseconds: 20_000_000) }
-        try await guest.eventLoop.flatSubmit { guest.link!.setOption(.autoRead, value: false) }.get()
-
+        defer { Task { await scene.stop() } }
         // The guest reads nothing, so it would only notice by its keepalive;
         // the relay's line is the event.
-        try await cluster.relayLog.wait(for: "not reading while the relay is short of memory", "limit 2097152")
-        XCTAssertFalse(host.isClosed)
-        let message = randomBytes(10_000)
-        XCTAssertEqual(try roundTrip(port: carolPort, message: message), message)
+        try await scene.cluster.relayLog.wait(for: "not reading while the relay is short of memory", "limit 2097152")
+        XCTAssertFalse(scene.host.isClosed)
+        XCTAssertTrue(try scene.carolGetsThrough())
     }
 }

@@ -31,6 +31,16 @@ final class HostileRelayTests: XCTestCase {
         return ServerURL(secure: false, host: "127.0.0.1", port: relay.port, pathPrefix: "")
     }
 
+    /// The usual scene: a host that allows `target`, and a guest behind the
+    /// hostile relay forwarding a fresh local port to it; returns that port.
+    private func hostAndGuestBehindHostile(target: Int, rekey: RekeyPolicy = .standard,
+                                           _ rule: @escaping HostileRelay.Rule) async throws -> Int {
+        _ = try await cluster.member("host", mode: .create, allow: ["\(target)"], rekey: rekey)
+        let url = try hostile(rule)
+        let guest = try await cluster.member("guest", server: url, rekey: rekey)
+        return try await forward(guest, to: "host", port: target)
+    }
+
     private func forward(_ guest: Member, to peer: String, port: Int) async throws -> Int {
         try await cluster.addForward(on: guest, ForwardSpec(peer: .name(peer), listen: TargetAddress(host: "127.0.0.1", port: 0),
                                                             target: TargetAddress(host: "127.0.0.1", port: port))).get()
@@ -67,15 +77,12 @@ final class HostileRelayTests: XCTestCase {
             _ = try? connection.receive()  // holds the stream open
         }
         defer { target.stop() }
-        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
         let forged = Once()
-        let url = try hostile { direction, message, _ in
+        let port = try await hostAndGuestBehindHostile(target: target.port) { direction, message, _ in
             guard direction == .toMember, let (cid, header) = Wire.sealed(message), header.kind == .data, forged.claim() else { return [message] }
             // The data, then a refusal the real relay never sent.
             return [message, Wire.bytes(.control(.streamRefused(cid: cid, stream: header.stream, reason: "forged by the test")))]
         }
-        let guest = try await cluster.member("guest", server: url)
-        let port = try await forward(guest, to: "host", port: target.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -94,17 +101,14 @@ final class HostileRelayTests: XCTestCase {
             connection.close()
         }
         defer { target.stop() }
-        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
         let passed = Once()
         let dropped = NIOLockedValueBox(0)
-        let url = try hostile { direction, message, _ in
+        let port = try await hostAndGuestBehindHostile(target: target.port) { direction, message, _ in
             guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data else { return [message] }
             if passed.claim() { return [message] }
             dropped.withLockedValue { $0 += 1 }
             return []
         }
-        let guest = try await cluster.member("guest", server: url)
-        let port = try await forward(guest, to: "host", port: target.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -123,16 +127,13 @@ final class HostileRelayTests: XCTestCase {
             connection.close()
         }
         defer { target.stop() }
-        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
         let passed = Once()
-        let url = try hostile { direction, message, link in
+        let port = try await hostAndGuestBehindHostile(target: target.port) { direction, message, link in
             guard direction == .toMember, let (_, header) = Wire.sealed(message) else { return [message] }
             if header.kind == .data, passed.claim() { return [message] }
             if header.kind == .finish { link.cut() }
             return header.kind == .data || header.kind == .finish ? [] : [message]
         }
-        let guest = try await cluster.member("guest", server: url)
-        let port = try await forward(guest, to: "host", port: target.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -298,10 +299,9 @@ final class HostileRelayTests: XCTestCase {
             _ = try? connection.receive()
         }
         defer { target.stop() }
-        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
         let held = NIOLockedValueBox<[UInt8]?>(nil)
         let swapped = Once()
-        let url = try hostile { direction, message, _ in
+        let port = try await hostAndGuestBehindHostile(target: target.port) { direction, message, _ in
             guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data, !swapped.claimed else { return [message] }
             if let first = held.withLockedValue({ $0 }) {
                 _ = swapped.claim()
@@ -310,8 +310,6 @@ final class HostileRelayTests: XCTestCase {
             held.withLockedValue { $0 = message }
             return []
         }
-        let guest = try await cluster.member("guest", server: url)
-        let port = try await forward(guest, to: "host", port: target.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -326,14 +324,11 @@ final class HostileRelayTests: XCTestCase {
     func testDuplicatedFrameWithinStream() async throws {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
-        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"])
         let duplicated = Once()
-        let url = try hostile { direction, message, _ in
+        let port = try await hostAndGuestBehindHostile(target: echo.port) { direction, message, _ in
             guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .data, duplicated.claim() else { return [message] }
             return [message, message]
         }
-        let guest = try await cluster.member("guest", server: url)
-        let port = try await forward(guest, to: "host", port: echo.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -353,11 +348,10 @@ final class HostileRelayTests: XCTestCase {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
         let small = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
-        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"], rekey: small)
         let rekeys = NIOLockedValueBox<[HostileRelay.Direction: Int]>([:])
         let early = NIOLockedValueBox<[UInt8]?>(nil)
         let live = NIOLockedValueBox<(HostileRelay.Link, UInt32)?>(nil)
-        let url = try hostile { direction, message, link in
+        let port = try await hostAndGuestBehindHostile(target: echo.port, rekey: small) { direction, message, link in
             if let (_, header) = Wire.sealed(message) {
                 if header.kind == .rekey { rekeys.withLockedValue { $0[direction, default: 0] += 1 } }
                 if direction == .toMember, header.kind == .data {
@@ -367,8 +361,6 @@ final class HostileRelayTests: XCTestCase {
             }
             return [message]
         }
-        let guest = try await cluster.member("guest", server: url, rekey: small)
-        let port = try await forward(guest, to: "host", port: echo.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
@@ -397,14 +389,11 @@ final class HostileRelayTests: XCTestCase {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
         let small = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
-        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)"], rekey: small)
         let dropped = Once()
-        let url = try hostile { direction, message, _ in
+        let port = try await hostAndGuestBehindHostile(target: echo.port, rekey: small) { direction, message, _ in
             if direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .rekey, dropped.claim() { return [] }
             return [message]
         }
-        let guest = try await cluster.member("guest", server: url, rekey: small)
-        let port = try await forward(guest, to: "host", port: echo.port)
 
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
