@@ -51,7 +51,9 @@ final class FaultTests: ProcessTestCase {
         _ = try await relay.waitForExit()
         try await guest.waitForLine(containing: "reconnecting in")
         host.send(SIGSTOP)
-        try await Task.sleep(nanoseconds: 25_000_000_000)
+        // Let the guest's backoff grow (0.5, 1, 2, 4, 8 s, then 16 s) before
+        // the relay returns: a grown backoff must not delay the rejoin.
+        try await guest.waitForLine(containing: "(attempt 6)", timeout: 40)
         relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
         try await relay.waitForLine(containing: "relay listening")
         let waitingLine = try await guest.waitForLine(containing: "waiting for a member to create group home", timeout: 40)

@@ -60,6 +60,9 @@ final class HostileRelayTests: XCTestCase {
         }
     }
 
+    /// A key change every 64 KiB, so a 1 MiB transfer sees many.
+    static let smallRekey = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
+
     /// Hands out true exactly once.
     private final class Once: @unchecked Sendable {
         private let box = NIOLockedValueBox(false)
@@ -278,11 +281,8 @@ final class HostileRelayTests: XCTestCase {
         XCTAssertEqual(try connection.receive(exactly: 6), Array("second".utf8))
 
         // The old frame, made to look like the new host's, on the live stream.
-        var replayed = old
-        replayed[1] = UInt8(second.cid.rawValue >> 8)
-        replayed[2] = UInt8(second.cid.rawValue & 0xFF)
         let stream = lastStream.withLockedValue { $0 }
-        for index in 0..<4 { replayed[5 + index] = UInt8(truncatingIfNeeded: stream >> (24 - 8 * UInt32(index))) }
+        let replayed = Wire.retargeted(old, cid: second.cid, stream: stream)
         try XCTUnwrap(currentLink.withLockedValue { $0 }).inject(replayed, .toMember)
 
         let (_, outcome) = drain(connection)
@@ -347,11 +347,10 @@ final class HostileRelayTests: XCTestCase {
     func testRekeyAfterVolumeAndOldKeyFramesRefused() async throws {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
-        let small = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
         let rekeys = NIOLockedValueBox<[HostileRelay.Direction: Int]>([:])
         let early = NIOLockedValueBox<[UInt8]?>(nil)
         let live = NIOLockedValueBox<(HostileRelay.Link, UInt32)?>(nil)
-        let port = try await hostAndGuestBehindHostile(target: echo.port, rekey: small) { direction, message, link in
+        let port = try await hostAndGuestBehindHostile(target: echo.port, rekey: Self.smallRekey) { direction, message, link in
             if let (_, header) = Wire.sealed(message) {
                 if header.kind == .rekey { rekeys.withLockedValue { $0[direction, default: 0] += 1 } }
                 if direction == .toMember, header.kind == .data {
@@ -372,11 +371,10 @@ final class HostileRelayTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(counted[.toMember] ?? 0, 8, "host to guest: 1 MiB at 64 KiB per key")
 
         // The first data frame, sealed under the first key, played again.
-        var replayed = try XCTUnwrap(early.withLockedValue { $0 })
+        let first = try XCTUnwrap(early.withLockedValue { $0 })
         let (link, stream) = try XCTUnwrap(live.withLockedValue { $0 })
-        for index in 0..<4 { replayed[5 + index] = UInt8(truncatingIfNeeded: stream >> (24 - 8 * UInt32(index))) }
-        for index in 0..<8 { replayed[9 + index] = index == 7 ? 0x7F : 0 }  // a counter the current key has not reached
-        link.inject(replayed, .toMember)
+        // On the live stream, with a counter the current key has not reached.
+        link.inject(Wire.retargeted(first, stream: stream, counter: 0x7F), .toMember)
         let (_, outcome) = drain(connection)
         XCTAssertEqual(outcome, "reset")
         try await cluster.memberLog.wait(for: "member=guest", "rejected: frame failed authentication", "resetting the stream")
@@ -388,9 +386,8 @@ final class HostileRelayTests: XCTestCase {
     func testDroppedKeyChangeRestartsTheSession() async throws {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
-        let small = RekeyPolicy(bytes: 64 << 10, interval: .hours(1))
         let dropped = Once()
-        let port = try await hostAndGuestBehindHostile(target: echo.port, rekey: small) { direction, message, _ in
+        let port = try await hostAndGuestBehindHostile(target: echo.port, rekey: Self.smallRekey) { direction, message, _ in
             if direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .rekey, dropped.claim() { return [] }
             return [message]
         }

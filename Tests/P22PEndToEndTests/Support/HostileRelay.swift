@@ -164,6 +164,17 @@ enum Wire {
 
     static func bytes(_ frame: Frame) -> [UInt8] { Array(frame.encoded().readableBytesView) }
 
+    /// A relayed sealed frame made to claim another peer, stream or counter:
+    /// the clear parts a relay can rewrite without the keys.
+    static func retargeted(_ message: [UInt8], cid: CID? = nil, stream: UInt32? = nil, counter: UInt64? = nil) -> [UInt8] {
+        var buffer = ByteBuffer(bytes: message)
+        if let cid { buffer.setInteger(cid.rawValue, at: 1) }
+        // After the relayed header (3 bytes): peer frame kind, message kind, stream, counter.
+        if let stream { buffer.setInteger(stream, at: Frame.relayedHeaderSize + 2) }
+        if let counter { buffer.setInteger(counter, at: Frame.relayedHeaderSize + 6) }
+        return Array(buffer.readableBytesView)
+    }
+
     /// A relayed frame's peer CID and its sealed header, if it has one.
     static func sealed(_ message: [UInt8]) -> (cid: CID, header: SealedHeader)? {
         guard case .relayed(let cid, let payload)? = frame(message),
