@@ -28,7 +28,9 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     /// Our CID; valid once joined.
     public private(set) var cid = CID(0)
     var roster = Roster()
-    private var sessions: [CID: PeerSession] = [:]
+    /// The end-to-end sessions, by peer name; a `GroupSession` keeps them
+    /// from one link to the next.
+    let directory: PeerDirectory
     /// Whether the relay welcomed us: only then is a lost link news.
     private var welcomed = false
     /// Whether our welcome said we created the group.
@@ -36,8 +38,9 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     public internal(set) var allowList: AllowList
 
     private init(configuration: MemberConfiguration, keyring: GroupKeyring, eventLoop: EventLoop,
-                 logger: Logger, onEvent: (@Sendable (MemberEvent) -> Void)?) {
+                 logger: Logger, directory: PeerDirectory?, onEvent: (@Sendable (MemberEvent) -> Void)?) {
         self.configuration = configuration
+        self.directory = directory ?? PeerDirectory(resumeTimeout: nil)
         self.keyring = keyring
         self.eventLoop = eventLoop
         self.logger = logger
@@ -52,7 +55,16 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         _ configuration: MemberConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
         onLinkUp: (@Sendable () -> Void)? = nil, onEvent: (@Sendable (MemberEvent) -> Void)? = nil
     ) -> EventLoopFuture<Member> {
-        let member = Member(configuration: configuration, keyring: keyring, eventLoop: eventLoop, logger: logger, onEvent: onEvent)
+        connect(configuration, keyring: keyring, eventLoop: eventLoop, logger: logger, directory: nil, onLinkUp: onLinkUp, onEvent: onEvent)
+    }
+
+    /// As above, with sessions kept in `directory` (which outlives the link).
+    static func connect(
+        _ configuration: MemberConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
+        directory: PeerDirectory?, onLinkUp: (@Sendable () -> Void)? = nil, onEvent: (@Sendable (MemberEvent) -> Void)? = nil
+    ) -> EventLoopFuture<Member> {
+        let member = Member(configuration: configuration, keyring: keyring, eventLoop: eventLoop, logger: logger,
+                            directory: directory, onEvent: onEvent)
         let joined = eventLoop.makePromise(of: Void.self)
         member.joinPromise = joined
         return RelayDialer.connect(
@@ -118,22 +130,22 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
             let peer = Peer(cid: cid, name: name)
             roster.add(peer)
             logger.info(existing ? "peer \(peer) is in the group" : "peer \(peer) joined")
+            directory.peerArrived(name, cid: cid, on: self)
             emit(.peerJoined(peer))
         case .memberLeft(let cid, _, let reason):
             guard let peer = roster[cid] else { return }
             logger.info("peer \(peer) left (\(reason))")
-            // Closed while the peer is still on the roster, so its log lines name it.
-            sessions.removeValue(forKey: cid)?.close(reason: "peer \(peer.name) left")
+            directory.peerLeft(peer.name, from: self, reason: "peer \(peer.name) left (\(reason))")
             _ = roster.remove(cid)
             emit(.peerLeft(peer, reason: reason))
         case .refused(let code, let text):
             fail(MemberError.refused(code, message: text))
         case .undeliverable(let cid, let reason):
-            let peer = roster[cid]?.name ?? "CID \(cid)"
             if !reason.isEmpty { logger.warning("refused by the relay: \(reason)") }
-            sessions.removeValue(forKey: cid)?.close(reason: reason.isEmpty ? "peer \(peer) is gone" : "refused by the relay: \(reason)")
+            guard let peer = roster[cid]?.name else { return }
+            directory.peerLeft(peer, from: self, reason: reason.isEmpty ? "peer \(peer) is gone" : "refused by the relay: \(reason)")
         case .streamRefused(let cid, let stream, let reason):
-            sessions[cid]?.refuseStream(stream, reason: reason)
+            existingSession(for: cid)?.refuseStream(stream, reason: reason)
         case .reservation:
             fail(MemberError.protocolViolation("unexpected reservation from the relay"))
         case .create, .join, .leave, .reserve, .extend:
@@ -214,15 +226,23 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
             logger.warning("dropping malformed frame from CID \(source): \(error)")
             return
         }
-        session(for: source).receive(frame)
+        guard let session = session(for: source) else {
+            logger.debug("dropping a frame from CID \(source), which is not in the group")
+            return
+        }
+        session.receive(frame)
     }
 
-    /// The session with `peer`, created on first use.
-    func session(for peer: CID) -> PeerSession {
-        if let existing = sessions[peer] { return existing }
-        let created = PeerSession(peer: peer, member: self)
-        sessions[peer] = created
-        return created
+    /// The session with the member at `peer`, created on first use; nil if
+    /// no member is there.
+    func session(for peer: CID) -> PeerSession? {
+        guard let name = roster[peer]?.name else { return nil }
+        return directory.session(named: name, cid: peer, on: self)
+    }
+
+    private func existingSession(for peer: CID) -> PeerSession? {
+        guard let name = roster[peer]?.name, let session = directory[name], session.member === self else { return nil }
+        return session
     }
 
     func attach(_ channel: Channel) {
@@ -254,7 +274,7 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
 
     func linkWritabilityChanged() {
         guard linkWritable else { return }
-        for session in sessions.values { session.resumeStreams() }
+        for session in directory.sessions(on: self) { session.resumeStreams() }
     }
 
     // MARK: Link lifecycle
@@ -271,9 +291,8 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     func linkClosed() {
         let reason = closeReason ?? "connection closed"
         fail(MemberError.disconnected(reason: reason))
-        for session in sessions.values { session.close(reason: "disconnected from the relay") }
-        sessions.removeAll()
         link = nil
+        directory.linkLost(from: self, reason: "disconnected from the relay")
         // A join that failed is reported through its future, not as a lost link.
         if welcomed { emit(.disconnected(reason: reason)) }
         closed.store(true, ordering: .releasing)
@@ -315,24 +334,25 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     public func openStream(from local: Channel, for spec: ForwardSpec) -> Bool {
         eventLoop.preconditionInEventLoop()
         guard canOpenStreams, let peer = roster.find(spec.peer) else { return false }
-        _ = session(for: peer.cid).openStream(target: spec.target, local: local, pinnedKey: spec.peerKey)
+        guard let session = session(for: peer.cid) else { return false }
+        _ = session.openStream(target: spec.target, local: local, pinnedKey: spec.peerKey)
         return true
     }
 
     /// Round trip to a peer through the relay, end to end.
     public func ping(_ reference: PeerReference) -> EventLoopFuture<TimeAmount> {
         eventLoop.flatSubmit {
-            guard let peer = self.roster.find(reference) else {
+            guard let peer = self.roster.find(reference), let session = self.session(for: peer.cid) else {
                 return self.eventLoop.makeFailedFuture(MemberError.unknownPeer("\(reference)"))
             }
-            return self.session(for: peer.cid).ping()
+            return session.ping()
         }
     }
 
     /// Every member but us, and whether an end-to-end session with it is up.
     public func peerStatus() -> EventLoopFuture<[PeerStatus]> {
         eventLoop.submit {
-            self.roster.all.map { PeerStatus(peer: $0, sessionUp: self.sessions[$0.cid]?.isEstablished ?? false) }
+            self.roster.all.map { PeerStatus(peer: $0, sessionUp: self.existingSession(for: $0.cid)?.isReady ?? false) }
         }
     }
 
@@ -340,8 +360,8 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     public func streams() -> EventLoopFuture<[StreamInfo]> {
         eventLoop.submit {
             let now = NIODeadline.now()
-            return self.sessions.values.flatMap { session in
-                session.streams.values.map { stream in
+            return self.directory.sessions.values.flatMap { session in
+                session.streams.values.filter { !$0.isEnded }.map { stream in
                     StreamInfo(id: stream.id, peer: session.peerName, target: stream.target, outgoing: stream.initiatedLocally,
                                bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, age: now - stream.openedAt)
                 }

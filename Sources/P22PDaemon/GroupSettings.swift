@@ -1,3 +1,4 @@
+import NIOCore
 import P22PClient
 import P22PProfile
 import P22PTransport
@@ -14,6 +15,7 @@ struct GroupSettings: Equatable {
     var tls: TLSOptions
     var keepalive: Keepalive
     var reconnect: ReconnectPolicy
+    var resumeTimeout: Duration
 
     init(group: GroupProfile, profile: Profile) {
         self.group = group
@@ -23,6 +25,7 @@ struct GroupSettings: Equatable {
         self.tls = profile.tls
         self.keepalive = profile.keepalive
         self.reconnect = profile.reconnect
+        self.resumeTimeout = profile.resumeTimeout
     }
 
     /// What identifies the group across reloads.
@@ -47,6 +50,7 @@ struct GroupSettings: Equatable {
         var configuration = GroupSessionConfiguration(server: server, group: group.name, name: name, policy: policy,
                                                       allowList: group.allow, tls: tls, keepalive: keepalive)
         configuration.reconnect = reconnect
+        configuration.resumeTimeout = TimeAmount(resumeTimeout)
         configuration.fallbackServers = fallbackServers
         configuration.reservationFile = group.reservation
         configuration.forwards = group.forwards

@@ -16,10 +16,15 @@ public struct Profile: Equatable, Sendable {
     public var tls: TLSOptions
     public var keepalive: Keepalive
     public var reconnect: ReconnectPolicy
+    /// How long open connections wait for a peer (or our link) to come back
+    /// before they are reset (`resume_timeout:`); zero resets them at once.
+    public var resumeTimeout: Duration = Profile.defaultResumeTimeout
     public var log: LogSettings
     /// An embedded relay run in the same process, if any.
     public var relay: RelaySettings?
     public var groups: [GroupProfile]
+
+    public static let defaultResumeTimeout = Duration.seconds(30)
 }
 
 public struct LogSettings: Equatable, Sendable {

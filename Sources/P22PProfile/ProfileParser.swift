@@ -55,13 +55,15 @@ public struct ProfileParser {
     // MARK: Sections
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
-        let top = try mapping(node, "the profile", keys: ["server", "name", "identity_file", "tls", "reconnect", "keepalive", "log", "relay", "groups"])
+        let top = try mapping(node, "the profile", keys: ["server", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "log", "relay", "groups"])
         let servers = try top["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") } ?? [.default]
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
         let identityFile = try top["identity_file"].map { value throws(ProfileError) in resolve(try string(value, key: "identity_file")) }
         let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSOptions()
         let reconnect = try top["reconnect"].map { value throws(ProfileError) in try parseReconnect(value) } ?? .standard
         let keepalive = try top["keepalive"].map { value throws(ProfileError) in try parseKeepalive(value) } ?? .standard
+        let resumeTimeout = try top["resume_timeout"].map { value throws(ProfileError) in try duration(value, key: "resume_timeout") } ?? Profile.defaultResumeTimeout
+        guard resumeTimeout >= .zero else { throw error(at: top["resume_timeout"], "resume_timeout must not be negative") }
         let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
         let relay = try top["relay"].map { value throws(ProfileError) in try parseRelay(value) }
         guard let groupsNode = top["groups"] else { throw error(at: node, "missing key \"groups\": a profile needs at least one group") }
@@ -78,6 +80,7 @@ public struct ProfileParser {
             groups.append(group)
         }
         return Profile(server: servers[0], fallbackServers: Array(servers.dropFirst()), name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
+                       resumeTimeout: resumeTimeout,
                        log: log, relay: relay, groups: groups)
     }
 

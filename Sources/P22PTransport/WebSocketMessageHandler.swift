@@ -21,6 +21,11 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
 
     private let framer: WebSocketFramer
     private var parser: WebSocketFrameParser
+    /// Input that arrived while a message was being handled: a write made
+    /// there can make NIO read the socket and call us again, and the parser
+    /// must not be entered twice (nor messages overtake each other).
+    private var inputDuringRead = CircularBuffer<ByteBuffer>(initialCapacity: 0)
+    private var reading = false
     private let keepalive: Keepalive
     private var lastHeard = NIODeadline.now()
     private var timer: RepeatedTask?
@@ -96,13 +101,25 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastHeard = .now()
-        do {
-            try parser.parse(unwrapInboundIn(data), allocator: context.channel.allocator) { opcode, payload in
-                self.received(opcode, payload, context: context)
+        inputDuringRead.append(unwrapInboundIn(data))
+        guard !reading else { return }
+        reading = true
+        defer { reading = false }
+        while let input = inputDuringRead.popFirst() {
+            var messages: [(WebSocketOpcode, ByteBuffer)] = []
+            var failure: WebSocketFrameError?
+            do {
+                try parser.parse(input, allocator: context.channel.allocator) { messages.append(($0, $1)) }
+            } catch {
+                failure = error
             }
-        } catch {
-            sendClose(context: context, code: error.closeCode, reason: "\(error)", then: true)
-            context.fireErrorCaught(error)
+            for (opcode, payload) in messages { received(opcode, payload, context: context) }
+            if let failure {
+                inputDuringRead.removeAll()
+                sendClose(context: context, code: failure.closeCode, reason: "\(failure)", then: true)
+                context.fireErrorCaught(failure)
+                return
+            }
         }
     }
 

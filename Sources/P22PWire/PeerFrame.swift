@@ -24,13 +24,20 @@ public struct HandshakeMessage: Equatable, Sendable {
     public var name: String
     public var signature: [UInt8]
     public var mac: [UInt8]
+    /// In an init, the id of the earlier session it offers to resume; in a
+    /// response, the same id if the responder resumes it. Empty otherwise,
+    /// and then absent on the wire.
+    public var resume: [UInt8]
 
-    public init(ephemeralKey: [UInt8], staticKey: [UInt8], name: String, signature: [UInt8], mac: [UInt8]) {
+    public static let resumeIDSize = 16
+
+    public init(ephemeralKey: [UInt8], staticKey: [UInt8], name: String, signature: [UInt8], mac: [UInt8], resume: [UInt8] = []) {
         self.ephemeralKey = ephemeralKey
         self.staticKey = staticKey
         self.name = name
         self.signature = signature
         self.mac = mac
+        self.resume = resume
     }
 
     func encode(into buffer: inout ByteBuffer) {
@@ -39,6 +46,7 @@ public struct HandshakeMessage: Equatable, Sendable {
         buffer.writeShortString(name)
         buffer.writeBytes(signature)
         buffer.writeBytes(mac)
+        buffer.writeBytes(resume)
     }
 
     static func decode(_ buffer: inout ByteBuffer) throws(WireError) -> HandshakeMessage {
@@ -47,7 +55,8 @@ public struct HandshakeMessage: Equatable, Sendable {
         let name = try buffer.readShortString(field: "handshake name")
         let signature = try buffer.readFixedBytes(PeerFrame.signatureSize, field: "handshake signature")
         let mac = try buffer.readFixedBytes(PeerFrame.macSize, field: "handshake MAC")
-        return HandshakeMessage(ephemeralKey: ephemeral, staticKey: staticKey, name: name, signature: signature, mac: mac)
+        let resume = buffer.readableBytes > 0 ? try buffer.readFixedBytes(resumeIDSize, field: "handshake resumption id") : []
+        return HandshakeMessage(ephemeralKey: ephemeral, staticKey: staticKey, name: name, signature: signature, mac: mac, resume: resume)
     }
 }
 

@@ -1,7 +1,7 @@
 import NIOCore
 
 public enum StreamMessageKind: UInt8, Sendable {
-    case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong, rekey
+    case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong, rekey, resume, finishAcknowledged
 }
 
 /// What travels inside a sealed frame: the life of one forwarded TCP
@@ -20,12 +20,20 @@ public enum StreamMessage: Equatable, Sendable {
     /// is the peer's own word on where the stream ends, so a relay that drops
     /// the tail cannot pass the rest off as complete.
     case finish(sentBytes: UInt64)
+    /// The peer's `finish` and every byte before it arrived: the peer may
+    /// forget what it kept for resending.
+    case finishAcknowledged
     case reset(reason: String)
     case ping(token: UInt64)
     case pong(token: UInt64)
     /// On stream 0: every frame after this one in this direction is sealed
     /// with the next key (see `FrameSealer.rekey`).
     case rekey
+    /// On stream 0, first thing after every handshake: where each of the
+    /// sender's streams stands, so both sides resend what the other missed
+    /// while the link was down. A long list takes several messages; `last`
+    /// marks the end of it.
+    case resume([StreamResume], last: Bool)
 
     public var kind: StreamMessageKind {
         switch self {
@@ -35,10 +43,12 @@ public enum StreamMessage: Equatable, Sendable {
         case .data: .data
         case .window: .window
         case .finish: .finish
+        case .finishAcknowledged: .finishAcknowledged
         case .reset: .reset
         case .ping: .ping
         case .pong: .pong
         case .rekey: .rekey
+        case .resume: .resume
         }
     }
 
@@ -62,8 +72,11 @@ public enum StreamMessage: Equatable, Sendable {
             buffer.writeInteger(sentBytes)
         case .ping(let token), .pong(let token):
             buffer.writeInteger(token)
-        case .rekey:
+        case .rekey, .finishAcknowledged:
             break
+        case .resume(let entries, let last):
+            buffer.writeInteger(UInt8(last ? 1 : 0))
+            for entry in entries { entry.encode(into: &buffer) }
         }
     }
 
@@ -96,8 +109,69 @@ public enum StreamMessage: Equatable, Sendable {
             message = .pong(token: try body.readWireInteger(as: UInt64.self, field: "pong token"))
         case .rekey:
             message = .rekey
+        case .finishAcknowledged:
+            message = .finishAcknowledged
+        case .resume:
+            let last = try body.readWireInteger(as: UInt8.self, field: "resume last flag") != 0
+            guard body.readableBytes % StreamResume.encodedSize == 0,
+                  body.readableBytes / StreamResume.encodedSize <= StreamResume.maxPerMessage else {
+                throw .fieldTooLong(field: "resume list", length: body.readableBytes, limit: StreamResume.encodedSize * StreamResume.maxPerMessage)
+            }
+            var entries: [StreamResume] = []
+            while body.readableBytes > 0 { entries.append(try StreamResume.decode(&body)) }
+            message = .resume(entries, last: last)
         }
         try body.expectEnd(of: "stream message")
         return message
+    }
+}
+
+/// Where one stream stands on the side that sends this, in a `resume`
+/// message: the peer resends data from `received` on, within `credit`.
+public struct StreamResume: Equatable, Sendable {
+    public var stream: UInt32
+    /// Data bytes that arrived on the stream so far: the peer's next byte
+    /// to send is this one.
+    public var received: UInt64
+    /// Window credit granted to the peer so far (the sum of its increments):
+    /// everything before it has been delivered, so the peer may forget it.
+    public var granted: UInt64
+    /// Bytes the peer may send beyond `received`.
+    public var credit: UInt32
+    /// The stream is past opening here (its open was accepted, or its
+    /// target connected).
+    public var isOpen: Bool
+    /// The peer's `finish` arrived here.
+    public var finishReceived: Bool
+
+    public init(stream: UInt32, received: UInt64, granted: UInt64, credit: UInt32, isOpen: Bool, finishReceived: Bool) {
+        self.stream = stream
+        self.received = received
+        self.granted = granted
+        self.credit = credit
+        self.isOpen = isOpen
+        self.finishReceived = finishReceived
+    }
+
+    public static let encodedSize = 4 + 8 + 8 + 4 + 1
+    /// Fits the smallest frame a relay may set.
+    public static let maxPerMessage = 100
+
+    func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(stream)
+        buffer.writeInteger(received)
+        buffer.writeInteger(granted)
+        buffer.writeInteger(credit)
+        buffer.writeInteger(UInt8((isOpen ? 1 : 0) | (finishReceived ? 2 : 0)))
+    }
+
+    static func decode(_ buffer: inout ByteBuffer) throws(WireError) -> StreamResume {
+        let stream = try buffer.readWireInteger(as: UInt32.self, field: "resume stream id")
+        let received = try buffer.readWireInteger(as: UInt64.self, field: "resume received bytes")
+        let granted = try buffer.readWireInteger(as: UInt64.self, field: "resume granted bytes")
+        let credit = try buffer.readWireInteger(as: UInt32.self, field: "resume credit")
+        let flags = try buffer.readWireInteger(as: UInt8.self, field: "resume flags")
+        return StreamResume(stream: stream, received: received, granted: granted, credit: credit,
+                            isOpen: flags & 1 != 0, finishReceived: flags & 2 != 0)
     }
 }

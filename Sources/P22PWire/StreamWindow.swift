@@ -29,6 +29,11 @@ public struct StreamWindow: Sendable, Equatable {
         sendCredit += increment
     }
 
+    /// After a resumption: the peer says how much we may still send.
+    public mutating func resetSendCredit(to credit: Int) {
+        sendCredit = credit
+    }
+
     /// We are about to send `count` bytes; the caller checked `sendCredit`.
     public mutating func sent(_ count: Int) {
         precondition(count <= sendCredit, "sent beyond credit")

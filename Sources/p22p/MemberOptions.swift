@@ -40,4 +40,7 @@ struct MemberOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Exit (status 1) when the link to the relay drops, instead of reconnecting and rejoining.")
     var noReconnect = false
+
+    @Option(name: .long, help: ArgumentHelp("How long open connections wait for a peer, or the relay, to come back before they are reset (default: 30; 0: reset at once).", valueName: "SECONDS"))
+    var resumeTimeout: Double = 30
 }

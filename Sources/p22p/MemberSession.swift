@@ -24,6 +24,10 @@ struct MemberSession {
         var configuration = try joiner.configuration(policy: policy, allowList: allowList)
         configuration.member.reservation = reservation
         configuration.keepJoined = !options.noReconnect
+        guard options.resumeTimeout >= 0, options.resumeTimeout <= 86_400 else {
+            throw CommandError.usage("--resume-timeout must be between 0 and 86400 seconds, not \(options.resumeTimeout)")
+        }
+        configuration.resumeTimeout = .milliseconds(Int64(options.resumeTimeout * 1000))
         configuration.forwards = try options.relay.map { text throws(CommandError) -> ForwardSpec in
             do { return try ForwardSpec(parsing: text) } catch { throw .usage("--relay \(error)") }
         }

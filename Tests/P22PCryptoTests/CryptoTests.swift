@@ -70,9 +70,9 @@ final class CryptoTests: XCTestCase {
 
     private func establish() throws -> (SessionKeys, SessionKeys) {
         let initiator = PairHandshake.Initiator(Self.local("alice", Self.alice, cid: 1), peer: CID(2))
-        let (response, responderKeys, initiatorProof) = try PairHandshake.respond(to: initiator.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2))
+        let (response, responderKeys, initiatorProof, _) = try PairHandshake.respond(to: initiator.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2))
         XCTAssertEqual(initiatorProof, PairHandshake.PeerProof(name: "alice", staticKey: Self.alice.publicKey))
-        let (initiatorKeys, responderProof) = try initiator.finish(response)
+        let (initiatorKeys, responderProof, _) = try initiator.finish(response)
         XCTAssertEqual(responderProof, PairHandshake.PeerProof(name: "bob", staticKey: Self.bob.publicKey))
         return (initiatorKeys, responderKeys)
     }
@@ -100,8 +100,43 @@ final class CryptoTests: XCTestCase {
         XCTAssertThrowsError(try PairHandshake.respond(to: renamed, from: CID(1), as: Self.local("bob", Self.bob, cid: 2)))
         // A response to another init does not finish this one.
         let other = PairHandshake.Initiator(Self.local("alice", Self.alice, cid: 1), peer: CID(2))
-        let (response, _, _) = try PairHandshake.respond(to: other.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2))
+        let (response, _, _, _) = try PairHandshake.respond(to: other.message, from: CID(1), as: Self.local("bob", Self.bob, cid: 2))
         XCTAssertThrowsError(try initiator.finish(response))
+    }
+
+    /// A resumed session (new CIDs, as after a relay restart) mixes in the
+    /// earlier secret: both sides agree, the keys are new, and a side that
+    /// does not hold the ticket cannot derive them.
+    func testResumptionMixesTheEarlierSecretAndAStrippedIDFails() throws {
+        let (first, firstResponder) = try establish()
+        XCTAssertEqual(first.ticket.id, firstResponder.ticket.id)
+        let ticket = first.ticket
+        let initiator = PairHandshake.Initiator(Self.local("alice", Self.alice, cid: 7), peer: CID(9), resuming: ticket)
+        XCTAssertEqual(initiator.message.resume, ticket.id)
+        let (response, responderKeys, _, resumedThere) = try PairHandshake.respond(
+            to: initiator.message, from: CID(7), as: Self.local("bob", Self.bob, cid: 9),
+            ticket: { $0 == firstResponder.ticket.id ? firstResponder.ticket : nil })
+        let (initiatorKeys, _, resumedHere) = try initiator.finish(response)
+        XCTAssertTrue(resumedThere)
+        XCTAssertTrue(resumedHere)
+        XCTAssertEqual(initiatorKeys.sending, responderKeys.receiving)
+        XCTAssertNotEqual(initiatorKeys.sending, first.sending)
+        XCTAssertNotEqual(initiatorKeys.ticket.id, ticket.id, "every resumption chains a new ticket")
+
+        // A responder without the ticket starts afresh, and says so.
+        let (fresh, _, _, resumedFresh) = try PairHandshake.respond(to: initiator.message, from: CID(7), as: Self.local("bob", Self.bob, cid: 9))
+        XCTAssertFalse(resumedFresh)
+        XCTAssertFalse(try initiator.finish(fresh).resumed)
+        // A relay that strips the offer breaks the init's MAC.
+        var stripped = initiator.message
+        stripped.resume = []
+        XCTAssertThrowsError(try PairHandshake.respond(to: stripped, from: CID(7), as: Self.local("bob", Self.bob, cid: 9))) {
+            XCTAssertEqual($0 as? PairHandshake.Failure, .badMAC)
+        }
+        // An echo of some other id is refused.
+        var wrongEcho = response
+        wrongEcho.resume = Array(repeating: 1, count: ResumptionTicket.idSize)
+        XCTAssertThrowsError(try initiator.finish(wrongEcho)) { XCTAssertEqual($0 as? PairHandshake.Failure, .wrongResumption) }
     }
 
     /// A group member (it has the group key) can sign only with its own

@@ -53,9 +53,9 @@ final class KnownAnswerTests: XCTestCase {
                                        identity: try MemberIdentity(seed: Array(repeating: 5, count: 32)), name: "home-pc", cid: CID(2))
         let initiator = PairHandshake.Initiator(laptop, peer: CID(2),
                                                 ephemeral: try .init(rawRepresentation: Array(repeating: UInt8(4), count: 32)))
-        let (response, homeKeys, _) = try PairHandshake.respond(to: initiator.message, from: CID(1), as: home,
+        let (response, homeKeys, _, _) = try PairHandshake.respond(to: initiator.message, from: CID(1), as: home,
                                                                  ephemeral: try .init(rawRepresentation: Array(repeating: UInt8(6), count: 32)))
-        let (laptopKeys, proof) = try initiator.finish(response)
+        let (laptopKeys, proof, _) = try initiator.finish(response)
         XCTAssertEqual(proof.name, "home-pc")
         var initFrame = ByteBuffer()
         PeerFrame.handshakeInit(initiator.message).encode(into: &initFrame)

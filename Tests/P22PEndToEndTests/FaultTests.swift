@@ -206,8 +206,8 @@ final class FaultTests: ProcessTestCase {
 
 extension FaultTests {
     /// `server:` as a list: when the first relay dies for good both members
-    /// move to the second and the forward works again; when the first comes
-    /// back (and no connection is open) both move back to it.
+    /// move to the second; when the first comes back both move back to it.
+    /// A connection open all along follows both moves.
     func testMembersFailOverToTheNextRelayAndComeBack() async throws {
         let echo = try echoServer()
         let (first, second, localPort) = (try freePort(), try freePort(), try freePort())
@@ -220,6 +220,13 @@ extension FaultTests {
         let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: servers, forwards: [(localPort, echo.port)]))])
         try await waitUntilForwarding(port: localPort)
         XCTAssertFalse(backup.output.contains("member joined"), "both start on the first relay")
+        let session = try TCPConnection.connect(port: localPort, timeoutSeconds: 20)
+        defer { session.close() }
+        func echoes(_ text: String) throws {
+            try session.send(Array(text.utf8))
+            XCTAssertEqual(try session.receive(exactly: text.utf8.count), Array(text.utf8), text)
+        }
+        try echoes("on the first relay")
 
         primary.send(SIGKILL)
         _ = try await primary.waitForExit()
@@ -228,6 +235,7 @@ extension FaultTests {
         let failover = try await waitUntilForwarding(port: localPort, timeout: 20)
         print("forwarding through the second relay \(String(format: "%.2f", failover)) s after the first died")
         try await backup.waitForLine(containing: "member joined")
+        try echoes("on the second relay")
 
         primary = try run("p22p-server", ["--listen", "127.0.0.1:\(first)"])
         try await primary.waitForLine(containing: "relay listening")
@@ -235,5 +243,7 @@ extension FaultTests {
         try await guest.waitForLine(containing: "ws://127.0.0.1:\(first) answers again; moving back to it", timeout: 20)
         try await primary.waitForLine(containing: "member joined", timeout: 20)
         try await waitUntilForwarding(port: localPort, timeout: 20)
+        try echoes("back on the first relay")
+        XCTAssertFalse(guest.output.contains("reset:"), guest.output)
     }
 }

@@ -70,6 +70,57 @@ final class HostileRelayTests: XCTestCase {
         var claimed: Bool { box.withLockedValue { $0 } }
     }
 
+    // MARK: Resumption
+
+    /// The guest's link is cut and its streams resume on a new one. The
+    /// relay then replays a data frame of the earlier session into the new
+    /// one, and splices it into another member's pair with the host: both
+    /// fail to open (the keys mix in that pair's earlier secret), and the
+    /// stream they land on is reset; no byte of them reaches a program.
+    func testReplayedOrSplicedFramesAfterResumptionResetTheStream() async throws {
+        let target = try TCPTestServer.echo()
+        defer { target.stop() }
+        let links = NIOLockedValueBox<[HostileRelay.Link]>([])
+        let captured = NIOLockedValueBox<[UInt8]?>(nil)
+        _ = try await cluster.member("host", mode: .create, allow: ["\(target.port)"])
+        let url = try hostile { direction, message, link in
+            links.withLockedValue { known in if !known.contains(where: { $0 === link }) { known.append(link) } }
+            if direction == .toRelay, links.withLockedValue({ $0.first === link }),
+               let (_, header) = Wire.sealed(message), header.kind == .data, captured.withLockedValue({ $0 == nil }) {
+                captured.withLockedValue { $0 = message }
+            }
+            return [message]
+        }
+        let guest = try await cluster.member("guest", server: url, reconnect: true)
+        let port = try await forward(guest, to: "host", port: target.port)
+        let connection = try TCPConnection.connect(port: port)
+        defer { connection.close() }
+        try connection.send(Array("first session".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 13), Array("first session".utf8))
+        let old = try XCTUnwrap(captured.withLockedValue { $0 })
+
+        links.withLockedValue { $0.first }?.cut()
+        try await cluster.memberLog.wait(for: "member=guest", "1 connection(s) with host resumed after")
+        try connection.send(Array("second session".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 14), Array("second session".utf8), "the stream goes on after resuming")
+
+        // A second guest, with a stream of the same id (1) to the host.
+        let other = try await cluster.member("guest2", server: url)
+        let otherPort = try await forward(other, to: "host", port: target.port)
+        let spliced = try TCPConnection.connect(port: otherPort)
+        defer { spliced.close() }
+        try spliced.send(Array("other pair".utf8))
+        XCTAssertEqual(try spliced.receive(exactly: 10), Array("other pair".utf8))
+
+        let current = try XCTUnwrap(links.withLockedValue { $0.count >= 3 ? ($0[1], $0[2]) : nil })
+        current.0.inject(old, .toRelay)
+        try await cluster.memberLog.wait(for: "member=host", "frame from guest on stream 1 rejected")
+        XCTAssertEqual(drain(connection).outcome, "reset", "the replayed frame resets the resumed stream")
+        current.1.inject(old, .toRelay)
+        try await cluster.memberLog.wait(for: "member=host", "frame from guest2 on stream 1 rejected")
+        XCTAssertEqual(drain(spliced).outcome, "reset", "the spliced frame resets the other pair's stream")
+    }
+
     // MARK: Truncation
 
     /// The relay refuses a stream that is already open, hoping both ends
@@ -143,7 +194,7 @@ final class HostileRelayTests: XCTestCase {
         let (received, outcome) = drain(connection)
         XCTAssertLessThan(received, payload.count)
         XCTAssertEqual(outcome, "reset", "a link that ends mid-stream must reset the stream, not end it")
-        try await cluster.memberLog.wait(for: "member=guest", "stream(s) with host reset: disconnected from the relay")
+        try await cluster.memberLog.wait(for: "member=guest", "connection(s) with host reset: disconnected from the relay")
     }
 
     // MARK: Names and roles

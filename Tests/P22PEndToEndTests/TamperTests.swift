@@ -21,14 +21,15 @@ final class TamperTests: XCTestCase {
         }
         defer { target.stop() }
         // The relay flips one ciphertext bit of the first large data frame on
-        // the victim stream (the guest's first stream, id 2).
+        // the victim stream (the guest's first stream: id 1, as "guest" sorts
+        // before "host").
         let tampered = NIOLockedValueBox(false)
         let cluster = try await Cluster { configuration in
             configuration.frameTap = { frame in
                 let start = frame.readerIndex
                 guard frame.getInteger(at: start, as: UInt8.self) == 0x03,
                       frame.getInteger(at: start + 1, as: UInt8.self) == StreamMessageKind.data.rawValue,
-                      frame.getInteger(at: start + 2, as: UInt32.self) == 2,
+                      frame.getInteger(at: start + 2, as: UInt32.self) == 1,
                       frame.readableBytes > 1000,
                       tampered.withLockedValue({ done in defer { done = true }; return !done }) else { return true }
                 let offset = start + SealedHeader.encodedSize + 10

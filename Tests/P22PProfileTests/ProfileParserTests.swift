@@ -255,6 +255,18 @@ final class ProfileParserTests: XCTestCase {
         XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.keepalive, .standard)
     }
 
+    func testResumeTimeoutIsSettableAndDefaultsToThirtySeconds() throws {
+        let profile = try parse("""
+        resume_timeout: 2m
+        groups: [ { name: home, password_env: PW } ]
+        """).profile
+        XCTAssertEqual(profile.resumeTimeout, .seconds(120))
+        XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.resumeTimeout, .seconds(30))
+        XCTAssertThrowsError(try parse("resume_timeout: soon\ngroups: [ { name: home, password_env: PW } ]")) { error in
+            XCTAssertTrue("\(error)".contains("resume_timeout"), "\(error)")
+        }
+    }
+
     func testServerMayBeAListOfRelaysToFailOverTo() throws {
         let profile = try parse("""
         server: [wss://a.example.net, wss://b.example.net:8443]

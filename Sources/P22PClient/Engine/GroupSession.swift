@@ -43,6 +43,8 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     /// Which of `configuration.servers` the next dial goes to.
     private var serverIndex = 0
     private var failbackCheck: Scheduled<Void>?
+    /// The end-to-end sessions and their streams, kept across links.
+    private let directory: PeerDirectory
 
     public init(configuration: GroupSessionConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
                 onEvent: (@Sendable (Event) -> Void)? = nil) {
@@ -55,6 +57,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         self.logger = logger
         self.onEvent = onEvent
         self.link = LinkStateMachine(options: configuration.linkOptions)
+        self.directory = PeerDirectory(resumeTimeout: configuration.resumeTimeout)
         self.waiting = WaitingConnections(limit: configuration.waitLimit)
         self.firstJoinPromise = eventLoop.makePromise()
         self.endedPromise = eventLoop.makePromise()
@@ -96,7 +99,11 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         switch action {
         case .dial(let mode):
             dial(mode)
-        case .scheduleRetry(let delay, let reason, let attempt):
+        case .scheduleRetry(var delay, let reason, let attempt):
+            // Open connections wait for the link: no long backoff while they do.
+            if directory.hasSuspendedStreams {
+                delay = min(delay, Self.retryCapWhileSuspended * Double.random(in: 0.5...1.0))
+            }
             logger.warning("\(reason); reconnecting in \(delay.readable) (attempt \(attempt))")
             schedule(after: delay)
         case .waitForCreator(let delay, let announce):
@@ -124,6 +131,9 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             end(error)
         }
     }
+
+    /// Jittered down to half of it, so a fleet does not come back in lockstep.
+    static let retryCapWhileSuspended = Duration.milliseconds(500)
 
     private func schedule(after delay: Duration) {
         retry = eventLoop.scheduleTask(in: TimeAmount(delay)) { self.handle(.retryDue) }
@@ -153,7 +163,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         configuration.reservation = reservation
         let server = configuration.server
         logger.debug("connecting to \(server) (\(mode == .create ? "create" : "join"))")
-        Member.connect(configuration, keyring: keyring, eventLoop: eventLoop, logger: logger,
+        Member.connect(configuration, keyring: keyring, eventLoop: eventLoop, logger: logger, directory: directory,
                        onLinkUp: { [weak self] in self?.handle(.linkUp) },
                        onEvent: { [weak self] event in
                            guard let self else { return }
@@ -212,12 +222,11 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
                 }
                 .recover { _ in nil }
         }
-        EventLoopFuture.whenAllSucceed(probes, on: eventLoop).and(member.streams()).assumeIsolated().whenComplete { result in
-            guard self.member === member, case .success(let (answering, streams)) = result else { return }
+        EventLoopFuture.whenAllSucceed(probes, on: eventLoop).assumeIsolated().whenComplete { result in
+            guard self.member === member, case .success(let answering) = result else { return }
             guard let preferred = answering.compactMap({ $0 }).first else { return self.scheduleFailbackCheck() }
-            // Moving now would reset open connections: they cannot follow a
-            // link to another relay (yet), so the move waits for them.
-            guard streams.isEmpty else { return self.scheduleFailbackCheck() }
+            // Open connections follow: they are suspended and resume on the
+            // preferred relay once the peer is there too.
             self.logger.notice("\(preferred) answers again; moving back to it from \(self.configuration.servers[self.serverIndex])")
             _ = member.leave()
         }
@@ -386,15 +395,19 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         guard !ending else { return endedPromise.futureResult.map { _ in } }
         ending = true
         if joins == 0 { firstJoinPromise.fail(error ?? MemberError.disconnected(reason: "stopped before joining")) }
-        return shutDown().map { self.endedPromise.succeed(error) }
+        let reason = error == nil ? "\(configuration.member.name) left the group" : "disconnected from the relay"
+        return shutDown(reason: reason).map { self.endedPromise.succeed(error) }
     }
 
-    private func shutDown() -> EventLoopFuture<Void> {
+    private func shutDown(reason: String) -> EventLoopFuture<Void> {
         failbackCheck?.cancel()
         failbackCheck = nil
         for entry in waiting.removeAll() { resetWaiting(entry.id) }
         let closing = listeners.values.map { $0.close() }
         listeners.removeAll()
+        // Before the link goes: peers hear of the resets now, instead of
+        // waiting for us to come back.
+        directory.closeAll(reason: reason)
         let leaving = member?.leave().recover { _ in } ?? eventLoop.makeSucceededVoidFuture()
         member = nil
         return EventLoopFuture.andAllComplete(closing + [leaving], on: eventLoop)

@@ -24,9 +24,12 @@ public struct GroupSessionConfiguration: Sendable {
     public var reservationFile: String?
     public var forwards: [ForwardSpec] = []
     /// Relays to try, in order, when `member.server` cannot be reached. The
-    /// session goes back to an earlier one as soon as it answers again and
-    /// no connection is open through the current one.
+    /// session goes back to an earlier one as soon as it answers again; open
+    /// connections follow.
     public var fallbackServers: [ServerURL] = []
+    /// How long open connections wait for a peer that dropped off (or for
+    /// our own link) to come back before they are reset.
+    public var resumeTimeout: TimeAmount = .seconds(30)
     /// How often a session on a fallback relay checks whether an earlier
     /// one answers again.
     public var failbackCheck: TimeAmount = .seconds(5)

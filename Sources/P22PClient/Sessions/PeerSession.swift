@@ -5,16 +5,28 @@ import P22PWire
 /// The end-to-end session with one peer: the authenticated key exchange, the
 /// sealing of every stream message, and the streams themselves.
 ///
-/// Messages sent before the handshake completes wait in `queued`. If both
-/// sides start a handshake at once, the lower CID's wins and the other side
-/// answers it. The peer must prove the name the relay gives it: a session
-/// with a member that signed another name is refused, so the relay cannot
-/// point a name at someone else.
+/// A session belongs to the peer's name, not to a link: when the link or
+/// the peer drops, it is suspended with its streams, and the next handshake
+/// with the same peer (on this relay or another) resumes it, mixing in the
+/// earlier session's secret. After every handshake both sides exchange where
+/// each stream stands (`resume`) and resend what the other missed; until the
+/// peer's list is in, streams send nothing (`isReady`).
+///
+/// If both sides start a handshake at once, the lower CID's wins and the
+/// other side answers it. The peer must prove the name the relay gives it: a
+/// session with a member that signed another name is refused, so the relay
+/// cannot point a name at someone else.
 final class PeerSession {
-    let peer: CID
-    unowned let member: Member
+    let peerName: String
+    /// Where the peer is on the current link.
+    private(set) var peer: CID
+    /// The member of the link this session runs on (or last ran on).
+    private(set) var member: Member
+    unowned let directory: PeerDirectory
+    /// The peer is on the roster of a live link.
+    private(set) var isAttached = true
 
-    private enum Handshake {
+    enum Handshake {
         case idle
         case initiating(PairHandshake.Initiator)
         case established(sealer: FrameSealer, opener: FrameOpener)
@@ -23,8 +35,16 @@ final class PeerSession {
     /// When the current sending key was taken into use.
     private var sendingKeySince = NIODeadline.now()
 
-    private var handshake = Handshake.idle
-    private var queued: [(stream: UInt32, message: StreamMessage)] = []
+    private(set) var handshake = Handshake.idle
+    /// The peer's `resume` list has arrived for the current keys.
+    var synced = false
+    /// The last session's resumption ticket; nil until a handshake completes.
+    private(set) var ticket: ResumptionTicket?
+    /// The peer's `resume` list so far, until its last message.
+    var peerStreams: [UInt32: StreamResume] = [:]
+    /// Window grants and pings made while the peer's list is still on its
+    /// way (everything else is rebuilt from the lists).
+    var queued: [(stream: UInt32, message: StreamMessage)] = []
     /// Messages sent and accepted per stream, part of every frame's
     /// authenticated data (see `FrameSealer`); forgotten when a stream ends.
     private var sentIndex: [UInt32: UInt64] = [:]
@@ -34,33 +54,106 @@ final class PeerSession {
     /// (validly MACed) init must not be able to replace a live session.
     private var answeredInits: [[UInt8]] = []
     private static let answeredInitsKept = 32
-    private(set) var streams: [UInt32: ForwardedStream] = [:]
-    private var nextStreamID: UInt32
+    var streams: [UInt32: ForwardedStream] = [:]
+    var nextStreamID: UInt32
     /// The name and static key the peer proved in the last handshake.
     private(set) var proof: PairHandshake.PeerProof?
     /// Frames that failed to open in a row, on live streams, new streams or
     /// stream 0 (late frames of ended streams do not count).
     private var failuresInARow = 0
+    /// Since when the streams wait for the peer, and the reset that ends the wait.
+    var suspension: (since: NIODeadline, reason: String, deadline: Scheduled<Void>)?
     static let handshakeTimeout = TimeAmount.seconds(10)
     /// After this many failures in a row the keys are out of step (a lost
     /// key change, say): the session starts over rather than stay broken.
     static let failuresBeforeRestart = 3
 
-    init(peer: CID, member: Member) {
+    init(peerName: String, peer: CID, member: Member, directory: PeerDirectory) {
+        self.peerName = peerName
         self.peer = peer
         self.member = member
-        // Each side numbers its own streams with its own parity, so ids never collide.
-        self.nextStreamID = member.cid < peer ? 1 : 2
+        self.directory = directory
+        // Each side numbers its own streams with its own parity, so ids never
+        // collide; by name, which every relay gives the same.
+        self.nextStreamID = member.name < peerName ? 1 : 2
     }
 
-    var peerName: String { member.roster[peer]?.name ?? "CID \(peer)" }
+    var hasStreams: Bool { !streams.isEmpty }
+
+    /// Keys are agreed and the peer's list is in: streams may send.
+    var isReady: Bool {
+        if case .established = handshake { return synced }
+        return false
+    }
+
+    var isEstablished: Bool {
+        if case .established = handshake { return true }
+        return false
+    }
+
+    // MARK: Links
+
+    /// The peer is at `cid` on `member`'s link. A session with streams
+    /// waiting for it resumes at once.
+    func attach(to member: Member, cid: CID) {
+        let moved = self.member !== member || peer != cid || !isAttached
+        self.member = member
+        peer = cid
+        isAttached = true
+        guard moved else { return }
+        if isEstablished { dropKeys() }
+        if hasStreams, case .idle = handshake { startHandshake() }
+    }
+
+    /// The link or the peer is gone for now: keys are dropped, streams stay
+    /// (their local sockets open, their reads paused) for `timeout`.
+    func suspend(reason: String, timeout: TimeAmount) {
+        isAttached = false
+        dropKeys()
+        failPings(reason: reason)
+        guard suspension == nil else { return }
+        member.logger.notice("\(streams.count) connection(s) with \(peerName) wait for it to come back (\(reason)); at most \(timeout.seconds) s")
+        let deadline = member.eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.giveUp(after: timeout) }
+        suspension = (.now(), reason, deadline)
+    }
+
+    private func giveUp(after timeout: TimeAmount) {
+        guard let suspension else { return }
+        self.suspension = nil
+        resetAllStreams(reason: "\(peerName) did not come back within \(timeout.seconds) s (\(suspension.reason))", level: .warning)
+        directory.forget(self)
+    }
+
+    private func dropKeys() {
+        handshake = .idle
+        synced = false
+        queued.removeAll()
+        peerStreams.removeAll()
+        sentIndex.removeAll()
+        receivedIndex.removeAll()
+    }
+
+    private func failPings(reason: String) {
+        for (_, pending) in pendingPings { pending.promise.fail(MemberError.disconnected(reason: reason)) }
+        pendingPings.removeAll()
+    }
 
     // MARK: Sending
 
+    /// Seals `message` for the peer. Before the session is ready only window
+    /// grants and pings wait; the rest would be stale by then, and the
+    /// `resume` lists rebuild it (an open, a finish, a reset, resent data).
     func send(_ message: StreamMessage, stream: UInt32) {
-        guard case .established(var sealer, let opener) = handshake else {
-            queued.append((stream, message))
-            if case .idle = handshake { startHandshake() }
+        guard case .established(var sealer, let opener) = handshake, synced || Self.needsNoSync(message) else {
+            switch message {
+            case .ping:
+                queued.append((stream, message))
+            case .window where isEstablished:
+                queued.append((stream, message))
+            default:
+                break
+            }
+            if case .idle = handshake, isAttached { startHandshake() }
             return
         }
         if needsRekey(sealer) {
@@ -72,11 +165,20 @@ final class PeerSession {
         }
         var payloadSize = 64
         if case .data(let bytes) = message { payloadSize += bytes.readableBytes }
+        if case .resume(let entries, _) = message { payloadSize += entries.count * StreamResume.encodedSize }
         seal(message, stream: stream, payloadSize: payloadSize, with: &sealer)
         handshake = .established(sealer: sealer, opener: opener)
         // A last word for a stream that is gone (a refusal, a late reset):
         // nothing more will be sent on it, so its index need not be kept.
         if stream != 0, streams[stream] == nil { sentIndex.removeValue(forKey: stream) }
+    }
+
+    /// The list itself, and answers to pings, go out as soon as there are keys.
+    private static func needsNoSync(_ message: StreamMessage) -> Bool {
+        switch message {
+        case .resume, .pong: true
+        default: false
+        }
     }
 
     private func seal(_ message: StreamMessage, stream: UInt32, payloadSize: Int, with sealer: inout FrameSealer) {
@@ -95,9 +197,11 @@ final class PeerSession {
         return sealer.counter & 0xFF == 0xFF && NIODeadline.now() - sendingKeySince >= policy.interval
     }
 
+    // MARK: Handshake
+
     private func startHandshake() {
-        guard let local = member.handshakeLocal else { return }
-        let initiator = PairHandshake.Initiator(local, peer: peer)
+        guard isAttached, let local = member.handshakeLocal else { return }
+        let initiator = PairHandshake.Initiator(local, peer: peer, resuming: ticket)
         handshake = .initiating(initiator)
         // A peer that refuses us (a name it cannot match) says nothing: the
         // streams waiting for the session must not wait forever.
@@ -116,21 +220,29 @@ final class PeerSession {
         if answeredInits.count > Self.answeredInitsKept { answeredInits.removeFirst() }
     }
 
-    private func established(_ keys: SessionKeys, proof: PairHandshake.PeerProof) {
+    private func established(_ keys: SessionKeys, proof: PairHandshake.PeerProof, resumed: Bool) {
+        let hadSession = ticket != nil
+        // Pings made before there were keys still want their answer.
+        let pings = queued.filter { if case .ping = $0.message { true } else { false } }
+        dropKeys()
+        queued = pings
         handshake = .established(sealer: FrameSealer(key: keys.sending), opener: FrameOpener(key: keys.receiving))
         sendingKeySince = .now()
+        failuresInARow = 0
+        ticket = keys.ticket
         self.proof = proof
-        sentIndex.removeAll()
-        receivedIndex.removeAll()
-        // Streams whose forward pins another key never reach the peer.
-        let refused = streams.values.filter { !accepts($0) }
-        var waiting = queued
-        queued.removeAll()
-        for stream in refused {
-            waiting.removeAll { $0.stream == stream.id }
-            refuseForPin(stream)
+        if hadSession, !resumed {
+            // The peer no longer has the earlier session (it restarted): what
+            // it carried is lost. Opens it never saw can still go.
+            let lost = streams.values.filter { !($0.initiatedLocally && $0.state == .opening) }
+            if !lost.isEmpty {
+                member.logger.warning("\(lost.count) connection(s) with \(peerName) reset: it started a new session (it restarted, or lost its state)")
+            }
+            for stream in lost { stream.sessionEnded(reason: "\(peerName) started a new session") }
         }
-        for (stream, message) in waiting { send(message, stream: stream) }
+        // Streams whose forward pins another key never reach the peer.
+        for stream in streams.values where !accepts(stream) { refuseForPin(stream) }
+        sendResumeList()
     }
 
     private func accepts(_ stream: ForwardedStream) -> Bool {
@@ -144,16 +256,15 @@ final class PeerSession {
         stream.handle(.refusedHere(by: "the peer_key pin", reason: "\(peerName) proved key \(proven), but the forward to it pins \(pinned); if its identity changed on purpose, update peer_key"))
     }
 
-    /// Whether the name and key the peer proved are the ones the relay's
-    /// roster gives this CID (and, after a restart of the session, the key
-    /// it proved before). Logs why not.
-    private func matchesRoster(_ proof: PairHandshake.PeerProof) -> Bool {
+    /// Whether the name the peer proved is the one the relay's roster gives
+    /// this CID, and (resuming) the key it proved before. Logs why not.
+    private func matchesRoster(_ proof: PairHandshake.PeerProof, resumed: Bool) -> Bool {
         let listed = member.roster[peer]?.name
         if listed != proof.name {
             member.logger.error("refusing the session with CID \(peer): the relay lists it as \(listed ?? "nobody") but it proved it is \(proof.name) (key \(proof.keyText)); the relay may be redirecting names")
             return false
         }
-        if let earlier = self.proof, earlier.staticKey != proof.staticKey {
+        if resumed, let earlier = self.proof, earlier.staticKey != proof.staticKey {
             member.logger.error("refusing the session with \(peerName): it proved key \(proof.keyText), but this session proved \(earlier.keyText) before; the relay may be swapping members")
             return false
         }
@@ -176,39 +287,34 @@ final class PeerSession {
                 return
             }
             guard let local = member.handshakeLocal else { return }
-            let answer: (response: HandshakeMessage, keys: SessionKeys, proof: PairHandshake.PeerProof)
+            let ticket = self.ticket
+            let answer: (response: HandshakeMessage, keys: SessionKeys, proof: PairHandshake.PeerProof, resumed: Bool)
             do {
-                answer = try PairHandshake.respond(to: message, from: peer, as: local)
+                answer = try PairHandshake.respond(to: message, from: peer, as: local, ticket: { $0 == ticket?.id ? ticket : nil })
             } catch {
                 member.logger.warning("handshake from \(peerName) refused: \(error)")
                 return
             }
-            guard matchesRoster(answer.proof) else { return }
+            guard matchesRoster(answer.proof, resumed: answer.resumed) else { return }
             remember(key)
-            if case .established = handshake {
-                // A genuine new handshake means the peer lost its session
-                // state; the streams of the old session cannot go on.
-                resetAllStreams(reason: "peer restarted its session")
-            }
             let frame = PeerFrame.handshakeResponse(answer.response)
             member.sendRelayed(to: peer, capacity: 256) { frame.encode(into: &$0) }
-            established(answer.keys, proof: answer.proof)
+            established(answer.keys, proof: answer.proof, resumed: answer.resumed)
         case .handshakeResponse(let message):
             guard case .initiating(let initiator) = handshake else { return }
-            let keys: SessionKeys
-            let proof: PairHandshake.PeerProof
+            let answer: (keys: SessionKeys, proof: PairHandshake.PeerProof, resumed: Bool)
             do {
-                (keys, proof) = try initiator.finish(message)
+                answer = try initiator.finish(message)
             } catch {
                 member.logger.warning("handshake with \(peerName) failed: \(error)")
                 abandonHandshake(reason: "the handshake with \(peerName) failed: \(error)")
                 return
             }
-            guard matchesRoster(proof) else {
+            guard matchesRoster(answer.proof, resumed: answer.resumed) else {
                 abandonHandshake(reason: "\(peerName) could not prove its name")
                 return
             }
-            established(keys, proof: proof)
+            established(answer.keys, proof: answer.proof, resumed: answer.resumed)
         case .sealed(let header, let body):
             guard case .established(let sealer, var opener) = handshake else { return }
             let message: StreamMessage
@@ -219,12 +325,12 @@ final class PeerSession {
                 handshake = .established(sealer: sealer, opener: opener)
                 // Late frames for a stream that already ended fail too (their
                 // index is forgotten); only a live stream is worth a reset.
-                let live = streams[header.stream]
+                let live = streams[header.stream].flatMap { $0.isEnded ? nil : $0 }
                 guard live != nil || header.stream == 0 || header.kind == .open else { return }
                 failuresInARow += 1
                 if failuresInARow >= Self.failuresBeforeRestart {
                     member.logger.error("\(failuresInARow) frames in a row from \(peerName) failed to open (\(error)); starting the session over")
-                    restart(reason: "frames from \(peerName) kept failing authentication")
+                    restart()
                     return
                 }
                 guard let live else { return }
@@ -255,16 +361,13 @@ final class PeerSession {
             }
         case .rekey:
             break  // taken into use as it was opened
+        case .resume(let entries, let last):
+            receiveResume(entries, last: last)
         case .open(let host, let port, let window):
             acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window))
         default:
             streams[id]?.receive(message)
         }
-    }
-
-    var isEstablished: Bool {
-        if case .established = handshake { return true }
-        return false
     }
 
     /// Round trip of a sealed ping through the relay to the peer and back
@@ -295,8 +398,12 @@ final class PeerSession {
             refuseForPin(stream)
             return stream
         }
-        send(.open(host: target.host, port: UInt16(target.port), window: UInt32(member.configuration.streamWindow)), stream: id)
+        sendOpen(stream)
         return stream
+    }
+
+    func sendOpen(_ stream: ForwardedStream) {
+        send(.open(host: stream.target.host, port: UInt16(stream.target.port), window: UInt32(stream.window.receiveWindow)), stream: stream.id)
     }
 
     private func acceptOpen(id: UInt32, target: TargetAddress, window: Int) {
@@ -304,7 +411,7 @@ final class PeerSession {
             existing.handle(.protocolViolation("peer opened stream \(id) twice"))
             return
         }
-        guard id != 0, id % 2 != nextStreamID % 2 else {
+        guard id != 0, !isOurs(id) else {
             send(.reset(reason: "stream id \(id) is not valid"), stream: id)
             forget(id)
             return
@@ -321,6 +428,9 @@ final class PeerSession {
         stream.connectToTarget(checked)
     }
 
+    /// Whether `id` has this side's parity.
+    func isOurs(_ id: UInt32) -> Bool { id % 2 == nextStreamID % 2 }
+
     /// The relay would not carry this stream's open: end it as refused.
     func refuseStream(_ id: UInt32, reason: String) {
         streams[id]?.handle(.relayRefused(reason: reason))
@@ -329,6 +439,11 @@ final class PeerSession {
     func streamEnded(_ id: UInt32) {
         streams.removeValue(forKey: id)
         forget(id)
+        if !isAttached, streams.isEmpty {
+            suspension?.deadline.cancel()
+            suspension = nil
+            directory.forget(self)
+        }
     }
 
     private func forget(_ id: UInt32) {
@@ -337,41 +452,49 @@ final class PeerSession {
     }
 
     func resumeStreams() {
+        guard isReady else { return }
         for stream in streams.values { stream.resumeReading() }
     }
 
-    private func resetAllStreams(reason: String) {
-        if !streams.isEmpty { member.logger.warning("\(streams.count) stream(s) with \(peerName) reset: \(reason)") }
+    enum ResetLevel { case debug, warning }
+
+    func resetAllStreams(reason: String, level: ResetLevel = .warning) {
+        let live = streams.values.filter { !$0.isEnded }
+        if !live.isEmpty, level == .warning { member.logger.warning("\(live.count) connection(s) with \(peerName) reset: \(reason)") }
         for stream in streams.values { stream.sessionEnded(reason: reason) }
         streams.removeAll()
         sentIndex.removeAll()
         receivedIndex.removeAll()
     }
 
-    /// The keys are out of step: every stream ends, and the next message
-    /// starts a fresh handshake.
-    private func restart(reason: String) {
-        resetAllStreams(reason: reason)
-        queued.removeAll()
-        handshake = .idle
+    /// The keys are out of step, or frames are being forged: new keys,
+    /// resuming the streams if the peer still has the session.
+    private func restart() {
+        dropKeys()
         failuresInARow = 0
         // At once, so the peer, still sending under the old keys, moves too.
         startHandshake()
     }
 
-    /// No session came of our handshake: the streams waiting for it end.
+    /// No session came of our handshake. Streams that never reached the peer
+    /// end; streams of an earlier session wait for the resumption timeout.
     private func abandonHandshake(reason: String) {
-        resetAllStreams(reason: reason)
-        queued.removeAll()
         handshake = .idle
+        guard ticket == nil else { return }
+        resetAllStreams(reason: reason)
     }
 
-    /// The peer or the link is gone: every stream ends abruptly.
-    func close(reason: String) {
-        for (_, pending) in pendingPings { pending.promise.fail(MemberError.disconnected(reason: reason)) }
-        pendingPings.removeAll()
+    /// The group is being left, or there is no resuming: every stream ends
+    /// (with a word to the peer if `tellingPeer` and the session is up).
+    func close(reason: String, tellingPeer: Bool = false) {
+        failPings(reason: reason)
+        suspension?.deadline.cancel()
+        suspension = nil
+        if tellingPeer, isReady {
+            for stream in streams.values where !stream.isEnded { send(.reset(reason: reason), stream: stream.id) }
+        }
         resetAllStreams(reason: reason)
-        queued.removeAll()
-        handshake = .idle
+        dropKeys()
+        isAttached = false
     }
 }

@@ -74,7 +74,11 @@ struct StreamStateMachine: Equatable {
     }
 
     let initiatedLocally: Bool
-    private(set) var state = State.opening
+    private(set) var state = State.opening {
+        didSet { if state == .open { wasOpen = true } }
+    }
+    /// The stream got past opening (it may have ended since).
+    private(set) var wasOpen = false
 
     init(initiatedLocally: Bool) {
         self.initiatedLocally = initiatedLocally

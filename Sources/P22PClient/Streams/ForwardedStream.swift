@@ -23,6 +23,24 @@ final class ForwardedStream {
     private(set) var bytesOut = 0
     /// Data bytes handed to the session so far; our `finish` states it.
     private var bytesSent: UInt64 = 0
+    /// Data sent but not yet delivered by the peer, from byte `retainedFrom`
+    /// to `bytesSent`: resent after a resumption from wherever the peer's
+    /// data stopped. At most the peer's window (plus the read buffer the
+    /// last slice shares).
+    private var retained = CircularBuffer<ByteBuffer>()
+    private var retainedFrom: UInt64 = 0
+    /// Credit the peer granted (its increments, not its first window): it
+    /// delivered every byte before this.
+    private var acknowledged: UInt64 = 0
+    /// Credit we granted the peer (the sum of our increments).
+    private var granted: UInt64 = 0
+    private var finishSent = false
+    private var finishReceived = false
+    /// The peer acknowledged our finish: it has every byte we sent.
+    private var finishAcknowledged = false
+    /// A cleanly closed stream stays until the peer acknowledges its finish,
+    /// in case the last frames were lost with the link and must be resent.
+    private(set) var lingering = false
     /// The static key the peer must prove (a forward's `peer_key`), if any.
     let pinnedKey: [UInt8]?
 
@@ -75,10 +93,25 @@ final class ForwardedStream {
         member.logger.trace("stream \(id) \(event) in \(machine.state)")
         let actions = machine.handle(event)
         for action in actions { perform(action) }
-        if machine.isEnded {
-            held.removeAll()
+        guard machine.isEnded else { return }
+        held.removeAll()
+        if machine.state == .closed, machine.wasOpen, !finishAcknowledged {
+            lingering = true
+            // Its last writes hold the socket; the stream need not.
+            channel = nil
+        } else {
+            retained.removeAll()
             session.streamEnded(id)
         }
+    }
+
+    var isEnded: Bool { machine.isEnded }
+
+    private func endLinger() {
+        guard lingering else { return }
+        lingering = false
+        retained.removeAll()
+        session.streamEnded(id)
     }
 
     private func perform(_ action: StreamStateMachine.Action) {
@@ -89,6 +122,7 @@ final class ForwardedStream {
             member.logger.notice("stream from \(session.peerName) refused: \(reason)")
             session.send(.openRefused(reason: reason), stream: id)
         case .sendFinish:
+            finishSent = true
             session.send(.finish(sentBytes: bytesSent), stream: id)
         case .sendReset(let reason):
             session.send(.reset(reason: reason), stream: id)
@@ -170,11 +204,19 @@ final class ForwardedStream {
         case .openAccepted(let credit):
             handle(.peerAccepted)
             grant(Int(credit))
+        case .window(let increment) where machine.isEnded:
+            acknowledge(UInt64(increment))
+        case .finishAcknowledged:
+            guard finishSent else { return handle(.protocolViolation("the peer acknowledged a finish that was not sent")) }
+            finishAcknowledged = true
+            forgetRetained(upTo: bytesSent)
+            if lingering { endLinger() }
         case .openRefused(let reason):
             handle(.peerRefused(reason: reason))
         case .data(let bytes):
             deliver(bytes)
         case .window(let increment):
+            acknowledge(UInt64(increment))
             grant(Int(increment))
         case .finish(let sentBytes):
             // Every frame before the finish was authenticated in order, so a
@@ -183,10 +225,13 @@ final class ForwardedStream {
             guard sentBytes == UInt64(bytesIn) else {
                 return handle(.protocolViolation("the peer finished after \(sentBytes) bytes but \(bytesIn) arrived"))
             }
+            finishReceived = true
+            // Before the state changes: the stream may end with it.
+            session.send(.finishAcknowledged, stream: id)
             handle(.peerFinished)
         case .reset(let reason):
             handle(.peerReset(reason: reason))
-        case .open, .ping, .pong, .rekey:
+        case .open, .ping, .pong, .rekey, .resume:
             handle(.protocolViolation("unexpected \(message.kind) on stream \(id)"))
         }
     }
@@ -206,6 +251,9 @@ final class ForwardedStream {
         // loop); unchecked, as this runs for every frame.
         write.assumeIsolatedUnsafeUnchecked().whenSuccess {
             guard !self.machine.isEnded, let grant = self.window.delivered(count) else { return }
+            // Counted as granted even if the link is down: the next `resume`
+            // list carries it.
+            self.granted += UInt64(grant)
             self.session.send(.window(increment: UInt32(grant)), stream: self.id)
         }
     }
@@ -224,7 +272,7 @@ final class ForwardedStream {
     // MARK: Local socket
 
     var canRead: Bool {
-        machine.maySend && held.isEmpty && !localEOF && window.sendCredit > 0 && member.linkWritable
+        machine.maySend && held.isEmpty && !localEOF && window.sendCredit > 0 && session.isReady && member.linkWritable
     }
 
     /// NIO wants to read from the local socket; say whether it may now.
@@ -253,18 +301,94 @@ final class ForwardedStream {
 
     /// Sends as much held data as the window allows, in chunks the relay accepts.
     private func sendHeld() {
-        guard machine.maySend else { return }
+        // While the session is down, what the program sends waits here and
+        // its reads pause.
+        guard machine.maySend, session.isReady else { return }
         // Each send may end the stream (a write that fails ends the link).
         while machine.maySend, window.sendCredit > 0, var pending = held.popFirst() {
             while machine.maySend, pending.readableBytes > 0, window.sendCredit > 0 {
                 let size = min(pending.readableBytes, window.sendCredit, member.dataChunk)
                 window.sent(size)
                 bytesSent += UInt64(size)
-                session.send(.data(pending.readSlice(length: size)!), stream: id)
+                let slice = pending.readSlice(length: size)!
+                retained.append(slice)
+                session.send(.data(slice), stream: id)
             }
             if pending.readableBytes > 0 { held.prepend(pending) }
         }
         if held.isEmpty, localEOF { handle(.localFinished) }
+    }
+
+    // MARK: Resumption
+
+
+    /// The peer delivered `increment` more bytes: they need not be kept.
+    private func acknowledge(_ increment: UInt64) {
+        acknowledged += increment
+        forgetRetained(upTo: acknowledged)
+    }
+
+    private func forgetRetained(upTo offset: UInt64) {
+        while retainedFrom < offset, var first = retained.popFirst() {
+            let drop = Int(min(UInt64(first.readableBytes), offset - retainedFrom))
+            first.moveReaderIndex(forwardBy: drop)
+            retainedFrom += UInt64(drop)
+            if first.readableBytes > 0 { retained.prepend(first) }
+        }
+    }
+
+    /// Where this stream stands, for our `resume` list.
+    var resumeState: StreamResume {
+        StreamResume(stream: id, received: UInt64(bytesIn), granted: granted, credit: UInt32(clamping: window.receiveRemaining),
+                     isOpen: machine.wasOpen, finishReceived: finishReceived)
+    }
+
+    /// The peer's side of this stream after a handshake: take its acceptance
+    /// if we missed it, resend the data it has not got, and our finish.
+    func resume(from peer: StreamResume) {
+        guard !machine.isEnded || lingering else { return }
+        if initiatedLocally, machine.state == .opening, peer.isOpen { handle(.peerAccepted) }
+        guard peer.received >= retainedFrom, peer.received <= bytesSent else {
+            member.logger.error("stream \(id) with \(session.peerName): the peer says it received \(peer.received) bytes, but bytes \(retainedFrom)–\(bytesSent) are what can be resent; resetting the stream")
+            return handle(.protocolViolation("the peer's resume point \(peer.received) is outside \(retainedFrom)...\(bytesSent)"))
+        }
+        forgetRetained(upTo: peer.received)
+        acknowledged = max(acknowledged, peer.granted)
+        var credit = Int(peer.credit)
+        var resent = 0
+        for var slice in retained {
+            while slice.readableBytes > 0 {
+                let size = min(slice.readableBytes, member.dataChunk)
+                guard size <= credit else {
+                    return handle(.protocolViolation("the peer's window after resuming (\(peer.credit) bytes) is smaller than the \(bytesSent - peer.received) bytes it is missing"))
+                }
+                credit -= size
+                resent += size
+                session.send(.data(slice.readSlice(length: size)!), stream: id)
+            }
+        }
+        if !machine.isEnded { window.resetSendCredit(to: credit) }
+        if finishSent, !peer.finishReceived { session.send(.finish(sentBytes: bytesSent), stream: id) }
+        if finishSent, peer.finishReceived {
+            finishAcknowledged = true
+            if lingering { endLinger() }
+        }
+        if resent > 0 { member.logger.debug("stream \(id): resent \(resent) bytes from byte \(peer.received)") }
+    }
+
+    /// The peer's list does not have this stream: it ended there while the
+    /// link was down (its reset was lost), or it closed cleanly after our
+    /// last frames arrived.
+    func peerForgot() {
+        if lingering { return endLinger() }
+        handle(.peerReset(reason: "it ended while the link was down"))
+    }
+
+    /// Both lists are in: go on sending.
+    func sessionReady() {
+        guard !machine.isEnded else { return }
+        sendHeld()
+        resumeReading()
     }
 
     /// The local program shut down its write side (TCP FIN).

@@ -58,7 +58,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
         password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
         identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions(), reservation: Reservation? = nil,
-        rekey: RekeyPolicy = .standard
+        rekey: RekeyPolicy = .standard, reconnect: Bool = false
     ) async throws -> Member {
         let groupName = group ?? self.group
         var configuration = GroupSessionConfiguration(
@@ -69,8 +69,10 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         configuration.member.identity = identity ?? MemberIdentity()
         configuration.member.reservation = reservation
         configuration.member.rekey = rekey
-        // One link, and its failures reported: tests watch a member, not a daemon.
-        configuration.keepJoined = false
+        // One link, and its failures reported: tests watch a member, not a
+        // daemon. With `reconnect`, it rejoins quickly, as a daemon would.
+        configuration.keepJoined = reconnect
+        configuration.reconnect = ReconnectPolicy(initialDelay: .milliseconds(50), maxDelay: .milliseconds(200), stablePeriod: .seconds(60))
         configuration.giveUpBeforeFirstJoin = true
         configuration.waitForCreatorAtStart = false
         let lines = memberLog
