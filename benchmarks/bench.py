@@ -47,6 +47,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PASSWORD = "benchmark password"
+# The idle members speak this version of docs/PROTOCOL.md (the join is
+# unchanged since version 2; version 3 added stream resumption).
+PROTOCOL_VERSION = 3
 
 
 class Sizes:
@@ -703,7 +706,7 @@ def idle_streams_memory(setup, count, settle):
 # --- a minimal p22p member over WebSocket, for 1,000 idle members
 
 class GroupKeys:
-    """A group as its creator sets it up (protocol version 2): a random salt,
+    """A group as its creator sets it up (protocol version 2 and later): a random salt,
     and the scrypt cost the creator chose. The benchmark's groups use a low
     cost (the relay only stores it) so that 100 groups derive quickly; the
     known-answer check below uses the standard one."""
@@ -796,7 +799,7 @@ async def ws_member(port, keys, name, create):
             opcode, hello = await asyncio.wait_for(ws_read(reader), 10)
             if opcode == 0x2:
                 break
-        if len(hello) < 39 or hello[0] != 0x01 or hello[1] != 2:
+        if len(hello) < 39 or hello[0] != 0x01 or hello[1] != PROTOCOL_VERSION:
             raise RuntimeError(f"unexpected hello {hello[:2].hex()} ({len(hello)} bytes)")
         challenge = hello[2:34]
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""Time from a relay restart to a working forward again, as p22p-up users see it.
+"""Time from a relay restart to working forwards again, as p22p-up users see it.
 
   benchmarks/reconnect.py BIN_DIR [RUNS]
 
 Starts a relay and two p22p-up members (host allows an echo server, guest
-forwards a local port to it), then RUNS times: kill -9 the relay, connect to
-the forward while it is down (that connection waits), start the relay again
-2 s after the kill on the same port, and time until (a) the waiting
-connection gets its first byte back, with no retry by its client, and (b) a
-new round trip through the forward succeeds. Prints each time and the
-medians.
+forwards a local port to it) and opens one connection through the forward
+that stays open throughout. Then RUNS times (default 10): kill -9 the relay,
+send a byte on the open connection (it is held), connect to the forward
+while the relay is down (that connection waits), start the relay again 2 s
+after the kill on the same port, and time from the moment the new relay
+accepts TCP connections until
+  (r) the open connection's byte comes back: the stream resumed,
+  (a) the waiting connection gets its first byte back, with no retry by its
+      client, and
+  (b) a new round trip through the forward succeeds.
+Prints each run, then the median (p50) and the worst run (p99 of 10) of each.
 
-Before each kill the link has been up for over a minute, as in real life:
-p22p-up's backoff resets only after a stable minute, so back-to-back outages
-would measure a grown backoff instead (up to reconnect.max_delay).
+While a connection is open, p22p-up retries the relay at most 500 ms apart
+whatever its backoff says, so back-to-back outages measure the same thing.
 """
 import os
 import signal
@@ -62,7 +66,7 @@ def round_trip(port):
 
 def main():
     bin_dir = sys.argv[1]
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     relay_port, echo_port, local_port = free_port(), free_port(), free_port()
     echo_server(echo_port)
     work = tempfile.mkdtemp()
@@ -90,18 +94,38 @@ def main():
             if time.monotonic() > deadline:
                 sys.exit("the forward never worked")
             time.sleep(0.05)
-        times, served = [], []
-        for _ in range(runs):
-            time.sleep(62)
+        session = socket.create_connection(("127.0.0.1", local_port), timeout=30)
+        session.sendall(b"open")
+        if session.recv(4) != b"open":
+            sys.exit("the long-lived connection does not echo")
+        resumed, served, times = [], [], []
+        for run in range(runs):
+            time.sleep(5)
             relay.send_signal(signal.SIGKILL)
             relay.wait()
             killed = time.monotonic()
             time.sleep(0.5)
+            session.sendall(bytes([run % 256]))
             waiting = socket.create_connection(("127.0.0.1", local_port), timeout=15)
             waiting.sendall(b"made during the outage")
             time.sleep(max(0, 2 - (time.monotonic() - killed)))
             relay = start_relay()
-            restarted = time.monotonic()
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", relay_port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() - killed > 30:
+                        sys.exit("the relay did not come back")
+                    time.sleep(0.002)
+            accepting = time.monotonic()
+            try:
+                echoed = session.recv(1)
+            except OSError as error:
+                sys.exit(f"the open connection failed instead of resuming: {error}")
+            if echoed != bytes([run % 256]):
+                sys.exit(f"the open connection returned {echoed!r} instead of resuming")
+            resumed.append(time.monotonic() - accepting)
             try:
                 first = waiting.recv(1)
             except OSError as error:
@@ -110,15 +134,18 @@ def main():
                 waiting.close()
             if not first:
                 sys.exit("the connection made during the outage was closed, not served")
-            served.append(time.monotonic() - restarted)
+            served.append(time.monotonic() - accepting)
             while not round_trip(local_port):
-                if time.monotonic() - restarted > 90:
+                if time.monotonic() - accepting > 90:
                     sys.exit("the forward did not come back within 90 s")
                 time.sleep(0.02)
-            times.append(time.monotonic() - restarted)
-            print(f"waiting connection served {served[-1]:.2f} s, new round trip {times[-1]:.2f} s after the restart", flush=True)
-        print(f"median of {runs}: waiting connection served {statistics.median(served):.2f} s, "
-              f"new round trip {statistics.median(times):.2f} s after the restart")
+            times.append(time.monotonic() - accepting)
+            print(f"run {run + 1}: open connection resumed {resumed[-1]:.2f} s, waiting connection served "
+                  f"{served[-1]:.2f} s, new round trip {times[-1]:.2f} s after the relay accepted again", flush=True)
+        session.close()
+        for label, values in [("open connection resumed", resumed), ("waiting connection served", served),
+                              ("new round trip", times)]:
+            print(f"{label}: p50 {statistics.median(values):.2f} s, worst of {runs} {max(values):.2f} s")
     finally:
         for process in members + [relay]:
             process.terminate()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Known-answer vectors for PROTOCOL.md (version 2), computed from the text of
+"""Known-answer vectors for PROTOCOL.md (version 3), computed from the text of
 the specification with Python's hashlib and the `cryptography` package, not
 from the Swift code. Tests/P22PCryptoTests/KnownAnswerTests.swift checks that
 the Swift implementation produces exactly these bytes.
@@ -84,8 +84,10 @@ sig_r = r_static.sign(t_resp)
 mac_r = hmac.new(group_key, t_resp + sig_r, hashlib.sha256).digest()
 response_frame = bytes([0x02]) + r_eph_public + r_static_public + sstr("home-pc") + sig_r + mac_r
 shared = i_eph.exchange(X25519PrivateKey.from_private_bytes(bytes([6] * 32)).public_key())
-keys = hkdf(shared, b"p22p-pair-session-v2" + hashlib.sha256(t_resp + sig_r).digest(), 64, salt=group_key)
-i2r, r2i = keys[:32], keys[32:]
+# 96 bytes: the two directional keys, then the session's resumption secret
+# (HKDF output is a stream, so the first 64 bytes are version 2's keys).
+keys = hkdf(shared, b"p22p-pair-session-v2" + hashlib.sha256(t_resp + sig_r).digest(), 96, salt=group_key)
+i2r, r2i, resumption = keys[:32], keys[32:64], keys[64:]
 print("## Pair handshake (statics 03 x 32 and 05 x 32, ephemerals 04 x 32 and 06 x 32)")
 show("init frame", init_frame)
 show("response", response_frame)
@@ -106,3 +108,47 @@ show("rekey", sealed(i2r, 10, 0, 2, 0, b""))
 next_key = hkdf(i2r, b"p22p-rekey-v1", 32)
 show("next key", next_key)
 show("data after", sealed(next_key, 4, 1, 0, 2, b"world"))
+
+
+# 5.2, 7.5 Resumption: the session above, resumed with new CIDs (laptop now
+# CID 7, home-pc CID 9, as after a relay restart), same static keys, new
+# ephemeral keys 07 x 32 and 08 x 32. The init offers the ticket, the
+# response echoes it; both ids end their transcripts.
+def ticket_id(secret):
+    return hashlib.sha256(b"p22p-resume-id-v3" + secret).digest()[:16]
+
+
+offer = ticket_id(resumption)
+i_eph2, i_eph2_public = x25519(bytes([7] * 32))
+r_eph2, r_eph2_public = x25519(bytes([8] * 32))
+t_init2 = (b"p22p-pair-init-v2" + sstr(group) + (7).to_bytes(2, "big") + (9).to_bytes(2, "big")
+           + sstr("laptop") + i_static_public + i_eph2_public + offer)
+sig_i2 = i_static.sign(t_init2)
+mac_i2 = hmac.new(group_key, t_init2 + sig_i2, hashlib.sha256).digest()
+init_frame2 = bytes([0x01]) + i_eph2_public + i_static_public + sstr("laptop") + sig_i2 + mac_i2 + offer
+t_resp2 = (b"p22p-pair-resp-v2" + hashlib.sha256(t_init2 + sig_i2).digest() + sstr("home-pc")
+           + r_static_public + r_eph2_public + offer)
+sig_r2 = r_static.sign(t_resp2)
+mac_r2 = hmac.new(group_key, t_resp2 + sig_r2, hashlib.sha256).digest()
+response_frame2 = bytes([0x02]) + r_eph2_public + r_static_public + sstr("home-pc") + sig_r2 + mac_r2 + offer
+shared2 = i_eph2.exchange(r_eph2.public_key())
+keys2 = hkdf(shared2 + resumption, b"p22p-pair-resume-v3" + hashlib.sha256(t_resp2 + sig_r2).digest(), 96, salt=group_key)
+i2r2, r2i2, resumption2 = keys2[:32], keys2[32:64], keys2[64:]
+print("## Resumption (first session above; then CIDs 7 and 9, ephemerals 07 x 32 and 08 x 32)")
+show("resumption", resumption)
+show("ticket id", offer)
+show("init frame", init_frame2)
+show("response", response_frame2)
+show("laptop->home", i2r2)
+show("home->laptop", r2i2)
+show("next secret", resumption2)
+show("next ticket", ticket_id(resumption2))
+
+# 7.5 home-pc's stream list, its first frame in the resumed session (counter
+# 0, stream 0 index 0, under home->laptop): stream 1 (home-pc's own, as
+# "home-pc" sorts before "laptop"), 5 bytes received (as if only the "hello"
+# above had arrived), nothing granted yet, credit 1 MiB - 5, open, laptop's
+# finish not received; the last (and only) message of the list.
+entry = ((1).to_bytes(4, "big") + (5).to_bytes(8, "big") + (0).to_bytes(8, "big")
+         + (1048571).to_bytes(4, "big") + bytes([0x01]))
+show("resume list", sealed(r2i2, 11, 0, 0, 0, bytes([1]) + entry))

@@ -31,8 +31,9 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     /// The end-to-end sessions, by peer name; a `GroupSession` keeps them
     /// from one link to the next.
     let directory: PeerDirectory
-    /// Whether the relay welcomed us: only then is a lost link news.
-    private var welcomed = false
+    /// Whether the relay welcomed us: only then is a lost link news, and
+    /// only then do we know our CID, which handshakes bind.
+    private(set) var welcomed = false
     /// Whether our welcome said we created the group.
     public private(set) var created = false
     public internal(set) var allowList: AllowList
@@ -120,6 +121,8 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
             welcomed = true
             logger[metadataKey: "cid"] = "\(cid)"
             logger.info("\(created ? "created" : "joined") group \(configuration.group) as \(name) (CID \(cid))")
+            // The roster came first; with our CID known, waiting sessions resume.
+            directory.welcomed(on: self)
             emit(.joined(Peer(cid: cid, name: name), group: configuration.group, created: created))
             // Cleared before it is fulfilled: whoever the promise wakes (a
             // session serving waiting connections) must find us joined.
@@ -143,7 +146,13 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         case .undeliverable(let cid, let reason):
             if !reason.isEmpty { logger.warning("refused by the relay: \(reason)") }
             guard let peer = roster[cid]?.name else { return }
-            directory.peerLeft(peer, from: self, reason: reason.isEmpty ? "peer \(peer) is gone" : "refused by the relay: \(reason)")
+            if reason.isEmpty {
+                // Gone before its departure reached us: it may come back.
+                directory.peerLeft(peer, from: self, reason: "peer \(peer) is gone")
+            } else {
+                // A rule of the group (creator-only): waiting would not help.
+                directory.peerRefused(peer, from: self, reason: "refused by the relay: \(reason)")
+            }
         case .streamRefused(let cid, let stream, let reason):
             existingSession(for: cid)?.refuseStream(stream, reason: reason)
         case .reservation:
@@ -234,9 +243,11 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     }
 
     /// The session with the member at `peer`, created on first use; nil if
-    /// no member is there.
+    /// no member is there, or our link is gone (frames of its last read can
+    /// still arrive after it closed: they must not pull a suspended session
+    /// back onto a dead link).
     func session(for peer: CID) -> PeerSession? {
-        guard let name = roster[peer]?.name else { return nil }
+        guard link != nil, let name = roster[peer]?.name else { return nil }
         return directory.session(named: name, cid: peer, on: self)
     }
 

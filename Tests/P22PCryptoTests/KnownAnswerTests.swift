@@ -73,6 +73,45 @@ final class KnownAnswerTests: XCTestCase {
         XCTAssertEqual(hex(home.receiving), hex(laptop.sending))
     }
 
+    /// Version 3: the first session's ticket, then a resumed handshake on
+    /// new CIDs (a relay restart), and the first frame of it, home-pc's list.
+    func testResumption() throws {
+        let (_, _, laptopFirst, homeFirst) = try handshake()
+        XCTAssertEqual(hex(laptopFirst.ticket.secret), "022656e21440bafd06f6f8372952180b35e8c09bc879ee0813195a50106ecd65")
+        XCTAssertEqual(hex(laptopFirst.ticket.id), "58272ab2a941b7516f8948b8ba214f19")
+        XCTAssertEqual(homeFirst.ticket.id, laptopFirst.ticket.id)
+
+        let laptop = PairHandshake.Local(group: "demo", groupKey: Self.secrets.groupKey,
+                                         identity: try MemberIdentity(seed: Array(repeating: 3, count: 32)), name: "laptop", cid: CID(7))
+        let home = PairHandshake.Local(group: "demo", groupKey: Self.secrets.groupKey,
+                                       identity: try MemberIdentity(seed: Array(repeating: 5, count: 32)), name: "home-pc", cid: CID(9))
+        let initiator = PairHandshake.Initiator(laptop, peer: CID(9), resuming: laptopFirst.ticket,
+                                                ephemeral: try .init(rawRepresentation: Array(repeating: UInt8(7), count: 32)))
+        let (response, homeKeys, _, homeResumed) = try PairHandshake.respond(
+            to: initiator.message, from: CID(7), as: home, ticket: { $0 == homeFirst.ticket.id ? homeFirst.ticket : nil },
+            ephemeral: try .init(rawRepresentation: Array(repeating: UInt8(8), count: 32)))
+        let (laptopKeys, _, laptopResumed) = try initiator.finish(response)
+        XCTAssertTrue(homeResumed)
+        XCTAssertTrue(laptopResumed)
+        var initFrame = ByteBuffer()
+        PeerFrame.handshakeInit(initiator.message).encode(into: &initFrame)
+        var responseFrame = ByteBuffer()
+        PeerFrame.handshakeResponse(response).encode(into: &responseFrame)
+        XCTAssertEqual(hex(initFrame), "0113be4feaeaf204c7fd3358fc9c00721881d174278128227ec674f37f7fe97b6ded4928c628d1c2c6eae90338905995612959273a5c63f93636c14614ac8737d1066c6170746f70d3bbded2b92432aedbb271340ede16660c43521ee94334b785e938e38a341df2d8664d48be0822398d736203073e09501093e573523fb595ceb3fd3064b9410aab1376e7268487b9cc3ef40a6b0a2565b6e5f6b3bf4e5290349e17e8819537e358272ab2a941b7516f8948b8ba214f19")
+        XCTAssertEqual(hex(responseFrame), "0231d4ab6aceec961137917037936e60716fac573afe94d9da84a8020448dfc1126e7a1cdd29b0b78fd13af4c5598feff4ef2a97166e3ca6f2e4fbfccd80505bf107686f6d652d70637f78176c72a31667ca18a2f47c2572779e2efea1e871e7a1cd68629c31e153aa9a00d875ddd1083b3406ea9ac1e06e096ab0cc9051ca214dfcd749357c4e7c0f1f90b38c3d5bdd989215f1cf81c5c976433c6abcfb2d1ea25a305491accf093158272ab2a941b7516f8948b8ba214f19")
+        XCTAssertEqual(hex(laptopKeys.sending), "a5559b9dc58c967c6b915db145c691cbe0db5a85472ef3bec2fbebe283b71621")
+        XCTAssertEqual(hex(laptopKeys.receiving), "28333aaca7fe811e4b0dcf410775c49c573fbb9dc92e5c1a7dd4597c89bdeeaf")
+        XCTAssertEqual(hex(homeKeys.sending), hex(laptopKeys.receiving))
+        XCTAssertEqual(hex(laptopKeys.ticket.secret), "c1b4278676b06c68c4fe499a4f192797e68d109b03bda20c8a0a1e4b4733b7ad")
+        XCTAssertEqual(hex(laptopKeys.ticket.id), "abc87f09030b8f5e5c783521628381c6")
+
+        var sealer = FrameSealer(key: homeKeys.sending)
+        var list = ByteBuffer()
+        sealer.seal(.resume([StreamResume(stream: 1, received: 5, granted: 0, credit: 1_048_571, isOpen: true, finishReceived: false)], last: true),
+                    stream: 0, index: 0, into: &list)
+        XCTAssertEqual(hex(list), "030b0000000000000000000000009795bc91841d2102d440aac28a8a386c29726e1fcdce30c00726c002cab7d4444d9339767e4fb6ee4b8b")
+    }
+
     func testSealedFramesAndRekey() throws {
         var sealer = FrameSealer(key: SymmetricKey(data: bytes("2fd0b02b60e6f0ab2ec97417be63d8bee6581fd94c5545e2dd9d0e265f904a35")))
         func seal(_ message: StreamMessage, stream: UInt32, index: UInt64) -> String {

@@ -90,6 +90,11 @@ final class FrameCodingTests: XCTestCase {
             .open(host: "db.local", port: 5432, window: 1 << 20), .openAccepted(window: 65536),
             .openRefused(reason: "127.0.0.1:22 is not allowed"), .data(data), .window(increment: 4096),
             .finish(sentBytes: 123_456), .reset(reason: "gone"), .ping(token: 42), .pong(token: 42),
+            .finishAcknowledged, .resume([], last: true),
+            .resume((1...StreamResume.maxPerMessage).map {
+                StreamResume(stream: UInt32($0), received: UInt64($0) << 33, granted: UInt64($0), credit: UInt32($0) << 10,
+                             isOpen: $0 % 2 == 0, finishReceived: $0 % 3 == 0)
+            }, last: false),
         ]
         for message in messages {
             var body = ByteBuffer()
@@ -99,6 +104,15 @@ final class FrameCodingTests: XCTestCase {
         var oversized = ByteBuffer()
         oversized.writeBytes(Array(repeating: 0, count: Limits.maxDataChunk + 1))
         XCTAssertThrowsError(try StreamMessage.decode(kind: .data, body: oversized))
+        // A resume list is whole entries, at most 100 per message.
+        var ragged = ByteBuffer()
+        StreamMessage.resume([StreamResume(stream: 1, received: 0, granted: 0, credit: 0, isOpen: true, finishReceived: false)], last: true)
+            .encodeBody(into: &ragged)
+        XCTAssertThrowsError(try StreamMessage.decode(kind: .resume, body: ragged.getSlice(at: 0, length: ragged.readableBytes - 1)!))
+        var long = ByteBuffer()
+        StreamMessage.resume(Array(repeating: StreamResume(stream: 1, received: 0, granted: 0, credit: 0, isOpen: true, finishReceived: false),
+                                   count: StreamResume.maxPerMessage + 1), last: true).encodeBody(into: &long)
+        XCTAssertThrowsError(try StreamMessage.decode(kind: .resume, body: long))
     }
 
     func testPeerFramesRoundTrip() throws {
@@ -109,6 +123,15 @@ final class FrameCodingTests: XCTestCase {
         initFrame.encode(into: &buffer)
         XCTAssertEqual(try PeerFrame.decode(buffer), initFrame)
         XCTAssertThrowsError(try PeerFrame.decode(buffer.getSlice(at: 0, length: 40)!))
+        // A resumption offer is 16 bytes after the MAC, or nothing.
+        let resuming = PeerFrame.handshakeInit(HandshakeMessage(
+            ephemeralKey: Array(repeating: 1, count: 32), staticKey: Array(repeating: 3, count: 32), name: "laptop",
+            signature: Array(repeating: 4, count: 64), mac: Array(repeating: 2, count: 32), resume: Array(repeating: 9, count: 16)))
+        var offer = ByteBuffer()
+        resuming.encode(into: &offer)
+        XCTAssertEqual(offer.readableBytes, buffer.readableBytes + 16)
+        XCTAssertEqual(try PeerFrame.decode(offer), resuming)
+        XCTAssertThrowsError(try PeerFrame.decode(offer.getSlice(at: 0, length: offer.readableBytes - 1)!))
     }
 
     func testMemberNames() {

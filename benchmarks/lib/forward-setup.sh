@@ -1,11 +1,17 @@
 # Sourced by forward-throughput.sh and profile.sh: builds p22p in release mode
-# and starts a target, a relay and two members with one forward to the target.
+# (unless P22P_BIN is set) and starts a target, a relay and two members with one forward to the target.
 # The target is bulk.py's sink, or bench.py's echo/sink target with TARGET=echo.
 # Sets SINK (the target's port), LOCAL (the forward's local port), WORK and
 # RELAY_PID/HOST_PID/GUEST_PID; everything started is stopped by PID on exit.
-swift build -c release --product p22p-server >/dev/null
-swift build -c release --product p22p >/dev/null
-BIN=.build/release
+# P22P_BIN=DIR uses binaries from DIR instead (to compare two builds in one
+# session: copy one build's binaries aside first).
+if [ -n "${P22P_BIN:-}" ]; then
+  BIN=$P22P_BIN
+else
+  swift build -c release --product p22p-server >/dev/null
+  swift build -c release --product p22p >/dev/null
+  BIN=.build/release
+fi
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }

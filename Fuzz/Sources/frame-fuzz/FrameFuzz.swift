@@ -20,7 +20,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     }
     _ = try? PeerFrame.decode(buffer)
-    if size > 0, let kind = StreamMessageKind(rawValue: data[0] % 10) {
+    if size > 0, let kind = StreamMessageKind(rawValue: data[0] % 16) {
         if let message = try? StreamMessage.decode(kind: kind, body: buffer.getSlice(at: 1, length: size - 1)!) {
             var body = ByteBuffer()
             message.encodeBody(into: &body)

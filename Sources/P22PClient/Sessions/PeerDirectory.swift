@@ -37,10 +37,22 @@ final class PeerDirectory {
         sessions[name]?.attach(to: member, cid: cid)
     }
 
+    /// `member` has its CID: sessions on its roster that wait may resume.
+    func welcomed(on member: Member) {
+        for session in sessions.values where session.member === member { session.linkReady() }
+    }
+
     /// The relay says `name` left (or its frames cannot be delivered).
     func peerLeft(_ name: String, from member: Member, reason: String) {
         guard let session = sessions[name], session.member === member else { return }
         suspendOrClose(session, reason: reason)
+    }
+
+    /// The relay will not carry frames to `name` at all: its streams end now.
+    func peerRefused(_ name: String, from member: Member, reason: String) {
+        guard let session = sessions[name], session.member === member else { return }
+        session.close(reason: reason)
+        forget(session)
     }
 
     /// `member`'s link is gone: every session that ran on it waits for its

@@ -40,6 +40,9 @@ final class PeerSession {
     var synced = false
     /// The last session's resumption ticket; nil until a handshake completes.
     private(set) var ticket: ResumptionTicket?
+    /// The one before: if the response that made `ticket` was lost, the
+    /// peer still offers this one.
+    private var previousTicket: ResumptionTicket?
     /// The peer's `resume` list so far, until its last message.
     var peerStreams: [UInt32: StreamResume] = [:]
     /// Window grants and pings made while the peer's list is still on its
@@ -102,7 +105,12 @@ final class PeerSession {
         isAttached = true
         guard moved else { return }
         if isEstablished { dropKeys() }
-        if hasStreams, case .idle = handshake { startHandshake() }
+        linkReady()
+    }
+
+    /// Starts resuming if streams wait and our link can handshake.
+    func linkReady() {
+        if hasStreams, isAttached, case .idle = handshake { startHandshake() }
     }
 
     /// The link or the peer is gone for now: keys are dropped, streams stay
@@ -111,6 +119,11 @@ final class PeerSession {
         isAttached = false
         dropKeys()
         failPings(reason: reason)
+        startWaiting(reason: reason, timeout: timeout)
+    }
+
+    /// Streams wait for new keys from here on, at most `timeout`.
+    private func startWaiting(reason: String, timeout: TimeAmount) {
         guard suspension == nil else { return }
         member.logger.notice("\(streams.count) connection(s) with \(peerName) wait for it to come back (\(reason)); at most \(timeout.seconds) s")
         let deadline = member.eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.giveUp(after: timeout) }
@@ -148,7 +161,9 @@ final class PeerSession {
             switch message {
             case .ping:
                 queued.append((stream, message))
-            case .window where isEstablished:
+            case .window where isEstablished, .openAccepted where isEstablished, .openRefused where isEstablished:
+                // Made after our list went out: the peer's list cannot
+                // bring them back, so they wait for it instead.
                 queued.append((stream, message))
             default:
                 break
@@ -200,7 +215,8 @@ final class PeerSession {
     // MARK: Handshake
 
     private func startHandshake() {
-        guard isAttached, let local = member.handshakeLocal else { return }
+        // Before the welcome our CID is unknown, and the handshake binds it.
+        guard isAttached, member.welcomed, let local = member.handshakeLocal else { return }
         let initiator = PairHandshake.Initiator(local, peer: peer, resuming: ticket)
         handshake = .initiating(initiator)
         // A peer that refuses us (a name it cannot match) says nothing: the
@@ -229,6 +245,7 @@ final class PeerSession {
         handshake = .established(sealer: FrameSealer(key: keys.sending), opener: FrameOpener(key: keys.receiving))
         sendingKeySince = .now()
         failuresInARow = 0
+        previousTicket = ticket
         ticket = keys.ticket
         self.proof = proof
         if hadSession, !resumed {
@@ -287,10 +304,10 @@ final class PeerSession {
                 return
             }
             guard let local = member.handshakeLocal else { return }
-            let ticket = self.ticket
+            let tickets = [ticket, previousTicket].compactMap { $0 }
             let answer: (response: HandshakeMessage, keys: SessionKeys, proof: PairHandshake.PeerProof, resumed: Bool)
             do {
-                answer = try PairHandshake.respond(to: message, from: peer, as: local, ticket: { $0 == ticket?.id ? ticket : nil })
+                answer = try PairHandshake.respond(to: message, from: peer, as: local, ticket: { id in tickets.first { $0.id == id } })
             } catch {
                 member.logger.warning("handshake from \(peerName) refused: \(error)")
                 return
@@ -472,16 +489,29 @@ final class PeerSession {
     private func restart() {
         dropKeys()
         failuresInARow = 0
+        waitForNewKeys(reason: "frames from \(peerName) kept failing authentication")
         // At once, so the peer, still sending under the old keys, moves too.
         startHandshake()
     }
 
     /// No session came of our handshake. Streams that never reached the peer
-    /// end; streams of an earlier session wait for the resumption timeout.
+    /// end; streams of an earlier session wait (within the resumption
+    /// timeout) while the handshake is tried again.
     private func abandonHandshake(reason: String) {
         handshake = .idle
-        guard ticket == nil else { return }
-        resetAllStreams(reason: reason)
+        guard ticket != nil, directory.resumeTimeout != nil, hasStreams else { return resetAllStreams(reason: reason) }
+        waitForNewKeys(reason: reason)
+        startHandshake()
+    }
+
+    /// Bounds a wait for keys that happens while the link is up.
+    private func waitForNewKeys(reason: String) {
+        guard hasStreams else { return }
+        if let timeout = directory.resumeTimeout, timeout > .zero {
+            startWaiting(reason: reason, timeout: timeout)
+        } else {
+            resetAllStreams(reason: reason)
+        }
     }
 
     /// The group is being left, or there is no resuming: every stream ends
