@@ -810,7 +810,7 @@ async def ws_member(port, keys, name, create):
         name_bytes = sstr(name)
         created = keys.derivation + keys.public if create else b""
         transcript = b"p22p-auth-v2" + challenge + bytes([1 if create else 2]) + group_bytes + name_bytes + member_key + created
-        message = (bytes([0x10 if create else 0x11, 2]) + group_bytes + name_bytes + member_key + created
+        message = (bytes([0x10 if create else 0x11, PROTOCOL_VERSION]) + group_bytes + name_bytes + member_key + created
                    + keys.private.sign(transcript) + identity.sign(transcript) + b"\x00\x00")
         writer.write(ws_frame(0x2, message))
         while True:
