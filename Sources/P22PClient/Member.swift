@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -68,9 +69,19 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
                             directory: directory, onEvent: onEvent)
         let joined = eventLoop.makePromise(of: Void.self)
         member.joinPromise = joined
+        let proxy: ProxyURL?
+        do {
+            proxy = try configuration.proxy.proxy(for: configuration.server, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            let failure = MemberError.invalidConfiguration(error.description)
+            member.joinPromise = nil
+            joined.fail(failure)
+            member.closedPromise.succeed("\(failure)")
+            return eventLoop.makeFailedFuture(failure)
+        }
         return RelayDialer.connect(
             to: configuration.server, group: configuration.group, tls: configuration.tls,
-            keepalive: configuration.keepalive, maxFrameSize: configuration.maxFrameSize, on: eventLoop,
+            keepalive: configuration.keepalive, maxFrameSize: configuration.maxFrameSize, on: eventLoop, proxy: proxy,
             makeHandler: { MemberConnectionHandler(member: member) }
         ).flatMapError { error in
             member.joinPromise = nil

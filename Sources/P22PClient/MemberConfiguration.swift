@@ -28,6 +28,9 @@ public struct MemberConfiguration: Sendable {
     public var kdf: KDFParameters = .standard
     /// When each direction of a pair session moves to its next key.
     public var rekey: RekeyPolicy = .standard
+    /// How the relay is reached: directly, through a proxy, or as the
+    /// environment's proxy variables say (the default, as curl does).
+    public var proxy: ProxySetting = .fromEnvironment
 
     /// One identity per process unless an identity file is given, so every
     /// group a process joins sees the same key.

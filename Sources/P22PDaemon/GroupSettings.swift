@@ -16,6 +16,7 @@ struct GroupSettings: Equatable {
     var keepalive: Keepalive
     var reconnect: ReconnectPolicy
     var resumeTimeout: Duration
+    var proxy: ProxySetting
 
     init(group: GroupProfile, profile: Profile) {
         self.group = group
@@ -26,6 +27,7 @@ struct GroupSettings: Equatable {
         self.keepalive = profile.keepalive
         self.reconnect = profile.reconnect
         self.resumeTimeout = profile.resumeTimeout
+        self.proxy = group.proxy ?? profile.proxy
     }
 
     /// What identifies the group across reloads.
@@ -51,6 +53,7 @@ struct GroupSettings: Equatable {
                                                       allowList: group.allow, tls: tls, keepalive: keepalive)
         configuration.reconnect = reconnect
         configuration.resumeTimeout = TimeAmount(resumeTimeout)
+        configuration.member.proxy = proxy
         configuration.fallbackServers = fallbackServers
         configuration.reservationFile = group.reservation
         configuration.forwards = group.forwards

@@ -19,6 +19,9 @@ public struct Profile: Equatable, Sendable {
     /// How long open connections wait for a peer (or our link) to come back
     /// before they are reset (`resume_timeout:`); zero resets them at once.
     public var resumeTimeout: Duration = Profile.defaultResumeTimeout
+    /// How relays are reached (`proxy:`): the environment's proxy variables
+    /// unless a proxy URL or `none` is given.
+    public var proxy: ProxySetting = .fromEnvironment
     public var log: LogSettings
     /// An embedded relay run in the same process, if any.
     public var relay: RelaySettings?
@@ -66,4 +69,6 @@ public struct GroupProfile: Equatable, Sendable {
     public var server: ServerURL?
     /// The rest of this group's `server:` list, if it gives one.
     public var fallbackServers: [ServerURL] = []
+    /// Overrides the profile's `proxy` for this group.
+    public var proxy: ProxySetting?
 }

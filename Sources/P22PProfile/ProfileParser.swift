@@ -55,13 +55,14 @@ public struct ProfileParser {
     // MARK: Sections
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
-        let top = try mapping(node, "the profile", keys: ["server", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "log", "relay", "groups"])
+        let top = try mapping(node, "the profile", keys: ["server", "proxy", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "log", "relay", "groups"])
         let servers = try top["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") } ?? [.default]
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
         let identityFile = try top["identity_file"].map { value throws(ProfileError) in resolve(try string(value, key: "identity_file")) }
         let tls = try top["tls"].map { value throws(ProfileError) in try parseTLS(value) } ?? TLSOptions()
         let reconnect = try top["reconnect"].map { value throws(ProfileError) in try parseReconnect(value) } ?? .standard
         let keepalive = try top["keepalive"].map { value throws(ProfileError) in try parseKeepalive(value) } ?? .standard
+        let proxy = try top["proxy"].map { value throws(ProfileError) in try proxySetting(value) } ?? .fromEnvironment
         let resumeTimeout = try top["resume_timeout"].map { value throws(ProfileError) in try duration(value, key: "resume_timeout") } ?? Profile.defaultResumeTimeout
         guard resumeTimeout >= .zero else { throw error(at: top["resume_timeout"], "resume_timeout must not be negative") }
         let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
@@ -80,7 +81,7 @@ public struct ProfileParser {
             groups.append(group)
         }
         return Profile(server: servers[0], fallbackServers: Array(servers.dropFirst()), name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
-                       resumeTimeout: resumeTimeout,
+                       resumeTimeout: resumeTimeout, proxy: proxy,
                        log: log, relay: relay, groups: groups)
     }
 
@@ -145,7 +146,7 @@ public struct ProfileParser {
 
     private func parseGroup(_ node: Node, listeners: inout [TargetAddress: Node],
                             warnings: inout [ProfileWarning]) throws(ProfileError) -> GroupProfile {
-        let keys = ["name", "member", "password_file", "password_env", "password", "create", "reservation", "allow", "forwards", "server"]
+        let keys = ["name", "member", "password_file", "password_env", "password", "create", "reservation", "allow", "forwards", "server", "proxy"]
         let fields = try mapping(node, "a group", keys: keys)
         guard let nameNode = fields["name"] else { throw error(at: node, "a group needs \"name\"") }
         let name = try string(nameNode, key: "name")
@@ -178,6 +179,7 @@ public struct ProfileParser {
         let reservation = try fields["reservation"].map { value throws(ProfileError) in try reservationFile(value, group: name) }
         let servers = try fields["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") }
         let member = try fields["member"].map { value throws(ProfileError) in try memberName(value) }
+        let proxy = try fields["proxy"].map { value throws(ProfileError) in try proxySetting(value) }
 
         var allow = AllowList()
         if let allowNode = fields["allow"] {
@@ -195,7 +197,7 @@ public struct ProfileParser {
             }
         }
         return GroupProfile(name: name, member: member, password: password, create: create, reservation: reservation,
-                            allow: allow, forwards: forwards, server: servers?.first, fallbackServers: Array(servers?.dropFirst() ?? []))
+                            allow: allow, forwards: forwards, server: servers?.first, fallbackServers: Array(servers?.dropFirst() ?? []), proxy: proxy)
     }
 
     private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
@@ -283,6 +285,11 @@ public struct ProfileParser {
     private func serverURL(_ node: Node, key: String) throws(ProfileError) -> ServerURL {
         let text = try string(node, key: key)
         do { return try ServerURL(parsing: text) } catch { throw self.error(at: node, "\(key): \(error)") }
+    }
+
+    private func proxySetting(_ node: Node) throws(ProfileError) -> ProxySetting {
+        let text = try string(node, key: "proxy")
+        do { return try ProxySetting(parsing: text) } catch { throw self.error(at: node, "proxy: \(error), or none") }
     }
 
     private func memberName(_ node: Node, key: String = "member") throws(ProfileError) -> String {

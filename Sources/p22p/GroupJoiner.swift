@@ -34,6 +34,9 @@ struct GroupJoiner {
         var configuration = GroupSessionConfiguration(server: server, group: group, name: name, policy: policy,
                                                       allowList: allowList, tls: try options.tlsOptions())
         configuration.member.identity = try options.loadIdentity()
+        if let proxy = options.proxy {
+            do { configuration.member.proxy = try ProxySetting(parsing: proxy) } catch { throw .usage("--proxy \(error), or none") }
+        }
         configuration.fallbackServers = Array(servers.dropFirst())
         configuration.giveUpBeforeFirstJoin = true
         return configuration

@@ -15,6 +15,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the group password from the first line of FILE (else $P22P_PASSWORD, else a prompt).", valueName: "FILE"))
     var passwordFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Reach the relay through a proxy: http://[USER:PASSWORD@]HOST:PORT (HTTP CONNECT) or socks5://[USER:PASSWORD@]HOST:PORT; none to ignore https_proxy, http_proxy and all_proxy (default: those variables, as curl reads them).", valueName: "URL"))
+    var proxy: String?
+
     @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE"))
     var caFile: String?
 

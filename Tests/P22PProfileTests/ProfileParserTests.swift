@@ -255,6 +255,22 @@ final class ProfileParserTests: XCTestCase {
         XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.keepalive, .standard)
     }
 
+    func testProxyAtTopLevelAndPerGroup() throws {
+        let profile = try parse("""
+        proxy: http://user:pw@proxy.corp:3128
+        groups:
+          - { name: home, password_env: PW }
+          - { name: lab, password_env: PW, proxy: none }
+        """).profile
+        XCTAssertEqual(profile.proxy, .via(ProxyURL(kind: .http, host: "proxy.corp", port: 3128, username: "user", password: "pw")))
+        XCTAssertNil(profile.groups[0].proxy)
+        XCTAssertEqual(profile.groups[1].proxy, .direct)
+        XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.proxy, .fromEnvironment)
+        XCTAssertThrowsError(try parse("proxy: ftp://x:21\ngroups: [ { name: home, password_env: PW } ]")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("profile.yaml:1:8: proxy:"), "\(error)")
+        }
+    }
+
     func testResumeTimeoutIsSettableAndDefaultsToThirtySeconds() throws {
         let profile = try parse("""
         resume_timeout: 2m

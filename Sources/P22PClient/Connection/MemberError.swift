@@ -3,6 +3,8 @@ import P22PWire
 /// Why joining or staying in a group failed, in words for the user.
 public enum MemberError: Error, Equatable, CustomStringConvertible {
     case cannotConnect(ServerURL, reason: String)
+    /// The proxy to the relay failed; `reason` follows "proxy HOST:PORT".
+    case proxyFailed(ProxyURL, reason: String)
     case relayRejected(status: Int, message: String)
     case refused(RefusalCode, message: String)
     case protocolViolation(String)
@@ -15,6 +17,7 @@ public enum MemberError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotConnect(let url, let reason): "cannot connect to \(url): \(reason)"
+        case .proxyFailed(let proxy, let reason): "proxy \(proxy.address) \(reason)"
         case .relayRejected(let status, let message):
             "the relay refused the WebSocket upgrade (HTTP \(status))" + (message.isEmpty ? "" : ": \(message)")
         case .refused(_, let message): message
@@ -28,7 +31,9 @@ public enum MemberError: Error, Equatable, CustomStringConvertible {
 
     /// True when the relay could not be reached at all (exit status 2 in the tools).
     public var isConnectFailure: Bool {
-        if case .cannotConnect = self { return true }
-        return false
+        switch self {
+        case .cannotConnect, .proxyFailed: true
+        default: false
+        }
     }
 }

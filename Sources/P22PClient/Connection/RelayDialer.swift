@@ -13,13 +13,14 @@ import P22PCrypto
 import P22PTransport
 import P22PWire
 
-/// Opens the WebSocket to a relay for one group: TCP (and TLS for wss://),
-/// the HTTP upgrade with subprotocol p22p.v1 on the group's routing path, then
-/// the message handlers. Fails with a `MemberError` the user can act on.
+/// Opens the WebSocket to a relay for one group: TCP (through a proxy's
+/// tunnel if one is given; then TLS for wss://), the HTTP upgrade with
+/// subprotocol p22p.v1 on the group's routing path, then the message
+/// handlers. Fails with a `MemberError` the user can act on.
 enum RelayDialer {
     static func connect(
         to url: ServerURL, group: String, tls: TLSOptions, keepalive: Keepalive, maxFrameSize: Int,
-        on eventLoop: EventLoop, connectTimeout: TimeAmount = .seconds(10),
+        on eventLoop: EventLoop, proxy: ProxyURL? = nil, connectTimeout: TimeAmount = .seconds(10),
         makeHandler: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<Channel> {
         let sslContext: NIOSSLContext?
@@ -32,50 +33,87 @@ enum RelayDialer {
         // For wss://, nothing is written until the certificate passed every check.
         let tlsReady = eventLoop.makePromise(of: Void.self)
         let path = url.pathPrefix + RoutingKey.path(forGroup: group)
+        // TLS and the WebSocket go on the connection once it reaches the relay:
+        // at once, or once the proxy opened its tunnel.
+        let setUpRelayPipeline: @Sendable (Channel) -> EventLoopFuture<Void> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let sslContext {
+                    let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.isIPAddress ? nil : url.host)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(CertificatePinCheck(pin: tls.pinSHA256, url: url, ready: tlsReady))
+                } else {
+                    tlsReady.succeed(())
+                }
+                let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
+                let boundCatcher = NIOLoopBound(catcher, eventLoop: channel.eventLoop)
+                let upgrader = WebSocketClientUpgrader(
+                    upgradePipelineHandler: { channel, response in
+                        guard response.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains(where: { $0 == ProtocolVersion.subprotocol }) else {
+                            upgraded.fail(MemberError.protocolViolation("the relay did not accept subprotocol \(ProtocolVersion.subprotocol)"))
+                            return channel.close()
+                        }
+                        return channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandlers([
+                                WebSocketMessageHandler(role: .client, keepalive: keepalive, maxMessageSize: maxFrameSize),
+                                makeHandler(),
+                            ])
+                            upgraded.succeed(())
+                        }
+                    })
+                try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                    leftOverBytesStrategy: .forwardBytes,
+                    withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                        context.pipeline.syncOperations.removeHandler(boundCatcher.value, promise: nil)
+                    }))
+                try channel.pipeline.syncOperations.addHandler(catcher)
+            }
+        }
+        let tunnel = eventLoop.makePromise(of: Void.self)
+        if proxy == nil { tunnel.succeed(()) }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: WebSocketLinkReads.allocator)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.isIPAddress ? nil : url.host)
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                        try channel.pipeline.syncOperations.addHandler(CertificatePinCheck(pin: tls.pinSHA256, url: url, ready: tlsReady))
-                    } else {
-                        tlsReady.succeed(())
-                    }
-                    let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
-                    let boundCatcher = NIOLoopBound(catcher, eventLoop: channel.eventLoop)
-                    let upgrader = WebSocketClientUpgrader(
-                        upgradePipelineHandler: { channel, response in
-                            guard response.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains(where: { $0 == ProtocolVersion.subprotocol }) else {
-                                upgraded.fail(MemberError.protocolViolation("the relay did not accept subprotocol \(ProtocolVersion.subprotocol)"))
-                                return channel.close()
-                            }
-                            return channel.eventLoop.makeCompletedFuture {
-                                try channel.pipeline.syncOperations.addHandlers([
-                                    WebSocketMessageHandler(role: .client, keepalive: keepalive, maxMessageSize: maxFrameSize),
-                                    makeHandler(),
-                                ])
-                                upgraded.succeed(())
-                            }
-                        })
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes,
-                        withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                            context.pipeline.syncOperations.removeHandler(boundCatcher.value, promise: nil)
-                        }))
-                    try channel.pipeline.syncOperations.addHandler(catcher)
+                guard let proxy else { return setUpRelayPipeline(channel) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ProxyTunnel(proxy: proxy, host: url.host, port: url.port, done: tunnel))
                 }
             }
         let hostHeader = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
-        return bootstrap.connect(host: url.host, port: url.port)
+        let dialled: (host: String, port: Int) = proxy.map { ($0.host, $0.port) } ?? (url.host, url.port)
+        return bootstrap.connect(host: dialled.host, port: dialled.port)
             .flatMapErrorThrowing { error in
-                let failure = MemberError.cannotConnect(url, reason: describeSocketError(error))
+                let failure = proxy.map { MemberError.proxyFailed($0, reason: "cannot be reached: \(describeSocketError(error))") }
+                    ?? MemberError.cannotConnect(url, reason: describeSocketError(error))
                 upgraded.fail(failure)
                 tlsReady.fail(failure)
+                tunnel.fail(failure)
                 throw failure
+            }
+            .flatMap { channel in
+                guard let proxy else { return channel.eventLoop.makeSucceededFuture(channel) }
+                let timeout = channel.eventLoop.scheduleTask(in: connectTimeout) {
+                    tunnel.fail(MemberError.proxyFailed(proxy, reason: "did not open a tunnel to \(url.host):\(url.port) within \(connectTimeout.seconds) s"))
+                }
+                return tunnel.futureResult.flatMap {
+                    timeout.cancel()
+                    do {
+                        let handler = try channel.pipeline.syncOperations.handler(type: ProxyTunnel.self)
+                        return channel.pipeline.syncOperations.removeHandler(handler)
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
+                .flatMap { setUpRelayPipeline(channel) }
+                .map { channel }
+                .flatMapError { error in
+                    timeout.cancel()
+                    channel.close(promise: nil)
+                    upgraded.fail(error)
+                    tlsReady.fail(error)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
             }
             .flatMap { channel in
                 channel.closeFuture.whenComplete { _ in

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import P22PCrypto
 import P22PTransport
@@ -37,8 +38,14 @@ public enum ReservationClient {
     private static func request(_ message: ControlMessage, group: String, server: ServerURL, tls: TLSOptions,
                                 on eventLoop: EventLoop) -> EventLoopFuture<Reservation> {
         let answer = eventLoop.makePromise(of: Reservation.self)
+        let proxy: ProxyURL?
+        do {
+            proxy = try ProxySetting.fromEnvironment.proxy(for: server, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            return eventLoop.makeFailedFuture(MemberError.invalidConfiguration(error.description))
+        }
         return RelayDialer.connect(
-            to: server, group: group, tls: tls, keepalive: .standard, maxFrameSize: Limits.defaultMaxFrameSize, on: eventLoop,
+            to: server, group: group, tls: tls, keepalive: .standard, maxFrameSize: Limits.defaultMaxFrameSize, on: eventLoop, proxy: proxy,
             makeHandler: { ReservationHandler(request: message, answer: answer) }
         ).flatMap { channel in
             channel.closeFuture.whenComplete { _ in

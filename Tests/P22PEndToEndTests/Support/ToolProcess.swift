@@ -21,18 +21,27 @@ final class ToolProcess: @unchecked Sendable {  // output in locked boxes; Proce
 
     /// `namespace` runs the tool inside that network namespace (`ip netns exec`,
     /// which execs it: the process is the tool itself).
-    init(_ tool: String, _ arguments: [String], environment: [String: String] = [:], interactive: Bool = false,
+    convenience init(_ tool: String, _ arguments: [String], environment: [String: String] = [:], interactive: Bool = false,
+                     namespace: String? = nil) throws {
+        try self.init(executable: ToolProcess.binDirectory.appendingPathComponent(tool).path, arguments, environment: environment,
+                      interactive: interactive, namespace: namespace)
+    }
+
+    /// Any program (a proxy from Debian's packages, say), not only ours.
+    init(executable path: String, _ arguments: [String], environment: [String: String] = [:], interactive: Bool = false,
          namespace: String? = nil) throws {
-        let path = ToolProcess.binDirectory.appendingPathComponent(tool)
         if let namespace {
             process.executableURL = URL(fileURLWithPath: NetworkNamespace.ipCommand ?? "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace, path.path] + arguments
+            process.arguments = ["netns", "exec", namespace, path] + arguments
         } else {
-            process.executableURL = path
+            process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments
         }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "P22P_PASSWORD")
+        // The machine's own proxy settings must not send loopback tests
+        // elsewhere; a test that wants a proxy passes one.
+        for name in ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"] { env.removeValue(forKey: name) }
         env.merge(environment) { _, new in new }
         process.environment = env
         if interactive {
