@@ -197,6 +197,36 @@ final class ResumptionTests: ProcessTestCase {
         XCTAssertLessThan(Double(suspended - open), 1000 * 4, "suspending adds almost nothing")
     }
 
+    /// `p22p create` and `p22p join` run the same engine: a connection
+    /// through a one-shot forward survives a relay restart too.
+    func testOneShotCommandsResumeToo() async throws {
+        let echo = try echoServer()
+        let relayPort = try freePort()
+        let localPort = try freePort()
+        let server = "ws://127.0.0.1:\(relayPort)"
+        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
+        try await relay.waitForLine(containing: "relay listening")
+        let env = ["P22P_PASSWORD": "pw"]
+        let host = try run("p22p", ["create", "demo", "--server", server, "--name", "host", "--allow", "\(echo.port)"], environment: env)
+        try await host.waitForLine(containing: "created group demo")
+        let guest = try run("p22p", ["join", "demo", "--server", server, "--name", "guest", "--resume-timeout", "20",
+                                     "--relay", "host:\(localPort):\(echo.port)"], environment: env)
+        try await waitUntilForwarding(port: localPort)
+        let connection = try TCPConnection.connect(port: localPort, timeoutSeconds: 30)
+        defer { connection.close() }
+        try connection.send(Array("before".utf8))
+        XCTAssertEqual(try connection.receive(exactly: 6), Array("before".utf8))
+
+        relay.send(SIGKILL)
+        _ = try await relay.waitForExit()
+        try await guest.waitForLine(containing: "at most 20 s")
+        try connection.send(Array("during".utf8))
+        relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
+        XCTAssertEqual(try connection.receive(exactly: 6), Array("during".utf8), "held while the relay was away, delivered after")
+        try await guest.waitForLine(containing: "1 connection(s) with host resumed after")
+        try await host.waitForLine(containing: "1 connection(s) with guest resumed after")
+    }
+
     private static func message(_ index: Int) -> [UInt8] {
         Array(String(format: "message %06d\n\n", index).utf8)
     }
