@@ -6,6 +6,7 @@
   bulk.py send PORT BYTES RUNS  send BYTES on RUNS fresh connections (half-close,
                                 wait for the count); print MB/s of each run
 """
+import os
 import socket
 import sys
 import threading
@@ -35,8 +36,23 @@ def drain(connection):
     connection.close()
 
 
+def payload_bytes():
+    """BULK_PAYLOAD=zeros (default), random (incompressible) or text (log lines)."""
+    kind = os.environ.get("BULK_PAYLOAD", "zeros")
+    if kind == "random":
+        return os.urandom(CHUNK)
+    if kind == "text":
+        lines, index = [], 0
+        while sum(map(len, lines)) < CHUNK:
+            lines.append(f"2026-11-30T17:{index // 60 % 60:02d}:{index % 60:02d} INFO request {index * 7919 % 100000} "
+                         f"from 10.0.{index % 256}.{index * 13 % 256} took {index % 977} ms\n".encode())
+            index += 1
+        return b"".join(lines)[:CHUNK]
+    return bytes(CHUNK)
+
+
 def send(port, size, runs):
-    payload = bytes(CHUNK)
+    payload = payload_bytes()
     for _ in range(runs):
         connection = socket.create_connection(("127.0.0.1", port))
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

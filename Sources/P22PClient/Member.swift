@@ -357,7 +357,7 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         eventLoop.preconditionInEventLoop()
         guard canOpenStreams, let peer = roster.find(spec.peer) else { return false }
         guard let session = session(for: peer.cid) else { return false }
-        _ = session.openStream(target: spec.target, local: local, pinnedKey: spec.peerKey)
+        _ = session.openStream(target: spec.target, local: local, pinnedKey: spec.peerKey, compress: spec.compress)
         return true
     }
 

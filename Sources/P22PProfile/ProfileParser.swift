@@ -201,7 +201,7 @@ public struct ProfileParser {
     }
 
     private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
-        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target", "peer_key"])
+        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target", "peer_key", "compress"])
         for key in ["listen", "peer", "target"] where fields[key] == nil {
             throw error(at: node, "a forward needs \"\(key)\" (listen: [HOST:]PORT, peer: NAME or CID, target: [HOST:]PORT)")
         }
@@ -216,8 +216,9 @@ public struct ProfileParser {
             }
             return key
         }
+        let compress = try fields["compress"].map { value throws(ProfileError) in try boolean(value, key: "compress") } ?? false
         return ForwardSpec(peer: peer, listen: try address(fields["listen"]!, key: "listen"),
-                           target: try address(fields["target"]!, key: "target"), peerKey: peerKey)
+                           target: try address(fields["target"]!, key: "target"), peerKey: peerKey, compress: compress)
     }
 
     // MARK: Values
@@ -245,6 +246,14 @@ public struct ProfileParser {
         guard case .scalar(let scalar) = node else { throw error(at: node, "\(key) must be a single value, not a list or mapping") }
         guard !scalar.string.isEmpty else { throw error(at: node, "\(key) is empty") }
         return scalar.string
+    }
+
+    private func boolean(_ node: Node, key: String) throws(ProfileError) -> Bool {
+        switch try string(node, key: key) {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw error(at: node, "\(key) must be true or false, not \"\(other)\"")
+        }
     }
 
     private func choice<T: RawRepresentable & CaseIterable>(_ node: Node, key: String) throws(ProfileError) -> T where T.RawValue == String {

@@ -1,7 +1,7 @@
 import NIOCore
 
 public enum StreamMessageKind: UInt8, Sendable {
-    case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong, rekey, resume, finishAcknowledged
+    case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong, rekey, resume, finishAcknowledged, compressedData
 }
 
 /// What travels inside a sealed frame: the life of one forwarded TCP
@@ -9,10 +9,16 @@ public enum StreamMessageKind: UInt8, Sendable {
 public enum StreamMessage: Equatable, Sendable {
     /// Ask the peer to connect to `host:port` on its side; `window` is how many
     /// bytes the opener is ready to receive.
-    case open(host: String, port: UInt16, window: UInt32)
-    case openAccepted(window: UInt32)
+    /// `compress` asks for compressed data on this stream, both ways.
+    case open(host: String, port: UInt16, window: UInt32, compress: Bool = false)
+    /// `compress` agrees to it (only when asked).
+    case openAccepted(window: UInt32, compress: Bool = false)
     case openRefused(reason: String)
     case data(ByteBuffer)
+    /// A data chunk compressed with raw deflate (RFC 1951), on its own: no
+    /// context carries over from one chunk to the next, or between streams.
+    /// Counts as the bytes it inflates to, at most `Limits.maxDataChunk`.
+    case compressedData(ByteBuffer)
     /// Credit: the receiver has delivered this many more bytes to its socket.
     case window(increment: UInt32)
     /// The sender will send no more data (TCP FIN); the other direction goes
@@ -41,6 +47,7 @@ public enum StreamMessage: Equatable, Sendable {
         case .openAccepted: .openAccepted
         case .openRefused: .openRefused
         case .data: .data
+        case .compressedData: .compressedData
         case .window: .window
         case .finish: .finish
         case .finishAcknowledged: .finishAcknowledged
@@ -55,15 +62,18 @@ public enum StreamMessage: Equatable, Sendable {
     /// The plaintext body; the kind travels in the sealed header.
     public func encodeBody(into buffer: inout ByteBuffer) {
         switch self {
-        case .open(let host, let port, let window):
+        case .open(let host, let port, let window, let compress):
             buffer.writeShortString(host)
             buffer.writeInteger(port)
             buffer.writeInteger(window)
-        case .openAccepted(let window):
+            // Flags only when set: an open without them is version 3's.
+            if compress { buffer.writeInteger(StreamFlags.compress) }
+        case .openAccepted(let window, let compress):
             buffer.writeInteger(window)
+            if compress { buffer.writeInteger(StreamFlags.compress) }
         case .openRefused(let reason), .reset(let reason):
             buffer.writeLongString(reason)
-        case .data(let bytes):
+        case .data(let bytes), .compressedData(let bytes):
             var bytes = bytes
             buffer.writeBuffer(&bytes)
         case .window(let increment):
@@ -87,9 +97,11 @@ public enum StreamMessage: Equatable, Sendable {
         case .open:
             let host = try body.readShortString(field: "target host", limit: 255)
             let port = try body.readWireInteger(as: UInt16.self, field: "target port")
-            message = .open(host: host, port: port, window: try body.readWireInteger(as: UInt32.self, field: "window"))
+            let window = try body.readWireInteger(as: UInt32.self, field: "window")
+            message = .open(host: host, port: port, window: window, compress: try StreamFlags.compressRequested(&body))
         case .openAccepted:
-            message = .openAccepted(window: try body.readWireInteger(as: UInt32.self, field: "window"))
+            let window = try body.readWireInteger(as: UInt32.self, field: "window")
+            message = .openAccepted(window: window, compress: try StreamFlags.compressRequested(&body))
         case .openRefused:
             message = .openRefused(reason: try body.readLongString(field: "refusal reason"))
         case .data:
@@ -97,6 +109,11 @@ public enum StreamMessage: Equatable, Sendable {
                 throw .fieldTooLong(field: "data", length: body.readableBytes, limit: Limits.maxDataChunk)
             }
             return .data(body)
+        case .compressedData:
+            guard body.readableBytes <= Limits.maxDataChunk else {
+                throw .fieldTooLong(field: "compressed data", length: body.readableBytes, limit: Limits.maxDataChunk)
+            }
+            return .compressedData(body)
         case .window:
             message = .window(increment: try body.readWireInteger(as: UInt32.self, field: "window increment"))
         case .finish:
@@ -173,5 +190,19 @@ public struct StreamResume: Equatable, Sendable {
         let flags = try buffer.readWireInteger(as: UInt8.self, field: "resume flags")
         return StreamResume(stream: stream, received: received, granted: granted, credit: credit,
                             isOpen: flags & 1 != 0, finishReceived: flags & 2 != 0)
+    }
+}
+
+/// The optional flags byte that ends `open` and `openAccepted`.
+enum StreamFlags {
+    static let compress: UInt8 = 0x01
+
+    /// An absent byte is no flags; unknown bits are refused, so a peer never
+    /// believes a feature is on that this side does not have.
+    static func compressRequested(_ body: inout ByteBuffer) throws(WireError) -> Bool {
+        guard body.readableBytes > 0 else { return false }
+        let flags = try body.readWireInteger(as: UInt8.self, field: "stream flags")
+        guard flags & ~compress == 0 else { throw .unknownKind(flags, context: "stream flags") }
+        return flags & compress != 0
     }
 }

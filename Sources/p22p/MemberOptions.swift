@@ -41,6 +41,9 @@ struct MemberOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Forward a local port to a peer: \(ForwardSpec.syntax). LOCAL 0 picks a free port. Repeatable.", valueName: "SPEC"))
     var relay: [String] = []
 
+    @Flag(name: .long, help: "Compress the data of the --relay forwards (zlib, per chunk; worth it for text, not for encrypted or compressed data).")
+    var compress = false
+
     @Flag(name: .long, help: "Exit (status 1) when the link to the relay drops, instead of reconnecting and rejoining.")
     var noReconnect = false
 

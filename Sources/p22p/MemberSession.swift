@@ -29,7 +29,11 @@ struct MemberSession {
         }
         configuration.resumeTimeout = .milliseconds(Int64(options.resumeTimeout * 1000))
         configuration.forwards = try options.relay.map { text throws(CommandError) -> ForwardSpec in
-            do { return try ForwardSpec(parsing: text) } catch { throw .usage("--relay \(error)") }
+            do {
+                var spec = try ForwardSpec(parsing: text)
+                spec.compress = options.compress
+                return spec
+            } catch { throw .usage("--relay \(error)") }
         }
         ConsoleLogging.bootstrap(level: level)
         let logger = Logger(label: "p22p")

@@ -255,6 +255,25 @@ final class ProfileParserTests: XCTestCase {
         XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.keepalive, .standard)
     }
 
+    func testForwardMayCompress() throws {
+        let profile = try parse("""
+        groups:
+          - name: home
+            password_env: PW
+            forwards:
+              - { listen: 8080, peer: web, target: 80, compress: true }
+              - { listen: 2222, peer: web, target: 22 }
+        """).profile
+        XCTAssertEqual(profile.groups[0].forwards.map(\.compress), [true, false])
+        assertError("""
+        groups:
+          - name: home
+            password_env: PW
+            forwards:
+              - { listen: 8080, peer: web, target: 80, compress: maybe }
+        """, line: 5, column: 58, mentions: ["compress must be true or false"])
+    }
+
     func testProxyAtTopLevelAndPerGroup() throws {
         let profile = try parse("""
         proxy: http://user:pw@proxy.corp:3128

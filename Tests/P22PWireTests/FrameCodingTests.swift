@@ -91,6 +91,8 @@ final class FrameCodingTests: XCTestCase {
             .openRefused(reason: "127.0.0.1:22 is not allowed"), .data(data), .window(increment: 4096),
             .finish(sentBytes: 123_456), .reset(reason: "gone"), .ping(token: 42), .pong(token: 42),
             .finishAcknowledged, .resume([], last: true),
+            .open(host: "db.local", port: 5432, window: 1 << 20, compress: true), .openAccepted(window: 65536, compress: true),
+            .compressedData(data),
             .resume((1...StreamResume.maxPerMessage).map {
                 StreamResume(stream: UInt32($0), received: UInt64($0) << 33, granted: UInt64($0), credit: UInt32($0) << 10,
                              isOpen: $0 % 2 == 0, finishReceived: $0 % 3 == 0)

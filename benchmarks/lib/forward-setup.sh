@@ -30,6 +30,7 @@ fi
 export P22P_PASSWORD="benchmark password"
 "$BIN/p22p" create bench --server "ws://127.0.0.1:$RELAY" --name host --allow "$SINK" > "$WORK/host.log" & HOST_PID=$!; PIDS+=($!)
 wait_for "$WORK/host.log" "created group"
-"$BIN/p22p" join bench --server "ws://127.0.0.1:$RELAY" --name guest --relay "host:$LOCAL:$SINK" > "$WORK/guest.log" & GUEST_PID=$!; PIDS+=($!)
+# COMPRESS=1 compresses the forward (--compress).
+"$BIN/p22p" join bench --server "ws://127.0.0.1:$RELAY" --name guest --relay "host:$LOCAL:$SINK" ${COMPRESS:+--compress} > "$WORK/guest.log" & GUEST_PID=$!; PIDS+=($!)
 wait_for "$WORK/guest.log" "forwarding"
 wait_for "$WORK/sink.log" "listening"

@@ -5,12 +5,15 @@ public struct ForwardSpec: Hashable, Sendable, CustomStringConvertible {
     public var target: TargetAddress
     /// The static key the peer must prove (`peer_key:`); any other is refused.
     public var peerKey: [UInt8]?
+    /// Deflate the data of its connections (`compress: true`, `--compress`).
+    public var compress: Bool
 
-    public init(peer: PeerReference, listen: TargetAddress, target: TargetAddress, peerKey: [UInt8]? = nil) {
+    public init(peer: PeerReference, listen: TargetAddress, target: TargetAddress, peerKey: [UInt8]? = nil, compress: Bool = false) {
         self.peer = peer
         self.listen = listen
         self.target = target
         self.peerKey = peerKey
+        self.compress = compress
     }
 
     public var description: String { "\(listen) -> \(peer) \(target)" }

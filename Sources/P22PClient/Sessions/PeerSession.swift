@@ -58,6 +58,9 @@ final class PeerSession {
     private var answeredInits: [[UInt8]] = []
     private static let answeredInitsKept = 32
     var streams: [UInt32: ForwardedStream] = [:]
+    /// zlib contexts for streams with compression, made on first use (nil
+    /// only if zlib cannot be set up: compression is then declined).
+    private(set) lazy var compression: ChunkCompression? = try? ChunkCompression()
     var nextStreamID: UInt32
     /// The name and static key the peer proved in the last handshake.
     private(set) var proof: PairHandshake.PeerProof?
@@ -380,8 +383,8 @@ final class PeerSession {
             break  // taken into use as it was opened
         case .resume(let entries, let last):
             receiveResume(entries, last: last)
-        case .open(let host, let port, let window):
-            acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window))
+        case .open(let host, let port, let window, let compress):
+            acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window), compress: compress)
         default:
             streams[id]?.receive(message)
         }
@@ -405,10 +408,11 @@ final class PeerSession {
 
     /// A local connection accepted by a forward: ask the peer to open `target`.
     /// With `pinnedKey`, only a peer that proves that key gets the stream.
-    func openStream(target: TargetAddress, local: Channel, pinnedKey: [UInt8]? = nil) -> ForwardedStream {
+    func openStream(target: TargetAddress, local: Channel, pinnedKey: [UInt8]? = nil, compress: Bool = false) -> ForwardedStream {
         let id = nextStreamID
         nextStreamID &+= 2
-        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: true, pinnedKey: pinnedKey)
+        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: true, pinnedKey: pinnedKey,
+                                     compress: compress && compression != nil)
         stream.attach(local)
         streams[id] = stream
         if isEstablished, !accepts(stream) {
@@ -420,10 +424,11 @@ final class PeerSession {
     }
 
     func sendOpen(_ stream: ForwardedStream) {
-        send(.open(host: stream.target.host, port: UInt16(stream.target.port), window: UInt32(stream.window.receiveWindow)), stream: stream.id)
+        send(.open(host: stream.target.host, port: UInt16(stream.target.port), window: UInt32(stream.window.receiveWindow),
+                   compress: stream.wantsCompression), stream: stream.id)
     }
 
-    private func acceptOpen(id: UInt32, target: TargetAddress, window: Int) {
+    private func acceptOpen(id: UInt32, target: TargetAddress, window: Int, compress: Bool) {
         if let existing = streams[id] {
             existing.handle(.protocolViolation("peer opened stream \(id) twice"))
             return
@@ -439,7 +444,8 @@ final class PeerSession {
             forget(id)
             return
         }
-        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: false)
+        let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: false,
+                                     compress: compress && compression != nil)
         try? stream.window.granted(window)
         streams[id] = stream
         stream.connectToTarget(checked)

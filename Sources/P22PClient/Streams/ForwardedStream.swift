@@ -43,6 +43,11 @@ final class ForwardedStream {
     private(set) var lingering = false
     /// The static key the peer must prove (a forward's `peer_key`), if any.
     let pinnedKey: [UInt8]?
+    /// Data chunks may go deflated, both ways: asked for in the open (a
+    /// forward's `compress`), on once the peer agreed.
+    let wantsCompression: Bool
+    private(set) var compressing = false
+    private var probe = CompressionProbe()
 
     private var machine: StreamStateMachine
     private var channel: Channel?
@@ -55,11 +60,15 @@ final class ForwardedStream {
     private var localEOF = false
     private var lastWrite: EventLoopFuture<Void>?
 
-    init(id: UInt32, session: PeerSession, target: TargetAddress, initiatedLocally: Bool, pinnedKey: [UInt8]? = nil) {
+    init(id: UInt32, session: PeerSession, target: TargetAddress, initiatedLocally: Bool, pinnedKey: [UInt8]? = nil,
+         compress: Bool = false) {
         self.id = id
         self.session = session
         self.target = target
         self.pinnedKey = pinnedKey
+        self.wantsCompression = compress
+        // The accepting side agrees to what the opener asked for.
+        self.compressing = compress && !initiatedLocally
         self.machine = StreamStateMachine(initiatedLocally: initiatedLocally)
         self.window = StreamWindow(receiveWindow: session.member.configuration.streamWindow)
     }
@@ -117,7 +126,7 @@ final class ForwardedStream {
     private func perform(_ action: StreamStateMachine.Action) {
         switch action {
         case .sendAccept:
-            session.send(.openAccepted(window: UInt32(window.receiveWindow)), stream: id)
+            session.send(.openAccepted(window: UInt32(window.receiveWindow), compress: compressing), stream: id)
         case .sendRefusal(let reason):
             member.logger.notice("stream from \(session.peerName) refused: \(reason)")
             session.send(.openRefused(reason: reason), stream: id)
@@ -201,7 +210,9 @@ final class ForwardedStream {
 
     func receive(_ message: StreamMessage) {
         switch message {
-        case .openAccepted(let credit):
+        case .openAccepted(let credit, let compress):
+            guard !compress || wantsCompression else { return handle(.protocolViolation("the peer turned on compression that was not asked for")) }
+            compressing = compress
             handle(.peerAccepted)
             grant(Int(credit))
         case .window(let increment) where machine.isEnded:
@@ -215,6 +226,12 @@ final class ForwardedStream {
             handle(.peerRefused(reason: reason))
         case .data(let bytes):
             deliver(bytes)
+        case .compressedData(let bytes):
+            guard compressing || wantsCompression else { return handle(.protocolViolation("compressed data on a stream without compression")) }
+            guard let inflated = session.compression?.decompress(bytes, allocator: channel?.allocator ?? ByteBufferAllocator()) else {
+                return handle(.protocolViolation("compressed data that does not inflate to a chunk"))
+            }
+            deliver(inflated)
         case .window(let increment):
             acknowledge(UInt64(increment))
             grant(Int(increment))
@@ -312,11 +329,21 @@ final class ForwardedStream {
                 bytesSent += UInt64(size)
                 let slice = pending.readSlice(length: size)!
                 retained.append(slice)
-                session.send(.data(slice), stream: id)
+                sendData(slice)
             }
             if pending.readableBytes > 0 { held.prepend(pending) }
         }
         if held.isEmpty, localEOF { handle(.localFinished) }
+    }
+
+    /// One chunk to the peer, deflated when that pays (see `CompressionProbe`).
+    private func sendData(_ chunk: ByteBuffer) {
+        if compressing, probe.shouldTry(), let codec = session.compression {
+            let compressed = codec.compress(chunk, sampleFirst: probe.isDoubtful, allocator: channel?.allocator ?? ByteBufferAllocator())
+            probe.record(shrank: compressed != nil)
+            if let compressed { return session.send(.compressedData(compressed), stream: id) }
+        }
+        session.send(.data(chunk), stream: id)
     }
 
     // MARK: Resumption
@@ -347,7 +374,11 @@ final class ForwardedStream {
     /// if we missed it, resend the data it has not got, and our finish.
     func resume(from peer: StreamResume) {
         guard !machine.isEnded || lingering else { return }
-        if initiatedLocally, machine.state == .opening, peer.isOpen { handle(.peerAccepted) }
+        if initiatedLocally, machine.state == .opening, peer.isOpen {
+            // Its acceptance was lost with the link; it agrees to compression when asked.
+            compressing = wantsCompression
+            handle(.peerAccepted)
+        }
         guard peer.received >= retainedFrom, peer.received <= bytesSent else {
             member.logger.error("stream \(id) with \(session.peerName): the peer says it received \(peer.received) bytes, but bytes \(retainedFrom)–\(bytesSent) are what can be resent; resetting the stream")
             return handle(.protocolViolation("the peer's resume point \(peer.received) is outside \(retainedFrom)...\(bytesSent)"))
@@ -364,7 +395,7 @@ final class ForwardedStream {
                 }
                 credit -= size
                 resent += size
-                session.send(.data(slice.readSlice(length: size)!), stream: id)
+                sendData(slice.readSlice(length: size)!)
             }
         }
         if !machine.isEnded { window.resetSendCredit(to: credit) }
