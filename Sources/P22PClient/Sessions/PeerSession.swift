@@ -136,7 +136,7 @@ final class PeerSession {
     private func giveUp(after timeout: TimeAmount) {
         guard let suspension else { return }
         self.suspension = nil
-        resetAllStreams(reason: "\(peerName) did not come back within \(timeout.seconds) s (\(suspension.reason))", level: .warning)
+        resetAllStreams(reason: "\(peerName) did not come back within \(timeout.seconds) s (\(suspension.reason))")
         directory.forget(self)
     }
 
@@ -479,11 +479,9 @@ final class PeerSession {
         for stream in streams.values { stream.resumeReading() }
     }
 
-    enum ResetLevel { case debug, warning }
-
-    func resetAllStreams(reason: String, level: ResetLevel = .warning) {
+    func resetAllStreams(reason: String) {
         let live = streams.values.filter { !$0.isEnded }
-        if !live.isEmpty, level == .warning { member.logger.warning("\(live.count) connection(s) with \(peerName) reset: \(reason)") }
+        if !live.isEmpty { member.logger.warning("\(live.count) connection(s) with \(peerName) reset: \(reason)") }
         for stream in streams.values { stream.sessionEnded(reason: reason) }
         streams.removeAll()
         sentIndex.removeAll()
