@@ -37,8 +37,7 @@ final class FaultTests: ProcessTestCase {
         let relayPort = try freePort()
         let localPort = try freePort()
         let server = "ws://127.0.0.1:\(relayPort)"
-        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
-        try await relay.waitForLine(containing: "relay listening")
+        var relay = try await self.relay(onPort: relayPort)
         let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: echo.port, groupExtra: "create: always"))])
         try await host.waitForLine(containing: "created group home")
         // The guest keeps the default reconnect policy (500 ms doubling up to 30 s).
@@ -54,8 +53,7 @@ final class FaultTests: ProcessTestCase {
         // Let the guest's backoff grow (0.5, 1, 2, 4, 8 s, then 16 s) before
         // the relay returns: a grown backoff must not delay the rejoin.
         try await guest.waitForLine(containing: "(attempt 6)", timeout: 40)
-        relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
-        try await relay.waitForLine(containing: "relay listening")
+        relay = try await self.relay(onPort: relayPort)
         let waitingLine = try await guest.waitForLine(containing: "waiting for a member to create group home", timeout: 40)
 
         let early = try TCPConnection.connect(port: localPort, timeoutSeconds: 15)
@@ -91,8 +89,7 @@ final class FaultTests: ProcessTestCase {
         early.shutdownWrite()
         try await guest.waitForLine(containing: "waits for the link to the relay")
 
-        let relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
-        try await relay.waitForLine(containing: "relay listening")
+        _ = try await self.relay(onPort: relayPort)
         try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: echo.port))])
         XCTAssertEqual(try early.receive(exactly: message.count), message)
         XCTAssertEqual(try early.receive(), [], "the target saw the end of data and closed: EOF, not a reset or a hang")
@@ -211,10 +208,8 @@ extension FaultTests {
     func testMembersFailOverToTheNextRelayAndComeBack() async throws {
         let echo = try echoServer()
         let (first, second, localPort) = (try freePort(), try freePort(), try freePort())
-        var primary = try run("p22p-server", ["--listen", "127.0.0.1:\(first)"])
-        try await primary.waitForLine(containing: "relay listening")
-        let backup = try run("p22p-server", ["--listen", "127.0.0.1:\(second)"])
-        try await backup.waitForLine(containing: "relay listening")
+        var primary = try await self.relay(onPort: first)
+        let backup = try await self.relay(onPort: second)
         let servers = "[ws://127.0.0.1:\(first), ws://127.0.0.1:\(second)]"
         let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: servers, allow: echo.port))])
         let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: servers, forwards: [(localPort, echo.port)]))])
@@ -237,8 +232,7 @@ extension FaultTests {
         try await backup.waitForLine(containing: "member joined")
         try echoes("on the second relay")
 
-        primary = try run("p22p-server", ["--listen", "127.0.0.1:\(first)"])
-        try await primary.waitForLine(containing: "relay listening")
+        primary = try await self.relay(onPort: first)
         try await host.waitForLine(containing: "ws://127.0.0.1:\(first) answers again; moving back to it", timeout: 20)
         try await guest.waitForLine(containing: "ws://127.0.0.1:\(first) answers again; moving back to it", timeout: 20)
         try await primary.waitForLine(containing: "member joined", timeout: 20)

@@ -21,8 +21,7 @@ final class ResumptionTests: ProcessTestCase {
         let relayPort = try freePort()
         let localPort = try freePort()
         let server = "ws://127.0.0.1:\(relayPort)"
-        let relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
-        try await relay.waitForLine(containing: "relay listening")
+        let relay = try await self.relay(onPort: relayPort)
         let host = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: target))])
         let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: server, forwards: [(localPort, target)], extra: guestExtra))])
         try await waitUntilForwarding(port: localPort)
@@ -36,8 +35,7 @@ final class ResumptionTests: ProcessTestCase {
         try await scene.guest.waitForLine(containing: "wait for it to come back")
         // The outage itself is the scenario: a relay that is away this long.
         try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-        scene.relay = try run("p22p-server", ["--listen", "127.0.0.1:\(scene.relayPort)"])
-        try await scene.relay.waitForLine(containing: "relay listening")
+        scene.relay = try await self.relay(onPort: scene.relayPort)
         return Date()
     }
 
@@ -204,8 +202,7 @@ final class ResumptionTests: ProcessTestCase {
         let relayPort = try freePort()
         let localPort = try freePort()
         let server = "ws://127.0.0.1:\(relayPort)"
-        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
-        try await relay.waitForLine(containing: "relay listening")
+        var relay = try await self.relay(onPort: relayPort)
         let env = ["P22P_PASSWORD": "pw"]
         let host = try run("p22p", ["create", "demo", "--server", server, "--name", "host", "--allow", "\(echo.port)"], environment: env)
         try await host.waitForLine(containing: "created group demo")

@@ -58,8 +58,7 @@ final class ShellTests: ProcessTestCase {
         let echo = try echoServer()
         let relayPort = try freePort()
         let url = "ws://127.0.0.1:\(relayPort)"
-        var relay = try run("p22p-server", ["--listen", "127.0.0.1:\(relayPort)"])
-        try await relay.waitForLine(containing: "relay listening")
+        var relay = try await self.relay(onPort: relayPort)
         let host = try shell("host")
         try await host.command("connect \(url)", expect: "connected")
         try await host.command("create demo", expect: "created group demo")

@@ -46,6 +46,14 @@ class ProcessTestCase: XCTestCase {
         return relay
     }
 
+    /// A relay process on a given port (so a test can kill it and start it
+    /// again there), once it listens.
+    func relay(onPort port: Int, _ extraArguments: [String] = []) async throws -> ToolProcess {
+        let relay = try run("p22p-server", ["--listen", "127.0.0.1:\(port)"] + extraArguments)
+        try await relay.waitForLine(containing: "relay listening")
+        return relay
+    }
+
     /// Keeps a process started elsewhere (a restarted relay) in the list to stop.
     func adopt(_ process: ToolProcess) { processes.append(process) }
 }
