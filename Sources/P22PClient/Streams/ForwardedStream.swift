@@ -40,7 +40,7 @@ final class ForwardedStream {
     private var finishAcknowledged = false
     /// A cleanly closed stream stays until the peer acknowledges its finish,
     /// in case the last frames were lost with the link and must be resent.
-    private(set) var lingering = false
+    private var lingering = false
     /// The static key the peer must prove (a forward's `peer_key`), if any.
     let pinnedKey: [UInt8]?
     /// Data chunks may go deflated, both ways: asked for in the open (a
