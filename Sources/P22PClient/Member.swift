@@ -289,7 +289,7 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     }
 
     var linkWritable: Bool { link?.isWritable ?? false }
-    private let framer = WebSocketFramer(role: .client)
+    private var framer: LinkFramer { configuration.server.framer }
 
     /// Largest data chunk per frame, fitted to the relay's maximum frame size.
     private(set) var dataChunk = Limits.maxDataChunk

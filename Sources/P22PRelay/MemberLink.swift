@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
+import P22PTransport
 import P22PWire
 import Synchronization
 
@@ -17,6 +18,9 @@ final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters
     /// The static key the member proved at admission.
     let memberKey: [UInt8]
     let channel: Channel
+    /// How frames to this member are framed: its link is a WebSocket or a
+    /// tcp:// / tls:// stream.
+    let framer: LinkFramer
     /// Only touched on `channel.eventLoop`.
     weak var connection: RelayConnectionHandler?
     private let configuration: RelayConfiguration
@@ -32,12 +36,13 @@ final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters
     private let waitersLock = NIOLock()
     private var waiters: [MemberLink] = []
 
-    init(cid: CID, name: String, memberKey: [UInt8] = [], channel: Channel, connection: RelayConnectionHandler?,
+    init(cid: CID, name: String, memberKey: [UInt8] = [], channel: Channel, framer: LinkFramer, connection: RelayConnectionHandler?,
          configuration: RelayConfiguration, stats: RelayStats) {
         self.cid = cid
         self.name = name
         self.memberKey = memberKey
         self.channel = channel
+        self.framer = framer
         self.connection = connection
         self.configuration = configuration
         self.stats = stats
@@ -53,7 +58,7 @@ final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters
     /// the queue is over its high-water mark, `pausing` (the member whose
     /// frame this is) stops being read until the queue drains. A member over
     /// its hard bound is disconnected and the frame dropped.
-    /// `frame` is framed for the WebSocket; a `body` is written right after it
+    /// `frame` is framed for this member's link; a `body` is written right after it
     /// as the rest of the same message.
     func deliver(_ frame: ByteBuffer, body: ByteBuffer? = nil, pausing source: MemberLink?, relayed: Bool = true) {
         let size = frame.readableBytes + (body?.readableBytes ?? 0) + Self.perFrameOverhead
@@ -111,7 +116,7 @@ final class MemberLink: @unchecked Sendable {  // `buffered` is atomic, `waiters
 
     /// The relay's own message to this member (roster changes, refusals).
     func send(_ message: ControlMessage, pausing source: MemberLink? = nil) {
-        deliver(OutgoingFrames.control(message, allocator: channel.allocator), pausing: source, relayed: false)
+        deliver(OutgoingFrames.control(message, framer: framer, allocator: channel.allocator), pausing: source, relayed: false)
     }
 
     private func drained(_ size: Int) {

@@ -8,6 +8,9 @@ import P22PWire
 public struct RelayConfiguration: Sendable {
     public var host: String = "0.0.0.0"
     public var port: Int = 39453
+    /// Where members may also connect with tcp:// (or tls:// with `tls`):
+    /// the same relay and groups, p22p's stream framing instead of WebSockets.
+    public var streamListeners: [ListenAddress] = []
     /// Event-loop threads; each member connection lives on one of them.
     /// One by default: members of a group land on threads at random, and a
     /// frame between two threads costs a wake-up of the other one (round
@@ -15,7 +18,7 @@ public struct RelayConfiguration: Sendable {
     /// two), while one thread forwards well over 1 GB/s. More threads pay
     /// off only for many busy groups on many cores.
     public var threads: Int = 1
-    /// Largest WebSocket message accepted from a member.
+    /// Largest message (WebSocket or stream frame) accepted from a member.
     public var maxFrameSize: Int = Limits.defaultMaxFrameSize
     public var keepalive: Keepalive = .standard
     /// Time from TCP accept to a successful create or join.
@@ -59,7 +62,8 @@ public struct RelayConfiguration: Sendable {
     /// Where reservations and their signing key are kept across restarts;
     /// without one they last only as long as the process.
     public var stateDirectory: String?
-    /// Serve wss:// directly instead of behind a TLS-terminating proxy.
+    /// Serve wss:// (and tls:// on the stream listeners) directly instead of
+    /// behind a TLS-terminating proxy.
     public var tls: RelayTLS?
     /// Test hook: sees the peer frame of every relayed frame (what follows
     /// the relayed header) after routing and before delivery, and drops it by
@@ -68,6 +72,17 @@ public struct RelayConfiguration: Sendable {
     public var frameTap: (@Sendable (inout ByteBuffer) -> Bool)?
 
     public init() {}
+}
+
+/// A host and port to listen on.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 }
 
 /// The relay's own certificate for wss://.

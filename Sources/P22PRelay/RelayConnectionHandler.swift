@@ -7,8 +7,8 @@ import P22PCrypto
 import P22PTransport
 import P22PWire
 
-/// One member's WebSocket on the relay, after the HTTP upgrade. Inbound are
-/// whole binary messages (see `WebSocketMessageHandler`). Before joining only
+/// One member's link on the relay, after the HTTP upgrade or the stream
+/// preamble. Inbound are whole binary messages (see `LinkMessageHandler`). Before joining only
 /// `create` and `join` are accepted; after, relayed frames are routed by CID
 /// and `leave` ends the membership.
 final class RelayConnectionHandler: ChannelDuplexHandler {
@@ -35,6 +35,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let blockingIO: NIOThreadPool
     private let clientAddress: String
     private let routingKey: String
+    /// How this member's link frames messages (WebSocket or stream).
+    private let framer: LinkFramer
     private let authDeadline: Scheduled<Void>?
     private var logger: Logger
     private var context: ChannelHandlerContext?
@@ -44,7 +46,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     /// resume. At most one read cycle's worth, since no reads follow a pause.
     private var heldWhilePaused: [ByteBuffer] = []
 
-    init(shared: RelayServer.Shared, routingKey: String, clientAddress: String, authDeadline: Scheduled<Void>?, logger: Logger) {
+    init(shared: RelayServer.Shared, routingKey: String, framer: LinkFramer, clientAddress: String, authDeadline: Scheduled<Void>?, logger: Logger) {
         var challenge = [UInt8](repeating: 0, count: ControlMessage.challengeSize)
         var generator = SystemRandomNumberGenerator()
         for index in challenge.indices { challenge[index] = generator.next() }
@@ -59,6 +61,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         self.blockingIO = shared.blockingIO
         self.clientAddress = clientAddress
         self.routingKey = routingKey
+        self.framer = framer
         self.authDeadline = authDeadline
         self.logger = logger
     }
@@ -93,7 +96,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         case TransportError.closedByPeer:
             logger.debug("connection closed", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "disconnected")
-        case is TransportError, is WebSocketFrameError:
+        case is TransportError, is any LinkFrameFailure:
             // The WebSocket layer is already closing with a reason of its own.
             logger.notice("closing connection", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "\(error)")
@@ -179,7 +182,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     private func forward(_ frame: ByteBuffer, from me: MemberLink, to target: MemberLink, context: ChannelHandlerContext) {
         guard account(frame, from: me, to: target, context: context) else { return }
-        var (head, body) = OutgoingFrames.relayed(frame, from: me.cid, allocator: context.channel.allocator)
+        var (head, body) = OutgoingFrames.relayed(frame, from: me.cid, framer: target.framer, allocator: context.channel.allocator)
         if let tap = configuration.frameTap, !tap(&body) { return }
         target.deliver(head, body: body, pausing: me)
     }
@@ -254,7 +257,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         let admitted: (MemberLink, RelayGroup.Snapshot, replaced: MemberLink?)
         do {
             admitted = try group.admit(name: request.name, memberKey: request.memberKey, limit: configuration.maxMembersPerGroup) { cid in
-                MemberLink(cid: cid, name: request.name, memberKey: request.memberKey, channel: channel, connection: self,
+                MemberLink(cid: cid, name: request.name, memberKey: request.memberKey, channel: channel, framer: self.framer, connection: self,
                            configuration: self.configuration, stats: self.stats)
             }
         } catch {
@@ -446,7 +449,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func send(_ message: ControlMessage, context: ChannelHandlerContext, flush: Bool = true) {
-        let buffer = OutgoingFrames.control(message, allocator: context.channel.allocator)
+        let buffer = OutgoingFrames.control(message, framer: framer, allocator: context.channel.allocator)
         if flush {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         } else {

@@ -10,7 +10,7 @@ public struct CommandHelp: Sendable {
 
 public enum CommandCatalog {
     public static let commands: [CommandHelp] = [
-        CommandHelp(names: ["connect"], usage: "connect [URL]", summary: "choose the relay (default ws://127.0.0.1:39453) and check it is reachable",
+        CommandHelp(names: ["connect"], usage: "connect [URL]", summary: "choose the relay (ws://, wss://, tcp:// or tls://; default ws://127.0.0.1:39453) and check it is reachable",
                     details: "URL is ws://HOST[:PORT] or wss://HOST[:PORT]. Nothing is joined yet: create or join a group next.\nExample: connect ws://relay.example.net:39453"),
         CommandHelp(names: ["disconnect"], usage: "disconnect", summary: "leave the group and forget the relay",
                     details: "Closes every forward and stream, then forgets the relay chosen with connect."),

@@ -15,26 +15,29 @@ import P22PWire
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p22p-server",
-        abstract: "The p22p relay: members connect out to it over WebSockets and it routes their end-to-end encrypted frames.",
+        abstract: "The p22p relay: members connect out to it over WebSockets (or plain TCP) and it routes their end-to-end encrypted frames.",
         discussion: """
             The relay admits members to password-protected groups without learning the
             passwords' data keys, and forwards frames between members it cannot read.
             SIGINT or SIGTERM stop it gracefully: members are told it is going away. See p22p-server(8).
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
+    @Option(name: .long, help: ArgumentHelp("Address to listen on for WebSocket members (ws://, or wss:// with --tls-cert).", valueName: "HOST:PORT"))
     var listen: String = "0.0.0.0:39453"
+
+    @Option(name: .customLong("listen-tcp"), help: ArgumentHelp("Also listen here for members on plain TCP (tcp://, or tls:// with --tls-cert); repeatable.", valueName: "HOST:PORT"))
+    var listenTCP: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Seconds between keepalive pings; a member silent for three intervals is dropped.", valueName: "SECONDS"))
     var keepalive: Int = 15
 
-    @Option(name: .long, help: ArgumentHelp("Serve wss:// with this PEM certificate chain (needs --tls-key).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Serve wss:// (and tls:// on --listen-tcp) with this PEM certificate chain (needs --tls-key).", valueName: "FILE"))
     var tlsCert: String?
 
     @Option(name: .long, help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
     var tlsKey: String?
 
-    @Option(name: .long, help: ArgumentHelp("Largest WebSocket message accepted from a member (4096 to 66560); members fit their data frames to it.", valueName: "BYTES"))
+    @Option(name: .long, help: ArgumentHelp("Largest message accepted from a member (4096 to 66560); members fit their data frames to it.", valueName: "BYTES"))
     var maxFrameSize: Int = RelayConfiguration().maxFrameSize
 
     @Option(name: .long, help: ArgumentHelp("Keep reservations and their signing key in DIR, so they survive restarts.", valueName: "DIR"))
@@ -110,6 +113,10 @@ struct ServerCommand: AsyncParsableCommand {
         let logger = Logger(label: "p22p-server")
         var configuration = RelayConfiguration()
         (configuration.host, configuration.port) = try HostPort.parse(listen)
+        configuration.streamListeners = try listenTCP.map { text throws(CommandError) in
+            let (host, port) = try HostPort.parse(text)
+            return ListenAddress(host: host, port: port)
+        }
         configuration.keepalive = Keepalive(interval: .seconds(Int64(keepalive)), timeout: .seconds(Int64(keepalive) * 3))
         guard maxStreams >= 1 else { throw CommandError.usage("--max-streams must be at least 1") }
         guard (1...256).contains(threads) else { throw CommandError.usage("--threads must be between 1 and 256") }

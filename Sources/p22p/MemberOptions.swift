@@ -6,7 +6,7 @@ import P22PCommandLine
 /// How to reach the relay and who to be: shared by every subcommand that
 /// joins a group.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Relay to connect to. Repeat it to give relays to fail over to, in order of preference.", valueName: "URL"))
+    @Option(name: .long, help: ArgumentHelp("Relay to connect to: ws://HOST[:PORT], wss://HOST[:PORT], tcp://HOST:PORT or tls://HOST:PORT. Repeat it to give relays to fail over to, in order of preference.", valueName: "URL"))
     var server: [String] = [ServerURL.default.description]
 
     @Option(name: .long, help: ArgumentHelp("Member name in the group (default: this host's name; for ping and peers a fresh host-XXXX).", valueName: "NAME"))
@@ -18,10 +18,10 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Reach the relay through a proxy: http://[USER:PASSWORD@]HOST:PORT (HTTP CONNECT) or socks5://[USER:PASSWORD@]HOST:PORT; none to ignore https_proxy, http_proxy and all_proxy (default: those variables, as curl reads them).", valueName: "URL"))
     var proxy: String?
 
-    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// and tls:// relays.", valueName: "FILE"))
     var caFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// or tls:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
     var pinSha256: String?
 
     @Option(name: .long, help: ArgumentHelp("This member's static key, so peers can pin it (created if missing; default: a new key per run).", valueName: "FILE"))

@@ -76,8 +76,8 @@ struct ReserveCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("all (anyone may talk to anyone) or sco (creator only).", valueName: "MODE")) var mode: String = "all"
     @Option(name: .long, help: ArgumentHelp("Where to write the key file.", valueName: "FILE")) var out: String
     @Option(name: .long, help: ArgumentHelp("Relay to ask.", valueName: "URL")) var server: String = ServerURL.default.description
-    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE")) var caFile: String?
-    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// and tls:// relays.", valueName: "FILE")) var caFile: String?
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// or tls:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
     var pinSha256: String?
 
     func run() async throws {
@@ -99,8 +99,8 @@ struct ExtendCommand: AsyncParsableCommand {
 
     @Argument(help: "The key file from p22p reserve.") var keyFile: String
     @Option(name: .long, help: ArgumentHelp("Relay to ask.", valueName: "URL")) var server: String = ServerURL.default.description
-    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE")) var caFile: String?
-    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// and tls:// relays.", valueName: "FILE")) var caFile: String?
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// or tls:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
     var pinSha256: String?
 
     func run() async throws {

@@ -14,10 +14,10 @@ struct ShellCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Member name in groups (default: this host's name).", valueName: "NAME"))
     var name: String?
 
-    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// relays.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Trust only the CA certificates in FILE for wss:// and tls:// relays.", valueName: "FILE"))
     var caFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Require the wss:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
+    @Option(name: .long, help: ArgumentHelp("Require the wss:// or tls:// relay's certificate to have this SHA-256 (64 hex digits).", valueName: "HEX"))
     var pinSha256: String?
 
     @Option(name: .long, help: ArgumentHelp("This member's static key, so peers can pin it (created if missing; default: a new key per run).", valueName: "FILE"))

@@ -17,7 +17,7 @@ final class MessageHandlerTests: XCTestCase {
         let hoarder = WriteHoarder()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers([
-            hoarder, WebSocketMessageHandler(role: .server, keepalive: .standard, maxMessageSize: 1 << 16),
+            hoarder, LinkMessageHandler(wire: .webSocket(.server), keepalive: .standard, maxMessageSize: 1 << 16),
         ])
         return (channel, hoarder)
     }

@@ -67,8 +67,8 @@ public struct ProxyURL: Hashable, Sendable, CustomStringConvertible {
 
 /// Which proxy, if any, a member uses to reach its relay.
 public enum ProxySetting: Hashable, Sendable {
-    /// As curl does: `https_proxy`/`HTTPS_PROXY` for wss://, `http_proxy` for
-    /// ws://, else `all_proxy`/`ALL_PROXY`; `no_proxy`/`NO_PROXY` exempts hosts.
+    /// As curl does: `https_proxy`/`HTTPS_PROXY` for wss:// and tls://, `http_proxy` for
+    /// ws:// and tcp://, else `all_proxy`/`ALL_PROXY`; `no_proxy`/`NO_PROXY` exempts hosts.
     case fromEnvironment
     case direct
     case via(ProxyURL)

@@ -13,10 +13,11 @@ import P22PCrypto
 import P22PTransport
 import P22PWire
 
-/// Opens the WebSocket to a relay for one group: TCP (through a proxy's
-/// tunnel if one is given; then TLS for wss://), the HTTP upgrade with
-/// subprotocol p22p.v1 on the group's routing path, then the message
-/// handlers. Fails with a `MemberError` the user can act on.
+/// Opens the link to a relay for one group: TCP (through a proxy's tunnel if
+/// one is given; then TLS for wss:// and tls://), then for a WebSocket the
+/// HTTP upgrade with subprotocol p22p.v1 on the group's routing path, or for
+/// tcp:// and tls:// the preamble with the group's routing key; then the
+/// message handlers. Fails with a `MemberError` the user can act on.
 enum RelayDialer {
     static func connect(
         to url: ServerURL, group: String, tls: TLSOptions, keepalive: Keepalive, maxFrameSize: Int,
@@ -30,7 +31,7 @@ enum RelayDialer {
             return eventLoop.makeFailedFuture(MemberError.cannotConnect(url, reason: "TLS setup (--ca-file?): \(error)"))
         }
         let upgraded = eventLoop.makePromise(of: Void.self)
-        // For wss://, nothing is written until the certificate passed every check.
+        // For wss:// and tls://, nothing is written until the certificate passed every check.
         let tlsReady = eventLoop.makePromise(of: Void.self)
         let path = url.pathPrefix + RoutingKey.path(forGroup: group)
         // TLS and the WebSocket go on the connection once it reaches the relay:
@@ -44,6 +45,7 @@ enum RelayDialer {
                 } else {
                     tlsReady.succeed(())
                 }
+                guard url.transport == .webSocket else { return }
                 let catcher = UpgradeFailureCatcher(promise: upgraded, url: url)
                 let boundCatcher = NIOLoopBound(catcher, eventLoop: channel.eventLoop)
                 let upgrader = WebSocketClientUpgrader(
@@ -54,7 +56,7 @@ enum RelayDialer {
                         }
                         return channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandlers([
-                                WebSocketMessageHandler(role: .client, keepalive: keepalive, maxMessageSize: maxFrameSize),
+                                LinkMessageHandler(wire: .webSocket(.client), keepalive: keepalive, maxMessageSize: maxFrameSize),
                                 makeHandler(),
                             ])
                             upgraded.succeed(())
@@ -73,14 +75,13 @@ enum RelayDialer {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: WebSocketLinkReads.allocator)
+            .channelOption(.recvAllocator, value: LinkReads.allocator)
             .channelInitializer { channel in
                 guard let proxy else { return setUpRelayPipeline(channel) }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ProxyTunnel(proxy: proxy, host: url.host, port: url.port, done: tunnel))
                 }
             }
-        let hostHeader = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
         let dialled: (host: String, port: Int) = proxy.map { ($0.host, $0.port) } ?? (url.host, url.port)
         return bootstrap.connect(host: dialled.host, port: dialled.port)
             .flatMapErrorThrowing { error in
@@ -126,18 +127,16 @@ enum RelayDialer {
                 }
             }
             .flatMap { channel in
-                var headers = HTTPHeaders()
-                headers.add(name: "Host", value: hostHeader)
-                headers.add(name: "Sec-WebSocket-Protocol", value: ProtocolVersion.subprotocol)
-                headers.add(name: "Content-Length", value: "0")
-                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
-                channel.write(HTTPClientRequestPart.head(head), promise: nil)
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                channel.closeFuture.whenComplete { _ in
-                    upgraded.fail(MemberError.cannotConnect(url, reason: "connection closed during the WebSocket handshake"))
+                switch url.transport {
+                case .webSocket:
+                    requestUpgrade(on: channel, url: url, path: path, upgraded: upgraded)
+                case .stream:
+                    startStream(on: channel, url: url, group: group, keepalive: keepalive, maxFrameSize: maxFrameSize,
+                                greeted: upgraded, handler: makeHandler())
                 }
                 let timeout = channel.eventLoop.scheduleTask(in: connectTimeout) {
-                    upgraded.fail(MemberError.cannotConnect(url, reason: "no WebSocket handshake within \(connectTimeout.nanoseconds / 1_000_000_000) s"))
+                    let awaited = url.transport == .stream ? "greeting from the relay" : "WebSocket handshake"
+                    upgraded.fail(MemberError.cannotConnect(url, reason: "no \(awaited) within \(connectTimeout.nanoseconds / 1_000_000_000) s"))
                     channel.close(promise: nil)
                 }
                 return upgraded.futureResult.map {
@@ -149,6 +148,40 @@ enum RelayDialer {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
+    }
+
+    /// Sends the WebSocket upgrade request; `upgraded` tells how it went.
+    private static func requestUpgrade(on channel: Channel, url: ServerURL, path: String, upgraded: EventLoopPromise<Void>) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)")
+        headers.add(name: "Sec-WebSocket-Protocol", value: ProtocolVersion.subprotocol)
+        headers.add(name: "Content-Length", value: "0")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        channel.closeFuture.whenComplete { _ in
+            upgraded.fail(MemberError.cannotConnect(url, reason: "connection closed during the WebSocket handshake"))
+        }
+    }
+
+    /// Puts the stream framing on the connection and sends the preamble;
+    /// `greeted` succeeds when the relay's first frame begins as one should.
+    private static func startStream(on channel: Channel, url: ServerURL, group: String, keepalive: Keepalive, maxFrameSize: Int,
+                                    greeted: EventLoopPromise<Void>, handler: ChannelHandler) {
+        channel.closeFuture.whenComplete { _ in
+            greeted.fail(MemberError.cannotConnect(url, reason: "the relay closed the connection before greeting; is \(url.port) its --listen-tcp port?"))
+        }
+        do {
+            try channel.pipeline.syncOperations.addHandlers([
+                StreamGreetingCheck(url: url, greeted: greeted),
+                LinkMessageHandler(wire: .stream, keepalive: keepalive, maxMessageSize: maxFrameSize),
+                handler,
+            ])
+        } catch {
+            greeted.fail(error)
+            return
+        }
+        channel.writeAndFlush(ByteBuffer(bytes: StreamFraming.preamble(routingKey: RoutingKey.key(forGroup: group))), promise: nil)
     }
 
     private static func makeSSLContext(_ options: TLSOptions) throws -> NIOSSLContext {
@@ -249,5 +282,37 @@ private final class CertificatePinCheck: ChannelInboundHandler, RemovableChannel
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         ready.fail(MemberError.cannotConnect(url, reason: describeTLSFailure(error)))
         context.fireErrorCaught(error)
+    }
+}
+
+/// Checks that what answers on a tcp:// or tls:// address speaks p22p's
+/// stream framing: its first byte must start a message frame (the relay's
+/// hello). A WebSocket port answers with HTTP, which is named as such.
+private final class StreamGreetingCheck: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let url: ServerURL
+    private let greeted: EventLoopPromise<Void>
+
+    init(url: ServerURL, greeted: EventLoopPromise<Void>) {
+        self.url = url
+        self.greeted = greeted
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        guard let first = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) else { return }
+        guard first == 0x02 else {
+            let http = bytes.readableBytesView.starts(with: Array("HTTP/".utf8))
+            let reason = http
+                ? "\(url.host):\(url.port) answered in HTTP: it is a WebSocket port; use ws:// or wss://, or the relay's --listen-tcp port"
+                : "\(url.host):\(url.port) does not speak p22p's stream framing; is it the relay's --listen-tcp port?"
+            greeted.fail(MemberError.cannotConnect(url, reason: reason))
+            context.close(promise: nil)
+            return
+        }
+        greeted.succeed(())
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

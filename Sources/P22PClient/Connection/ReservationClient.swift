@@ -46,7 +46,7 @@ public enum ReservationClient {
         }
         return RelayDialer.connect(
             to: server, group: group, tls: tls, keepalive: .standard, maxFrameSize: Limits.defaultMaxFrameSize, on: eventLoop, proxy: proxy,
-            makeHandler: { ReservationHandler(request: message, answer: answer) }
+            makeHandler: { ReservationHandler(request: message, framer: server.framer, answer: answer) }
         ).flatMap { channel in
             channel.closeFuture.whenComplete { _ in
                 answer.fail(MemberError.disconnected(reason: "the relay closed the connection without an answer"))
@@ -63,10 +63,12 @@ private final class ReservationHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let request: ControlMessage
+    private let framer: LinkFramer
     private let answer: EventLoopPromise<Reservation>
 
-    init(request: ControlMessage, answer: EventLoopPromise<Reservation>) {
+    init(request: ControlMessage, framer: LinkFramer, answer: EventLoopPromise<Reservation>) {
         self.request = request
+        self.framer = framer
         self.answer = answer
     }
 
@@ -77,7 +79,7 @@ private final class ReservationHandler: ChannelInboundHandler {
                 answer.fail(MemberError.refused(.versionMismatch, message: "the relay speaks protocol version \(version)"))
                 return
             }
-            let framed = WebSocketFramer(role: .client).message(allocator: context.channel.allocator, capacity: 256) {
+            let framed = framer.message(allocator: context.channel.allocator, capacity: 256) {
                 Frame.control(request).encode(into: &$0)
             }
             context.writeAndFlush(NIOAny(framed), promise: nil)

@@ -1,4 +1,4 @@
-/// How a member checks a wss:// relay. By default the system trust store.
+/// How a member checks a wss:// or tls:// relay. By default the system trust store.
 public struct TLSOptions: Sendable, Equatable {
     /// Trust only this PEM CA bundle instead of the system store.
     public var caFile: String?

@@ -1,26 +1,31 @@
 import NIOCore
 import NIOWebSocket
 
-/// Turns a WebSocket into a channel of whole binary messages for the layers
-/// above, and owns everything about WebSockets they should not see: masking,
-/// ping/pong, the close handshake and the keepalive timer.
+/// Turns a relay link into a channel of whole binary messages for the layers
+/// above, and owns everything about the link's framing they should not see:
+/// masking, ping/pong, the close handshake and the keepalive timer. The link
+/// is a WebSocket (ws://, wss://) or speaks p22p's stream framing (tcp://,
+/// tls://), which has the same frame kinds without the HTTP and the masking.
 ///
-/// Inbound it parses the socket's bytes (`WebSocketFrameParser`) and emits
-/// the payloads of binary messages as `ByteBuffer`s; parsing here rather than
-/// in a handler of its own saves boxing every frame on its way between two
-/// handlers. Outbound it takes messages already
-/// framed with `WebSocketFramer` (see there why) and passes them on. When the
+/// Inbound it parses the socket's bytes (`WebSocketFrameParser` or
+/// `StreamFrameParser`) and emits the payloads of binary messages as
+/// `ByteBuffer`s; parsing here rather than in a handler of its own saves
+/// boxing every frame on its way between two handlers. Outbound it takes
+/// messages already framed with `LinkFramer` (see there why) and passes them on. When the
 /// peer closes, a `TransportError.closedByPeer` is fired as an error before
 /// the channel closes, so the owner can log why; a frame that breaks the
 /// protocol is answered with a close frame giving the reason.
-public final class WebSocketMessageHandler: ChannelDuplexHandler {
+public final class LinkMessageHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    private let framer: WebSocketFramer
-    private var parser: WebSocketFrameParser
+    private let framer: LinkFramer
+    /// One of the two, as `wire` says; optionals rather than an enum so
+    /// parsing mutates them in place (a copy would copy a partial frame).
+    private var webSocketParser: WebSocketFrameParser?
+    private var streamParser: StreamFrameParser?
     /// Input that arrived while a message was being handled: a write made
     /// there can make NIO read the socket and call us again, and the parser
     /// must not be entered twice (nor messages overtake each other).
@@ -42,9 +47,12 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     /// is expected and says nothing about the peer's health.
     private var readsSuspended = false
 
-    public init(role: WebSocketRole, keepalive: Keepalive, maxMessageSize: Int) {
-        self.framer = WebSocketFramer(role: role)
-        self.parser = WebSocketFrameParser(role: role, maxMessageSize: maxMessageSize)
+    public init(wire: LinkWire, keepalive: Keepalive, maxMessageSize: Int) {
+        self.framer = wire.framer
+        switch wire {
+        case .webSocket(let role): webSocketParser = WebSocketFrameParser(role: role, maxMessageSize: maxMessageSize)
+        case .stream: streamParser = StreamFrameParser(maxMessageSize: maxMessageSize)
+        }
         self.keepalive = keepalive
     }
 
@@ -107,11 +115,15 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
         defer { reading = false }
         while let input = inputDuringRead.popFirst() {
             var messages: [(WebSocketOpcode, ByteBuffer)] = []
-            var failure: WebSocketFrameError?
+            var failure: (any LinkFrameFailure)?
             do {
-                try parser.parse(input, allocator: context.channel.allocator) { messages.append(($0, $1)) }
-            } catch {
+                let allocator = context.channel.allocator
+                try webSocketParser?.parse(input, allocator: allocator) { messages.append(($0, $1)) }
+                try streamParser?.parse(input, allocator: allocator) { messages.append(($0, $1)) }
+            } catch let error as any LinkFrameFailure {
                 failure = error
+            } catch {
+                preconditionFailure("the frame parsers throw only LinkFrameFailure")
             }
             for (opcode, payload) in messages { received(opcode, payload, context: context) }
             if let failure {
@@ -188,8 +200,6 @@ public final class WebSocketMessageHandler: ChannelDuplexHandler {
     }
 }
 
-/// A close request that any handler can send down the pipeline to end the link
-/// with a WebSocket close reason instead of a bare TCP close.
 /// Sent down the pipeline by an owner that pauses and resumes reading for
 /// backpressure, so the keepalive does not mistake the pause for a dead peer.
 public struct ReadSuspension: Sendable {
@@ -197,6 +207,8 @@ public struct ReadSuspension: Sendable {
     public init(suspended: Bool) { self.suspended = suspended }
 }
 
+/// A close request that any handler can send down the pipeline to end the link
+/// with a close reason instead of a bare TCP close.
 public struct CloseWithReason: Sendable {
     public var code: WebSocketErrorCode
     public var reason: String
@@ -207,7 +219,7 @@ public struct CloseWithReason: Sendable {
     }
 }
 
-extension WebSocketMessageHandler {
+extension LinkMessageHandler {
     public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if let close = event as? CloseWithReason {
             sendClose(context: context, code: close.code, reason: close.reason, then: true)
@@ -221,3 +233,11 @@ extension WebSocketMessageHandler {
         }
     }
 }
+
+/// A frame that breaks the link's framing; the link is closed with its code.
+public protocol LinkFrameFailure: Error, CustomStringConvertible {
+    var closeCode: WebSocketErrorCode { get }
+}
+
+extension WebSocketFrameError: LinkFrameFailure {}
+extension StreamFrameError: LinkFrameFailure {}
