@@ -44,35 +44,8 @@ final class ForwardIntegrityTests: XCTestCase {
 
         // Sizes spread evenly on a log scale from 1 byte to 2 MiB.
         let sizes = (0..<200).map { index in index == 0 ? 1 : index == 1 ? 2 << 20 : Int(pow(2.0, Double.random(in: 0...21))) }
-        let failures = Recorder()
-        let group = DispatchGroup()
-        for size in sizes {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                do {
-                    let payload = randomBytes(size)
-                    let connection = try TCPConnection.connect(port: port)
-                    defer { connection.close() }
-                    let writer = Thread {
-                        try? connection.send(payload)
-                        connection.shutdownWrite()
-                    }
-                    writer.start()
-                    let (count, digest) = try connection.receiveAllHashed()
-                    if count != size || digest != SHA256.hash(data: payload) {
-                        failures.add("stream of \(size) bytes: got \(count) bytes, digest match \(digest == SHA256.hash(data: payload))")
-                    }
-                } catch {
-                    failures.add("stream of \(size) bytes: \(error)")
-                }
-            }.start()
-        }
-        let finished = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: group.wait(timeout: .now() + 240) == .success) }
-        }
-        XCTAssertTrue(finished, "streams did not finish within 240 s")
-        XCTAssertEqual(failures.all, [])
+        let failures = await concurrentEchoes(port: port, sizes: sizes, timeoutSeconds: 240)
+        XCTAssertEqual(failures, [])
     }
 }
 
@@ -83,9 +56,3 @@ final class LockedDigest: @unchecked Sendable {  // `digest` is under `lock`
     func get() -> SHA256.Digest? { lock.withLock { digest } }
 }
 
-final class Recorder: @unchecked Sendable {  // `list` is under `lock`
-    private let lock = NSLock()
-    private var list: [String] = []
-    func add(_ text: String) { lock.withLock { list.append(text) } }
-    var all: [String] { lock.withLock { list } }
-}

@@ -307,12 +307,14 @@ final class ProfileParserTests: XCTestCase {
         server: [wss://a.example.net, wss://b.example.net:8443]
         groups:
           - { name: home, password_env: PW }
-          - { name: lab, password_env: PW, server: [ws://10.0.0.1:39453, ws://10.0.0.2:39453] }
+          - { name: lab, password_env: PW, server: [ws://10.0.0.1:39453, tcp://10.0.0.2:39454] }
         """).profile
         XCTAssertEqual(profile.server.description, "wss://a.example.net:443")
         XCTAssertEqual(profile.fallbackServers.map(\.description), ["wss://b.example.net:8443"])
         XCTAssertEqual(profile.groups[1].server?.description, "ws://10.0.0.1:39453")
-        XCTAssertEqual(profile.groups[1].fallbackServers.map(\.description), ["ws://10.0.0.2:39453"])
+        XCTAssertEqual(profile.groups[1].fallbackServers.map(\.description), ["tcp://10.0.0.2:39454"])
+        assertError("server: tcp://relay.example.net\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 9,
+                    mentions: ["tcp://HOST:PORT", "--listen-tcp"])
         assertError("server: []\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 9, mentions: ["server", "empty"])
         assertError("server: [ws://a:1, ws://a:1]\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 20,
                     mentions: ["listed twice"])

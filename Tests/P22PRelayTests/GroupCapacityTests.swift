@@ -16,16 +16,16 @@ final class GroupCapacityTests: XCTestCase {
         let channel = EmbeddedChannel()
         var seen = Set<UInt16>()
         for index in 0..<Limits.maxMembersPerGroup {
-            let (link, _, _) = try group.admit(name: "m\(index)", memberKey: [], limit: .max) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
+            let (link, _, _) = try group.admit(name: "m\(index)", memberKey: [], limit: .max) { MemberLink(cid: $0, name: "m\(index)", channel: channel, framer: .stream, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
             XCTAssertTrue(seen.insert(link.cid.rawValue).inserted)
         }
         XCTAssertEqual(seen.count, 65535)
         XCTAssertFalse(seen.contains(0))
-        XCTAssertThrowsError(try group.admit(name: "one-too-many", memberKey: [], limit: .max) { MemberLink(cid: $0, name: "x", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
-        XCTAssertThrowsError(try group.admit(name: "m5", memberKey: [1], limit: .max) { MemberLink(cid: $0, name: "m5", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
+        XCTAssertThrowsError(try group.admit(name: "one-too-many", memberKey: [], limit: .max) { MemberLink(cid: $0, name: "x", channel: channel, framer: .stream, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
+        XCTAssertThrowsError(try group.admit(name: "m5", memberKey: [1], limit: .max) { MemberLink(cid: $0, name: "m5", channel: channel, framer: .stream, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
 
         _ = group.remove(CID(300))
-        let (again, everyone, _) = try group.admit(name: "late", memberKey: [], limit: .max) { MemberLink(cid: $0, name: "late", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
+        let (again, everyone, _) = try group.admit(name: "late", memberKey: [], limit: .max) { MemberLink(cid: $0, name: "late", channel: channel, framer: .stream, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
         XCTAssertEqual(again.cid, CID(300))
         XCTAssertEqual(everyone.count, 65535)
     }
@@ -35,8 +35,8 @@ final class GroupCapacityTests: XCTestCase {
         let group = RelayGroup(name: "small", verifier: try XCTUnwrap(AuthVerifier(publicKey: Array(key))), derivation: Self.derivation)
         let channel = EmbeddedChannel()
         for index in 0..<3 {
-            _ = try group.admit(name: "m\(index)", memberKey: [], limit: 3) { MemberLink(cid: $0, name: "m\(index)", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
+            _ = try group.admit(name: "m\(index)", memberKey: [], limit: 3) { MemberLink(cid: $0, name: "m\(index)", channel: channel, framer: .stream, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) }
         }
-        XCTAssertThrowsError(try group.admit(name: "m3", memberKey: [], limit: 3) { MemberLink(cid: $0, name: "m3", channel: channel, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
+        XCTAssertThrowsError(try group.admit(name: "m3", memberKey: [], limit: 3) { MemberLink(cid: $0, name: "m3", channel: channel, framer: .stream, connection: nil, configuration: RelayConfiguration(), stats: RelayStats()) })
     }
 }

@@ -6,7 +6,8 @@ import P22PWire
 /// input. Decoders may throw; they must never crash, hang or allocate
 /// without bound. Whatever decodes must encode back to a form that decodes
 /// to the same value. The WebSocket frame parser must reach the same messages
-/// (or the same error) whether the bytes come in one read or in pieces.
+/// (or the same error) whether the bytes come in one read or in pieces, and
+/// so must the tcp:// stream framing and its preamble.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffer = ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size))
@@ -34,8 +35,35 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let whole = parseWebSocket(wire, role: role, cuts: [])
         let pieces = parseWebSocket(wire, role: role, cuts: Array(stride(from: step, to: size - 1, by: step)))
         precondition(whole == pieces, "WebSocket parsing depends on how the bytes were cut: \(whole) vs \(pieces)")
+
+        let streamWhole = parseStream(wire, cuts: [])
+        let streamPieces = parseStream(wire, cuts: Array(stride(from: step, to: size - 1, by: step)))
+        precondition(streamWhole == streamPieces, "stream parsing depends on how the bytes were cut: \(streamWhole) vs \(streamPieces)")
+    }
+    if case .routingKey(let key) = StreamFraming.parsePreamble(buffer) {
+        precondition(StreamFraming.preamble(routingKey: key) == Array(buffer.readableBytesView.prefix(StreamFraming.preambleSize)),
+                     "a preamble did not survive a round trip")
     }
     return 0
+}
+
+/// As `parseWebSocket`, for the stream framing of tcp:// links.
+private func parseStream(_ wire: ByteBuffer, cuts: [Int]) -> [String] {
+    var parser = StreamFrameParser(maxMessageSize: 1024)
+    var seen: [String] = []
+    var start = 0
+    for end in cuts + [wire.readableBytes] {
+        do {
+            try parser.parse(wire.getSlice(at: wire.readerIndex + start, length: end - start)!, allocator: ByteBufferAllocator()) {
+                seen.append("\($0) \(Array($1.readableBytesView))")
+            }
+        } catch {
+            seen.append("error \(error)")
+            break
+        }
+        start = end
+    }
+    return seen
 }
 
 /// Messages (opcode, payload) and the error, if any, of parsing `wire` cut at `cuts`.

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+
+/// Members on plain TCP (tcp://) and TLS (tls://) links to a relay's
+/// `--listen-tcp` port: real relay and member processes, real echo targets.
+final class StreamTransportTests: ProcessTestCase {
+    /// A relay with a WebSocket port and a stream port; `extra` adds flags.
+    private func relayWithStreamPort(_ extra: [String] = []) async throws -> (relay: RelayProcess, streamPort: Int) {
+        let streamPort = try freePort()
+        let relay = try await startRelay(["--listen-tcp", "127.0.0.1:\(streamPort)"] + extra)
+        try await relay.tool.waitForLine(containing: "members address=[IPv4]127.0.0.1/127.0.0.1:\(streamPort)")
+        return (relay, streamPort)
+    }
+
+    /// Host and guest join on the given relay URLs; a forward from the guest
+    /// to an echo server beside the host carries several streams at once,
+    /// every byte intact.
+    private func forward(hostURL: String, guestURL: String, extra: [String] = []) async throws {
+        let echo = try echoServer()
+        let localPort = try freePort()
+        let env = ["P22P_PASSWORD": "pw"]
+        let host = try run("p22p", ["create", "demo", "--server", hostURL, "--name", "host", "--allow", "\(echo.port)"] + extra, environment: env)
+        try await host.waitForLine(containing: "created group demo")
+        let guest = try run("p22p", ["join", "demo", "--server", guestURL, "--name", "guest",
+                                     "--relay", "host:\(localPort):\(echo.port)"] + extra, environment: env)
+        try await guest.waitForLine(containing: "joined group demo")
+        try await waitUntilForwarding(port: localPort)
+        let failures = await concurrentEchoes(port: localPort, sizes: [1, 1000, 300 << 10, 4 << 20, 9 << 20, 1 << 16], timeoutSeconds: 120)
+        XCTAssertEqual(failures, [])
+    }
+
+    func testForwardOverPlainTCP() async throws {
+        let (relay, streamPort) = try await relayWithStreamPort()
+        try await forward(hostURL: "tcp://127.0.0.1:\(streamPort)", guestURL: "tcp://127.0.0.1:\(streamPort)")
+        let admissions = relay.tool.output.split(separator: "\n").filter { $0.contains("member created group") || $0.contains("member joined") }
+        XCTAssertEqual(admissions.count, 2, relay.tool.output)
+    }
+
+    /// tls:// on the stream port, checked against the test's CA; without
+    /// the CA the certificate is refused, and nothing falls back to tcp://.
+    func testForwardOverTLS() async throws {
+        let certificates = try TestCertificates()
+        let (_, streamPort) = try await relayWithStreamPort(["--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile])
+        let url = "tls://127.0.0.1:\(streamPort)"
+        try await forward(hostURL: url, guestURL: url, extra: ["--ca-file", certificates.caFile])
+
+        let env = ["P22P_PASSWORD": "pw"]
+        let stranger = try run("p22p", ["peers", "demo", "--server", url], environment: env)
+        let strangerStatus = try await stranger.waitForExit()
+        XCTAssertEqual(strangerStatus, 2, stranger.output)
+        XCTAssertTrue(stranger.standardError.contains("certificate is not trusted"), stranger.standardError)
+        let plain = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1:\(streamPort)"], environment: env)
+        let plainStatus = try await plain.waitForExit()
+        XCTAssertEqual(plainStatus, 2, "plain tcp:// to a TLS port must fail, not downgrade: \(plain.output)")
+    }
+
+    /// One member on a WebSocket, the other on plain TCP, in one group; a
+    /// third joins with the command loop's `connect tcp://` and reaches both.
+    func testWebSocketAndTCPMembersShareAGroup() async throws {
+        let (relay, streamPort) = try await relayWithStreamPort()
+        try await forward(hostURL: "tcp://127.0.0.1:\(streamPort)", guestURL: relay.url)
+        let loop = try run("p22p", ["--name", "third"], environment: ["P22P_PASSWORD": "pw"], interactive: true)
+        try await loop.waitForLine(containing: "type help")
+        try await loop.command("connect tcp://127.0.0.1:\(streamPort)", expect: "connected to tcp://127.0.0.1:\(streamPort)")
+        try await loop.command("join demo", expect: "joined group demo as third")
+        try await loop.command("ping host", expect: "ms")
+        try await loop.command("ping guest", expect: "ms")
+    }
+
+    /// The wrong port for the scheme is named as such, with the fix, and
+    /// the relay logs what knocked on its stream port.
+    func testWrongPortForTheSchemeIsAClearError() async throws {
+        let (relay, streamPort) = try await relayWithStreamPort()
+        let env = ["P22P_PASSWORD": "pw"]
+        let tcpToWebSocket = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1:\(relay.port)"], environment: env)
+        let status = try await tcpToWebSocket.waitForExit()
+        XCTAssertEqual(status, 2, tcpToWebSocket.output)
+        XCTAssertTrue(tcpToWebSocket.standardError.contains("it is a WebSocket port; use ws:// or wss://"), tcpToWebSocket.standardError)
+
+        let webSocketToTCP = try run("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:\(streamPort)"], environment: env)
+        let secondStatus = try await webSocketToTCP.waitForExit()
+        XCTAssertEqual(secondStatus, 2, webSocketToTCP.output)
+        try await relay.tool.waitForLine(containing: "not a p22p member on the tcp:// port: it began with \"GET /v1/")
+
+        let missingPort = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1"], environment: env)
+        let usageStatus = try await missingPort.waitForExit()
+        XCTAssertNotEqual(usageStatus, 0)
+        XCTAssertTrue(missingPort.standardError.contains("tcp://HOST:PORT"), missingPort.standardError)
+    }
+}
