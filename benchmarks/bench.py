@@ -491,19 +491,29 @@ LogLevel ERROR
 
 class P22P:
     """One relay, a member `host` that allows the target, a member `guest`
-    forwarding a local port to it."""
-    key, title = "p22p", "p22p"
+    forwarding a local port to it. Both members reach the relay over a
+    WebSocket (ws://), or with `transport="tcp"` over p22p's stream framing on
+    the relay's --listen-tcp port (tcp://)."""
 
-    def __init__(self, procs, target_port, tag="p22p"):
-        self.procs, self.target, self.tag = procs, target_port, tag
+    def __init__(self, procs, target_port, tag="p22p", transport="ws"):
+        self.procs, self.target, self.tag, self.transport = procs, target_port, tag, transport
+        self.key = "p22p" if transport == "ws" else "p22p-tcp"
+        self.title = "p22p" if transport == "ws" else "p22p tcp://"
         self.relay = self.host = self.guest = None
 
     def start(self):
         self.relay_port = free_port()
+        argv = [f"{BIN}/p22p-server", "--listen", f"127.0.0.1:{self.relay_port}"]
         server = f"ws://127.0.0.1:{self.relay_port}"
+        if self.transport == "tcp":
+            stream_port = free_port()
+            argv += ["--listen-tcp", f"127.0.0.1:{stream_port}"]
+            server = f"tcp://127.0.0.1:{stream_port}"
         env = dict(os.environ, P22P_PASSWORD=PASSWORD)
-        self.relay = self.procs.start(f"relay-{self.tag}", [f"{BIN}/p22p-server", "--listen", f"127.0.0.1:{self.relay_port}"])
+        self.relay = self.procs.start(f"relay-{self.tag}", argv)
         wait_for(lambda: listening(self.relay_port), f"p22p-server on port {self.relay_port}", proc=self.relay)
+        if self.transport == "tcp":
+            wait_for(lambda: listening(stream_port), f"p22p-server's tcp:// port {stream_port}", proc=self.relay)
         self.host = self.procs.start(f"host-{self.tag}", [f"{BIN}/p22p", "create", "bench", "--server", server,
                                                           "--name", "host", "--allow", str(self.target)], env=env)
         wait_for(lambda: log_match(self.host.log, r"created group"), "p22p create", proc=self.host)
@@ -988,7 +998,8 @@ def run(procs, work, out, quick, wait_idle):
     setups = [Direct(target_port),
               OpenSSH(procs, work, target_port, None, "default"),
               OpenSSH(procs, work, target_port, "aes128-gcm@openssh.com", "gcm"),
-              P22P(procs, target_port)]
+              P22P(procs, target_port),
+              P22P(procs, target_port, "p22p-tcp", transport="tcp")]
     unavailable = {}
     for setup in setups:
         try:
@@ -1025,6 +1036,9 @@ def run(procs, work, out, quick, wait_idle):
             metric.fail(key, reason)
     for metric in ("cpu", "mem_members", "per_member", "mem_streams", "per_stream", "all_streams", "all_per_stream"):
         m[metric].notes["direct"] = "—"
+    # Memory is the same relay and members whatever the transport: measured once, over ws://.
+    for metric in ("mem_members", "per_member", "mem_streams", "per_stream", "all_streams", "all_per_stream"):
+        m[metric].notes["p22p-tcp"] = "—"
     gb_moved = {}
 
     # --- throughput, 1 stream (+ CPU), interleaved by repetition
@@ -1176,7 +1190,8 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
         f"{' '.join(quiet['load_start'])} at the start, {' '.join(quiet['load_end'])} at the end; "
         f"CPU used by processes outside the benchmark during a measurement, worst case in cores: {foreign or 'n/a'}")
     add("")
-    header = ["metric"] + [titles[k] for k in keys] + ["p22p/OpenSSH default", "p22p/OpenSSH aes128-gcm", "p22p/direct"]
+    header = ["metric"] + [titles[k] for k in keys] + ["p22p/OpenSSH default", "p22p/OpenSSH aes128-gcm", "p22p/direct",
+                                                       "p22p tcp:// / p22p ws://"]
     add("| " + " | ".join(header) + " |")
     add("| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |")
     footnotes = []
@@ -1206,6 +1221,8 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
         for k in ("ssh-default", "ssh-gcm", "direct"):
             v = metric.value(k)
             row.append(f"{p / v:.2f}×" if p is not None and v else "—")
+        t = metric.value("p22p-tcp")
+        row.append(f"{t / p:.2f}×" if t is not None and p else "—")
         add("| " + " | ".join(row) + " |")
     add("")
     for i, note in enumerate(footnotes, 1):
@@ -1213,13 +1230,13 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
     if footnotes:
         add("")
 
-    add("## Against the targets of issue 6")
+    add("## Against the targets of issues 6 and 13")
     add("")
     add("| target | measured | met? |")
     add("| --- | --- | --- |")
 
-    def ratio(metric, other):
-        p, o = m[metric].value("p22p"), m[metric].value(other)
+    def ratio(metric, other, ours="p22p"):
+        p, o = m[metric].value(ours), m[metric].value(other)
         return p / o if p is not None and o else None
 
     def check(text, value, ok, shown):
@@ -1236,6 +1253,12 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
     for other, label in (("ssh-default", "default"), ("ssh-gcm", "aes128-gcm")):
         r = ratio("conn", other)
         check(f"connection rate: p22p ≥ 2× OpenSSH {label}", r, lambda x: x >= 2.0, f"{r:.2f}×" if r else "")
+    r = ratio("tp1", "ssh-gcm")
+    check("issue 13: throughput, 1 stream: p22p ws:// ≥ 1.3× OpenSSH aes128-gcm", r, lambda x: x >= 1.3, f"{r:.2f}×" if r else "")
+    r = ratio("rtt50", "ssh-gcm")
+    check("issue 13: round-trip p50: p22p ws:// ≤ 0.8× OpenSSH aes128-gcm", r, lambda x: x <= 0.8, f"{r:.2f}×" if r else "")
+    r = ratio("tp1", "p22p", ours="p22p-tcp")
+    check("issue 13: throughput, 1 stream: p22p tcp:// ≥ 1.2× p22p ws://", r, lambda x: x >= 1.2, f"{r:.2f}×" if r else "")
     v = m["per_member"].value("p22p")
     check("relay memory: < 20 KiB per idle member", v, lambda x: x < 20, f"{v:.1f} KiB" if v is not None else "")
     for other, label in (("ssh-default", "default"), ("ssh-gcm", "aes128-gcm")):

@@ -13,14 +13,20 @@ import P22PWire
 /// frame of the affected stream fail to open, and the stream is reset instead
 /// of silently missing bytes.
 public struct FrameSealer: Sendable {
-    var key: SymmetricKey
+    var key: SymmetricKey {
+        didSet { context = AESGCMContext(key: key) }
+    }
+    private var context: AESGCMContext
     public private(set) var counter: UInt64 = 0
     /// Plaintext bytes sealed under the current key.
     public private(set) var sealedBytes = 0
     /// How many times this direction's key has been replaced.
     public private(set) var epoch = 0
 
-    public init(key: SymmetricKey) { self.key = key }
+    public init(key: SymmetricKey) {
+        self.key = key
+        self.context = AESGCMContext(key: key)
+    }
 
     /// Moves to the next key of this direction, one-way: the old key cannot
     /// be recomputed from the new one, so a key taken from memory later
@@ -37,52 +43,65 @@ public struct FrameSealer: Sendable {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array("p22p-rekey-v1".utf8), outputByteCount: 32)
     }
 
-    public static let tagSize = 16
+    public static let tagSize = AESGCMContext.tagSize
 
     /// Appends a complete peer frame (header, ciphertext, tag) to `buffer`.
     /// `index` is how many messages this side has sent on `stream` before.
+    /// Data is encrypted straight from the read buffer into the frame; any
+    /// other message is encoded into the frame and encrypted where it lies.
     public mutating func seal(_ message: StreamMessage, stream: UInt32, index: UInt64, into buffer: inout ByteBuffer) {
         let header = SealedHeader(kind: message.kind, stream: stream, counter: counter)
         counter += 1
         header.encode(into: &buffer)
-        let aad = Self.associatedData(header, index: index)
-        let box: AES.GCM.SealedBox
-        if case .data(let bytes) = message {
-            sealedBytes += bytes.readableBytes
-            box = Self.seal(bytes, key: key, header: header, aad: aad)
-        } else {
-            var body = ByteBuffer()
-            message.encodeBody(into: &body)
-            box = Self.seal(body, key: key, header: header, aad: aad)
+        let context = self.context
+        Self.withNonceAndAssociatedData(header, index: index) { nonce, aad in
+            if case .data(let bytes) = message {
+                sealedBytes += bytes.readableBytes
+                let count = bytes.readableBytes
+                bytes.withUnsafeReadableBytes { plaintext in
+                    _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count + Self.tagSize) { output in
+                        context.seal(nonce: nonce, plaintext: plaintext, associatedData: aad, into: output)
+                        return count + Self.tagSize
+                    }
+                }
+            } else {
+                let start = buffer.writerIndex - buffer.readerIndex
+                message.encodeBody(into: &buffer)
+                buffer.writeRepeatingByte(0, count: Self.tagSize)
+                buffer.withUnsafeMutableReadableBytes { bytes in
+                    let region = UnsafeMutableRawBufferPointer(rebasing: bytes[start...])
+                    let plaintext = UnsafeRawBufferPointer(rebasing: region[..<(region.count - Self.tagSize)])
+                    context.seal(nonce: nonce, plaintext: plaintext, associatedData: aad, into: region)
+                }
+            }
         }
-        buffer.writeBytes(box.ciphertext)
-        buffer.writeBytes(box.tag)
     }
 
-    private static func seal(_ plaintext: ByteBuffer, key: SymmetricKey, header: SealedHeader, aad: [UInt8]) -> AES.GCM.SealedBox {
-        plaintext.withUnsafeReadableBytes { plain in
-            // AES-GCM with a unique nonce and in-range sizes cannot fail.
-            try! AES.GCM.seal(plain, using: key, nonce: nonce(header.counter), authenticating: aad)
+    /// The nonce (the frame counter, big-endian, after four zero bytes) and
+    /// the associated data (the clear header and the implicit index), built
+    /// on the stack: this runs for every frame in both directions.
+    static func withNonceAndAssociatedData<Result>(
+        _ header: SealedHeader, index: UInt64, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        withUnsafeTemporaryAllocation(byteCount: AESGCMContext.nonceSize + associatedDataSize, alignment: 8) { scratch in
+            let nonce = UnsafeMutableRawBufferPointer(rebasing: scratch[..<AESGCMContext.nonceSize])
+            let aad = UnsafeMutableRawBufferPointer(rebasing: scratch[AESGCMContext.nonceSize...])
+            nonce.storeBytes(of: 0, toByteOffset: 0, as: UInt32.self)
+            nonce.storeBytes(of: header.counter.bigEndian, toByteOffset: 4, as: UInt64.self)
+            aad[0] = 0x03
+            aad[1] = header.kind.rawValue
+            aad.storeBytes(of: header.stream.bigEndian, toByteOffset: 2, as: UInt32.self)
+            aad.storeBytes(of: header.counter.bigEndian, toByteOffset: 6, as: UInt64.self)
+            aad.storeBytes(of: index.bigEndian, toByteOffset: 14, as: UInt64.self)
+            return body(UnsafeRawBufferPointer(nonce), UnsafeRawBufferPointer(aad))
         }
     }
 
-    /// The clear header and the implicit index, big-endian, built in one
-    /// small array (this runs for every frame in both directions).
+    static let associatedDataSize = SealedHeader.encodedSize + 8
+
+    /// The associated data as an array, for tests and vectors.
     static func associatedData(_ header: SealedHeader, index: UInt64) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(SealedHeader.encodedSize + 8)
-        bytes.append(0x03)
-        bytes.append(header.kind.rawValue)
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: header.stream >> UInt32(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: header.counter >> UInt64(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: index >> UInt64(shift))) }
-        return bytes
-    }
-
-    static func nonce(_ counter: UInt64) -> AES.GCM.Nonce {
-        var bytes = [UInt8](repeating: 0, count: 12)
-        for index in 0..<8 { bytes[4 + index] = UInt8(truncatingIfNeeded: counter >> (56 - 8 * UInt64(index))) }
-        return try! AES.GCM.Nonce(data: bytes)
+        withNonceAndAssociatedData(header, index: index) { _, aad in Array(aad) }
     }
 }
 
@@ -91,10 +110,16 @@ public struct FrameSealer: Sendable {
 /// that fails authentication does not advance the counter, so one tampered
 /// frame does not poison the frames after it.
 public struct FrameOpener: Sendable {
-    var key: SymmetricKey
+    var key: SymmetricKey {
+        didSet { context = AESGCMContext(key: key) }
+    }
+    private var context: AESGCMContext
     public private(set) var lastCounter: UInt64?
 
-    public init(key: SymmetricKey) { self.key = key }
+    public init(key: SymmetricKey) {
+        self.key = key
+        self.context = AESGCMContext(key: key)
+    }
 
     /// Follows the peer's `rekey`: the next frame is the first under the next key.
     public mutating func rekey() {
@@ -120,24 +145,22 @@ public struct FrameOpener: Sendable {
     public mutating func open(_ header: SealedHeader, body: ByteBuffer, index: UInt64) throws(Failure) -> StreamMessage {
         if let lastCounter, header.counter <= lastCounter { throw .replayed(counter: header.counter) }
         guard body.readableBytes >= FrameSealer.tagSize else { throw .authenticationFailed }
-        let aad = FrameSealer.associatedData(header, index: index)
-        let plaintext: Data
-        do {
-            let ciphertextLength = body.readableBytes - FrameSealer.tagSize
-            plaintext = try body.withUnsafeReadableBytes { raw in
-                let box = try AES.GCM.SealedBox(
-                    nonce: FrameSealer.nonce(header.counter),
-                    ciphertext: UnsafeRawBufferPointer(rebasing: raw[0..<ciphertextLength]),
-                    tag: UnsafeRawBufferPointer(rebasing: raw[ciphertextLength...]))
-                return try AES.GCM.open(box, using: key, authenticating: aad)
+        let length = body.readableBytes - FrameSealer.tagSize
+        var plaintext = ByteBufferAllocator().buffer(capacity: length)
+        let context = self.context
+        var authentic = false
+        FrameSealer.withNonceAndAssociatedData(header, index: index) { nonce, aad in
+            body.withUnsafeReadableBytes { sealed in
+                _ = plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { output in
+                    authentic = context.open(nonce: nonce, sealed: sealed, associatedData: aad, into: output)
+                    return authentic ? length : 0
+                }
             }
-        } catch {
-            // BoringSSL's failure is a wrapped error, not .authenticationFailure; any failure here means the same.
-            throw .authenticationFailed
         }
+        guard authentic else { throw .authenticationFailed }
         lastCounter = header.counter
         do {
-            return try StreamMessage.decode(kind: header.kind, body: ByteBuffer(bytes: plaintext))
+            return try StreamMessage.decode(kind: header.kind, body: plaintext)
         } catch {
             throw .malformed(error)
         }

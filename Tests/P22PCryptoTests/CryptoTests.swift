@@ -220,6 +220,30 @@ final class CryptoTests: XCTestCase {
         XCTAssertThrowsError(try open(frames[1], index: 2), "no frame opens twice")
     }
 
+    /// Messages with an empty body (`rekey`, `finishAcknowledged`) are
+    /// only a tag: a wrong tag must still be refused, and control messages
+    /// sealed in place must open to what was sent.
+    func testEmptyAndControlMessagesAreAuthenticatedToo() throws {
+        let (a, b) = try establish()
+        var sealer = FrameSealer(key: a.sending)
+        var opener = FrameOpener(key: b.receiving)
+        func open(_ frame: ByteBuffer, index: UInt64) throws -> StreamMessage {
+            guard case .sealed(let header, let body) = try PeerFrame.decode(frame) else { throw UnexpectedFrame() }
+            return try opener.open(header, body: body, index: index)
+        }
+        var empty = ByteBuffer()
+        sealer.seal(.finishAcknowledged, stream: 4, index: 0, into: &empty)
+        var forged = empty
+        let last = forged.writerIndex - 1
+        forged.setInteger(forged.getInteger(at: last, as: UInt8.self)! ^ 0x80, at: last)
+        XCTAssertThrowsError(try open(forged, index: 0), "an empty message with a wrong tag")
+        XCTAssertEqual(try open(empty, index: 0), .finishAcknowledged)
+        var prefixed = ByteBuffer(string: "unrelated bytes before the frame")
+        let start = prefixed.writerIndex
+        sealer.seal(.reset(reason: "target refused"), stream: 4, index: 1, into: &prefixed)
+        XCTAssertEqual(try open(prefixed.getSlice(at: start, length: prefixed.writerIndex - start)!, index: 1), .reset(reason: "target refused"))
+    }
+
     func testRekeyMovesBothEndsToAOneWayNextKey() throws {
         let (a, b) = try establish()
         var sealer = FrameSealer(key: a.sending)

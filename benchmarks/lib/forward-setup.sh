@@ -1,6 +1,7 @@
 # Sourced by forward-throughput.sh and profile.sh: builds p22p in release mode
 # (unless P22P_BIN is set) and starts a target, a relay and two members with one forward to the target.
 # The target is bulk.py's sink, or bench.py's echo/sink target with TARGET=echo.
+# TRANSPORT=tcp connects the members over tcp:// instead of ws://.
 # Sets SINK (the target's port), LOCAL (the forward's local port), WORK and
 # RELAY_PID/HOST_PID/GUEST_PID; everything started is stopped by PID on exit.
 # P22P_BIN=DIR uses binaries from DIR instead (to compare two builds in one
@@ -26,11 +27,22 @@ if [ "${TARGET:-sink}" = echo ]; then
 else
   python3 benchmarks/bulk.py sink "$SINK" > "$WORK/sink.log" & PIDS+=($!)
 fi
-"$BIN/p22p-server" --listen "127.0.0.1:$RELAY" --log-level warning ${RELAY_ARGS:-} > "$WORK/relay.log" & RELAY_PID=$!; PIDS+=($!)
+# TRANSPORT=tcp has both members reach the relay over tcp:// (--listen-tcp).
+SERVER="ws://127.0.0.1:$RELAY"
+LISTEN=(--listen "127.0.0.1:$RELAY")
+if [ "${TRANSPORT:-ws}" = tcp ]; then
+  STREAM=$(free_port)
+  SERVER="tcp://127.0.0.1:$STREAM"
+  LISTEN+=(--listen-tcp "127.0.0.1:$STREAM")
+fi
+"$BIN/p22p-server" "${LISTEN[@]}" ${RELAY_ARGS:-} > "$WORK/relay.log" & RELAY_PID=$!; PIDS+=($!)
+# A one-shot create exits if the relay is not listening yet: wait for it.
+wait_for "$WORK/relay.log" "relay listening"
+[ "${TRANSPORT:-ws}" = tcp ] && wait_for "$WORK/relay.log" "listening for tcp://"
 export P22P_PASSWORD="benchmark password"
-"$BIN/p22p" create bench --server "ws://127.0.0.1:$RELAY" --name host --allow "$SINK" > "$WORK/host.log" & HOST_PID=$!; PIDS+=($!)
+"$BIN/p22p" create bench --server "$SERVER" --name host --allow "$SINK" > "$WORK/host.log" & HOST_PID=$!; PIDS+=($!)
 wait_for "$WORK/host.log" "created group"
 # COMPRESS=1 compresses the forward (--compress).
-"$BIN/p22p" join bench --server "ws://127.0.0.1:$RELAY" --name guest --relay "host:$LOCAL:$SINK" ${COMPRESS:+--compress} > "$WORK/guest.log" & GUEST_PID=$!; PIDS+=($!)
+"$BIN/p22p" join bench --server "$SERVER" --name guest --relay "host:$LOCAL:$SINK" ${COMPRESS:+--compress} > "$WORK/guest.log" & GUEST_PID=$!; PIDS+=($!)
 wait_for "$WORK/guest.log" "forwarding"
 wait_for "$WORK/sink.log" "listening"
