@@ -11,7 +11,7 @@ public struct CommandHelp: Sendable {
 public enum CommandCatalog {
     public static let commands: [CommandHelp] = [
         CommandHelp(names: ["connect"], usage: "connect [URL]", summary: "choose the relay (ws://, wss://, tcp:// or tls://; default ws://127.0.0.1:39453) and check it is reachable",
-                    details: "URL is ws://HOST[:PORT] or wss://HOST[:PORT]. Nothing is joined yet: create or join a group next.\nExample: connect ws://relay.example.net:39453"),
+                    details: "URL is ws://HOST[:PORT], wss://HOST[:PORT], or tcp://HOST:PORT or tls://HOST:PORT for a relay's --listen-tcp port. Nothing is joined yet: create or join a group next.\nExample: connect ws://relay.example.net:39453"),
         CommandHelp(names: ["disconnect"], usage: "disconnect", summary: "leave the group and forget the relay",
                     details: "Closes every forward and stream, then forgets the relay chosen with connect."),
         CommandHelp(names: ["create"], usage: "create NAME [KEYFILE]", summary: "create a group and join it; asks for its password",
