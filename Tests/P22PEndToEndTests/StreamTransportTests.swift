@@ -87,4 +87,34 @@ final class StreamTransportTests: ProcessTestCase {
         XCTAssertNotEqual(usageStatus, 0)
         XCTAssertTrue(missingPort.standardError.contains("tcp://HOST:PORT"), missingPort.standardError)
     }
+
+    /// Daemons whose profiles name a tcp:// relay: a connection open through
+    /// the forward survives the relay killed with SIGKILL and restarted on
+    /// the same ports, as it does over ws://.
+    func testDaemonsOnTCPKeepAConnectionAcrossARelayRestart() async throws {
+        let echo = try echoServer()
+        let webSocketPort = try freePort()
+        let streamPort = try freePort()
+        let relayArguments = ["--listen-tcp", "127.0.0.1:\(streamPort)"]
+        var relay = try await self.relay(onPort: webSocketPort, relayArguments)
+        try await relay.waitForLine(containing: "listening for tcp:// members")
+        let server = "tcp://127.0.0.1:\(streamPort)"
+        let localPort = try freePort()
+        _ = try run("p22p-up", [try profiles().write("host.yaml", Profiles.host(server: server, allow: echo.port))])
+        let guest = try run("p22p-up", [try profiles().write("guest.yaml", Profiles.guest(server: server, forwards: [(localPort, echo.port)]))])
+        try await waitUntilForwarding(port: localPort)
+        let connection = try TCPConnection.connect(port: localPort, timeoutSeconds: 30)
+        defer { connection.close() }
+        let before = randomBytes(4096)
+        try connection.send(before)
+        XCTAssertEqual(try connection.receive(exactly: before.count), before)
+
+        relay.send(SIGKILL)
+        _ = try await relay.waitForExit()
+        try await guest.waitForLine(containing: "wait for it to come back")
+        relay = try await self.relay(onPort: webSocketPort, relayArguments)
+        let after = randomBytes(4096)
+        try connection.send(after)
+        XCTAssertEqual(try connection.receive(exactly: after.count), after, "the same connection carries bytes after the restart")
+    }
 }
