@@ -114,18 +114,19 @@ public final class LinkMessageHandler: ChannelDuplexHandler {
         reading = true
         defer { reading = false }
         while let input = inputDuringRead.popFirst() {
-            var messages: [(WebSocketOpcode, ByteBuffer)] = []
             var failure: (any LinkFrameFailure)?
+            // Messages go up as they are parsed, in order; a read that this
+            // causes only queues its input (above), so the parser is never
+            // entered twice.
             do {
                 let allocator = context.channel.allocator
-                try webSocketParser?.parse(input, allocator: allocator) { messages.append(($0, $1)) }
-                try streamParser?.parse(input, allocator: allocator) { messages.append(($0, $1)) }
+                try webSocketParser?.parse(input, allocator: allocator) { received($0, $1, context: context) }
+                try streamParser?.parse(input, allocator: allocator) { received($0, $1, context: context) }
             } catch let error as any LinkFrameFailure {
                 failure = error
             } catch {
                 preconditionFailure("the frame parsers throw only LinkFrameFailure")
             }
-            for (opcode, payload) in messages { received(opcode, payload, context: context) }
             if let failure {
                 inputDuringRead.removeAll()
                 sendClose(context: context, code: failure.closeCode, reason: "\(failure)", then: true)

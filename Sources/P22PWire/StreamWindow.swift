@@ -46,12 +46,21 @@ public struct StreamWindow: Sendable, Equatable {
         receiveRemaining -= count
     }
 
+    /// Delivered bytes worth a grant of their own.
+    public var grantThreshold: Int { max(1, receiveWindow / 4) }
+
+    /// Whether delivering `count` more bytes would make a grant due; until
+    /// then, nobody needs to know when a delivery completes.
+    public func grantDue(afterDelivering count: Int) -> Bool {
+        pendingGrant + count >= grantThreshold
+    }
+
     /// `count` received bytes have been delivered to the local socket. Returns
     /// the credit to grant now, if enough has accumulated to be worth a frame
     /// (a quarter of the window, so the sender never runs dry on a fast path).
     public mutating func delivered(_ count: Int) -> Int? {
         pendingGrant += count
-        guard pendingGrant >= max(1, receiveWindow / 4) else { return nil }
+        guard pendingGrant >= grantThreshold else { return nil }
         let grant = pendingGrant
         pendingGrant = 0
         receiveRemaining += grant
