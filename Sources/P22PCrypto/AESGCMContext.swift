@@ -8,10 +8,12 @@ import CCryptoBoringSSL
 /// every call and hand results back as `Data`, which is copied once more into
 /// a sealed box and once more into our frame. Measured through one forward
 /// with 64-byte round trips, that was 23% of each member's CPU (about 5 µs per
-/// frame), and two extra copies of every byte in bulk. This is the same
-/// BoringSSL that swift-crypto wraps (its C module), called the way its own
-/// wrapper calls it, minus the per-call setup; the known-answer tests pin the
-/// output to independently computed vectors (docs/vectors.py).
+/// frame), and two extra copies of every byte in bulk. On Linux this is the
+/// BoringSSL that swift-crypto itself uses (its C module, which is not one of
+/// its products: Package.swift pins swift-crypto to a minor version for that
+/// reason), called the way its own wrapper calls it, minus the per-call
+/// setup. The known-answer tests pin the output to independently computed
+/// vectors (docs/vectors.py).
 final class AESGCMContext: @unchecked Sendable {  // BoringSSL allows concurrent seal/open on one EVP_AEAD_CTX
     static let tagSize = 16
     static let nonceSize = 12
@@ -55,10 +57,14 @@ final class AESGCMContext: @unchecked Sendable {  // BoringSSL allows concurrent
         let length = sealed.count - Self.tagSize
         precondition(output.count >= length)
         let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        return CCryptoBoringSSL_EVP_AEAD_CTX_open_gather(
+        let opened = CCryptoBoringSSL_EVP_AEAD_CTX_open_gather(
             context, output.baseAddress?.assumingMemoryBound(to: UInt8.self),
             nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), nonce.count,
             input, length, input + length, Self.tagSize,
             associatedData.baseAddress?.assumingMemoryBound(to: UInt8.self), associatedData.count) == 1
+        // A refused frame leaves an error on this thread's queue, which a
+        // later swift-crypto call on the same event loop could report.
+        if !opened { CCryptoBoringSSL_ERR_clear_error() }
+        return opened
     }
 }

@@ -97,7 +97,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             logger.debug("connection closed", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "disconnected")
         case is TransportError, is any LinkFrameFailure:
-            // The WebSocket layer is already closing with a reason of its own.
+            // The link layer is already closing with a reason of its own.
             logger.notice("closing connection", metadata: ["reason": "\(error)"])
             leaveGroup(reason: "\(error)")
         default:

@@ -98,7 +98,7 @@ public final class RelayServer: Sendable {
                     bound.append(try await bootstrap { initializeStream(channel: $0, shared: shared, logger: logger) }
                         .bind(host: address.host, port: address.port).get())
                 } catch {
-                    throw RelayStartError("cannot listen for tcp:// members on \(address.host):\(address.port): \(describeSocketError(error))")
+                    throw RelayStartError("cannot listen for \(streamScheme(configuration)):// members on \(address.host):\(address.port): \(describeSocketError(error))")
                 }
             }
         } catch {
@@ -109,11 +109,15 @@ public final class RelayServer: Sendable {
         let server = RelayServer(shared: shared, channel: bound[0], streamChannels: Array(bound.dropFirst()), ownedGroup: owned, logger: logger)
         if let certificate = configuration.tls?.certificateFile { logger.info("serving wss:// with \(certificate)") }
         logger.info("relay listening", metadata: ["address": "\(server.localAddress)"])
-        let scheme = configuration.tls == nil ? "tcp" : "tls"
         for address in server.streamAddresses {
-            logger.info("relay listening for \(scheme):// members", metadata: ["address": "\(address)"])
+            logger.info("relay listening for \(streamScheme(configuration)):// members", metadata: ["address": "\(address)"])
         }
         return server
+    }
+
+    /// What members write for the stream listeners: TLS there too with a certificate.
+    private static func streamScheme(_ configuration: RelayConfiguration) -> String {
+        configuration.tls == nil ? "tcp" : "tls"
     }
 
     /// What every connection gets first, whatever it speaks: its origin
@@ -148,7 +152,7 @@ public final class RelayServer: Sendable {
                 channel.close(promise: nil)
                 return
             }
-            try channel.pipeline.syncOperations.addHandler(StreamPreambleReader(origin: origin.value) { channel, routingKey in
+            try channel.pipeline.syncOperations.addHandler(StreamPreambleReader(origin: origin.value, scheme: streamScheme(shared.configuration)) { channel, routingKey in
                 let configuration = shared.configuration
                 let connection = RelayConnectionHandler(
                     shared: shared, routingKey: routingKey, framer: .stream, clientAddress: origin.value.clientAddress,

@@ -1,5 +1,7 @@
 import NIOCore
+import NIOWebSocket
 import P22PTransport
+import P22PWire
 
 /// The first handler of a tcp:// or tls:// member's link, after any PROXY
 /// header and TLS: reads the preamble that names the group's routing key
@@ -12,14 +14,26 @@ final class StreamPreambleReader: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundOut = ByteBuffer
 
     private let origin: ConnectionOrigin
+    /// "tcp" or "tls", for log lines.
+    private let scheme: String
     private let install: (Channel, String) throws -> Void
-    /// At most one preamble's worth plus one read.
+    /// Less than one preamble: anything longer is judged.
     private var pending: ByteBuffer?
     private var done = false
 
-    init(origin: ConnectionOrigin, install: @escaping (Channel, String) throws -> Void) {
+    init(origin: ConnectionOrigin, scheme: String, install: @escaping (Channel, String) throws -> Void) {
         self.origin = origin
+        self.scheme = scheme
         self.install = install
+    }
+
+    /// Before the preamble (a failed TLS handshake, a reset): one line, as
+    /// the WebSocket port's gate gives.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard !done else { return context.fireErrorCaught(error) }
+        done = true
+        origin.logger.notice("closing connection", metadata: ["reason": "before the \(scheme):// preamble: \(error)"])
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -36,8 +50,20 @@ final class StreamPreambleReader: ChannelInboundHandler, RemovableChannelHandler
         case .invalid:
             done = true
             let start = String(decoding: bytes.readableBytesView.prefix(24).map { (32..<127).contains($0) ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
-            origin.logger.notice("closing connection", metadata: ["reason": "not a p22p member on the tcp:// port: it began with \"\(start)\" (members connect with tcp://HOST:PORT; WebSockets go to the --listen port)"])
-            context.close(promise: nil)
+            guard StreamFraming.looksLikeOtherVersion(bytes) else {
+                origin.logger.notice("closing connection", metadata: ["reason": "not a p22p member on the \(scheme):// port: it began with \"\(start)\" (members connect with \(scheme)://HOST:PORT; WebSockets go to the --listen port)"])
+                context.close(promise: nil)
+                return
+            }
+            // Another version of p22p: tell it why, in a frame it can read.
+            let reason = "this relay speaks \(ProtocolVersion.subprotocol); upgrade the older of the two"
+            origin.logger.notice("closing connection", metadata: ["reason": "a member speaking another protocol version: it began with \"\(start)\""])
+            var close = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+            close.write(webSocketErrorCode: .protocolError)
+            close.writeString(reason)
+            LinkFramer.stream.frame(&close, opcode: .connectionClose)
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(close)).whenComplete { _ in channel.close(promise: nil) }
         case .routingKey(let key):
             done = true
             guard origin.upgrading(forwardedFor: []) else {

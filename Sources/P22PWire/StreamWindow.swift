@@ -7,7 +7,7 @@ public struct StreamWindow: Sendable, Equatable {
     public private(set) var sendCredit: Int
     /// Bytes the peer may still send us.
     public private(set) var receiveRemaining: Int
-    /// Bytes delivered locally but not yet granted back to the peer.
+    /// Bytes counted as delivered locally but not yet granted back to the peer.
     public private(set) var pendingGrant: Int
     public let receiveWindow: Int
 

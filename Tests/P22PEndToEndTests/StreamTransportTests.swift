@@ -52,6 +52,8 @@ final class StreamTransportTests: ProcessTestCase {
         let plain = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1:\(streamPort)"], environment: env)
         let plainStatus = try await plain.waitForExit()
         XCTAssertEqual(plainStatus, 2, "plain tcp:// to a TLS port must fail, not downgrade: \(plain.output)")
+        XCTAssertTrue(plain.standardError.contains("answered in TLS: the relay serves tls:// there (--tls-cert); use tls://127.0.0.1:\(streamPort)"),
+                      plain.standardError)
     }
 
     /// One member on a WebSocket, the other on plain TCP, in one group; a
@@ -81,6 +83,17 @@ final class StreamTransportTests: ProcessTestCase {
         let secondStatus = try await webSocketToTCP.waitForExit()
         XCTAssertEqual(secondStatus, 2, webSocketToTCP.output)
         try await relay.tool.waitForLine(containing: "not a p22p member on the tcp:// port: it began with \"GET /v1/")
+
+        // A member of another protocol version is told why, in a close frame it can read.
+        let stranger = try TCPConnection.connect(port: streamPort)
+        defer { stranger.close() }
+        try stranger.send(Array("p22p.v9 0123456789abcdef\n".utf8))
+        let header = try stranger.receive(exactly: 5)
+        XCTAssertEqual(header[0], 0x08, "a close frame")
+        let length = header[1...4].reduce(0) { $0 << 8 | Int($1) }
+        let close = try stranger.receive(exactly: length)
+        XCTAssertEqual(close.prefix(2), [0x03, 0xEA], "close code 1002")
+        XCTAssertEqual(String(decoding: close.dropFirst(2), as: UTF8.self), "this relay speaks p22p.v1; upgrade the older of the two")
 
         let missingPort = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1"], environment: env)
         let usageStatus = try await missingPort.waitForExit()

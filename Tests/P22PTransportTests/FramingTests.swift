@@ -34,7 +34,7 @@ final class FramingTests: XCTestCase {
     }
 
     func testClientFramesReachTheServerIntactHoweverTheyAreCut() throws {
-        let framer = WebSocketFramer(role: .client)
+        let framer = LinkFramer.webSocket(WebSocketFramer(role: .client))
         for size in sizes {
             let framed = framer.message(allocator: ByteBufferAllocator(), capacity: size) { $0.writeImmutableBuffer(payload(size)) }
             XCTAssertNotEqual(framed.getInteger(at: framed.readerIndex + 1, as: UInt8.self)! & 0x80, 0, "masked")
@@ -60,7 +60,7 @@ final class FramingTests: XCTestCase {
             var body = payload(size)
             ours.writeBuffer(&body)
             XCTAssertEqual(ours, expected, "size \(size)")
-            XCTAssertEqual(framer.message(allocator: ByteBufferAllocator(), capacity: size) { $0.writeImmutableBuffer(payload(size)) }, expected)
+            XCTAssertEqual(LinkFramer.webSocket(framer).message(allocator: ByteBufferAllocator(), capacity: size) { $0.writeImmutableBuffer(payload(size)) }, expected)
 
             let (frames, error) = read(ours, as: .client)
             XCTAssertNil(error)

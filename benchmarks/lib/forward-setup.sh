@@ -35,10 +35,18 @@ if [ "${TRANSPORT:-ws}" = tcp ]; then
   SERVER="tcp://127.0.0.1:$STREAM"
   LISTEN+=(--listen-tcp "127.0.0.1:$STREAM")
 fi
-"$BIN/p22p-server" "${LISTEN[@]}" ${RELAY_ARGS:-} > "$WORK/relay.log" & RELAY_PID=$!; PIDS+=($!)
+"$BIN/p22p-server" "${LISTEN[@]}" --log-level warning ${RELAY_ARGS:-} > "$WORK/relay.log" & RELAY_PID=$!; PIDS+=($!)
 # A one-shot create exits if the relay is not listening yet: wait for it.
-wait_for "$WORK/relay.log" "relay listening"
-[ "${TRANSPORT:-ws}" = tcp ] && wait_for "$WORK/relay.log" "listening for tcp://"
+wait_port() { python3 -c "
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(('127.0.0.1', $1), timeout=1).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit('nothing listens on port $1')"; }
+wait_port "$RELAY"
+[ "${TRANSPORT:-ws}" = tcp ] && wait_port "$STREAM"
 export P22P_PASSWORD="benchmark password"
 "$BIN/p22p" create bench --server "$SERVER" --name host --allow "$SINK" > "$WORK/host.log" & HOST_PID=$!; PIDS+=($!)
 wait_for "$WORK/host.log" "created group"

@@ -26,11 +26,6 @@ public struct ServerURL: Hashable, Sendable, CustomStringConvertible {
         self.pathPrefix = pathPrefix
     }
 
-    public init(transport: Transport, secure: Bool, host: String, port: Int) {
-        self.init(secure: secure, host: host, port: port, pathPrefix: "")
-        self.transport = transport
-    }
-
     static let schemes: [(scheme: String, transport: Transport, secure: Bool)] = [
         ("ws", .webSocket, false), ("wss", .webSocket, true), ("tcp", .stream, false), ("tls", .stream, true),
     ]

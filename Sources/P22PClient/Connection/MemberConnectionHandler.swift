@@ -1,7 +1,7 @@
 import NIOCore
 import P22PWire
 
-/// The member's end of the WebSocket: decodes frames and hands them to the
+/// The member's end of the link (WebSocket or stream): decodes frames and hands them to the
 /// `Member`, and tells it about writability and the link's end.
 final class MemberConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer

@@ -169,7 +169,7 @@ enum RelayDialer {
     private static func startStream(on channel: Channel, url: ServerURL, group: String, keepalive: Keepalive, maxFrameSize: Int,
                                     greeted: EventLoopPromise<Void>, handler: ChannelHandler) {
         channel.closeFuture.whenComplete { _ in
-            greeted.fail(MemberError.cannotConnect(url, reason: "the relay closed the connection before greeting; is \(url.port) its --listen-tcp port?"))
+            greeted.fail(MemberError.cannotConnect(url, reason: "the relay closed the connection before greeting (see its log: a limit, or not its --listen-tcp port?)"))
         }
         do {
             try channel.pipeline.syncOperations.addHandlers([
@@ -303,16 +303,30 @@ private final class StreamGreetingCheck: ChannelInboundHandler, RemovableChannel
         let bytes = unwrapInboundIn(data)
         guard let first = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) else { return }
         guard first == 0x02 else {
-            let http = bytes.readableBytesView.starts(with: Array("HTTP/".utf8))
-            let reason = http
-                ? "\(url.host):\(url.port) answered in HTTP: it is a WebSocket port; use ws:// or wss://, or the relay's --listen-tcp port"
-                : "\(url.host):\(url.port) does not speak p22p's stream framing; is it the relay's --listen-tcp port?"
-            greeted.fail(MemberError.cannotConnect(url, reason: reason))
+            greeted.fail(MemberError.cannotConnect(url, reason: describe(first: first, bytes)))
             context.close(promise: nil)
             return
         }
         greeted.succeed(())
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// Why the first bytes are not a greeting, in words that name the fix.
+    private func describe(first: UInt8, _ bytes: ByteBuffer) -> String {
+        let address = "\(url.host):\(url.port)"
+        if bytes.readableBytesView.starts(with: Array("HTTP/".utf8)) {
+            return "\(address) answered in HTTP: it is a WebSocket port; use ws:// or wss://, or the relay's --listen-tcp port"
+        }
+        if first == 0x15 || first == 0x16 {
+            return "\(address) answered in TLS: the relay serves tls:// there (--tls-cert); use tls://\(address)"
+        }
+        // The relay's refusal, as a close frame (a preamble of another version).
+        if first == 0x08, var payload = bytes.getSlice(at: bytes.readerIndex + StreamFraming.headerSize,
+                                                       length: bytes.readableBytes - StreamFraming.headerSize) {
+            _ = payload.readInteger(as: UInt16.self)
+            return "the relay at \(address) refused the link: \(payload.readString(length: payload.readableBytes) ?? "")"
+        }
+        return "\(address) does not speak p22p's stream framing; is it the relay's --listen-tcp port?"
     }
 }

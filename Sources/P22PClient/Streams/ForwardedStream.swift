@@ -8,7 +8,7 @@ import P22PWire
 /// decided by `StreamStateMachine`; this class performs its actions.
 ///
 /// Reading from the local socket is gated: we only ask NIO for more bytes when
-/// the peer has granted credit and the WebSocket can take writes, so a slow
+/// the peer has granted credit and the relay link can take writes, so a slow
 /// reader anywhere on the path stalls this stream and nothing else.
 final class ForwardedStream {
     let id: UInt32

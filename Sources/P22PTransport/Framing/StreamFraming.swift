@@ -50,8 +50,17 @@ public enum StreamFraming {
         return .routingKey(String(decoding: key, as: UTF8.self))
     }
 
+    /// Whether `bytes` begin like a preamble of some p22p version (as a
+    /// newer or older member's would), so a refusal can say why.
+    public static func looksLikeOtherVersion(_ bytes: ByteBuffer) -> Bool {
+        bytes.readableBytesView.starts(with: Array("p22p.v".utf8))
+    }
+
     static func isKnown(_ opcode: WebSocketOpcode) -> Bool {
-        [.binary, .connectionClose, .ping, .pong].contains(opcode)
+        switch opcode {
+        case .binary, .connectionClose, .ping, .pong: true
+        default: false
+        }
     }
 
     static func writeHeader(opcode: WebSocketOpcode, length: Int, into destination: UnsafeMutableRawBufferPointer) {
@@ -86,7 +95,8 @@ public enum StreamFrameError: Error, Equatable, CustomStringConvertible {
 /// Reads stream frames from the raw bytes of a tcp:// or tls:// link; the
 /// counterpart of `WebSocketFrameParser`, and as careful about copies: a
 /// frame whole in one read goes on as a slice of it, any other is copied once
-/// into a buffer of exactly its size. Every length is checked against its
+/// into a buffer of exactly its size (after a header split across reads,
+/// the next read is joined to it first). Every length is checked against its
 /// limit before anything is allocated for it.
 public struct StreamFrameParser {
     public typealias Emit = (WebSocketOpcode, ByteBuffer) -> Void

@@ -3,7 +3,7 @@ import NIOWebSocket
 
 /// Reads RFC 6455 frames from the raw byte stream and hands on each message
 /// with its payload unmasked and fragments joined. A value with no I/O;
-/// `WebSocketMessageHandler` feeds it what the socket reads.
+/// `LinkMessageHandler` feeds it what the socket reads.
 ///
 /// Written for the bulk path: a frame that lies whole in one read and needs no
 /// unmasking is passed on as a slice of that read, with no copy; any other

@@ -7,32 +7,16 @@ import NIOWebSocket
 /// channel handler: a handler receives the buffer while the pipeline still
 /// references it, so masking or prepending the header there forces a copy of
 /// the whole payload (copy-on-write). A producer that takes its buffer from
-/// `messageBuffer` gets room in front for the header, so a framed message is
-/// one contiguous write with no copy; a client's mask is applied in place,
-/// eight bytes at a time.
+/// `LinkFramer.messageBuffer` gets room in front for the header, so a framed
+/// message is one contiguous write with no copy; a client's mask is applied
+/// in place, eight bytes at a time.
 ///
-/// Everything written to a WebSocket channel must have been framed here.
+/// Everything written to a WebSocket channel must have been framed here
+/// (through `LinkFramer`, which frames for either kind of link).
 public struct WebSocketFramer: Sendable {
     public let role: WebSocketRole
 
     public init(role: WebSocketRole) { self.role = role }
-
-    /// An empty buffer for a message of `capacity` bytes, with room in front
-    /// for its frame header.
-    public func messageBuffer(allocator: ByteBufferAllocator, capacity: Int) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: WebSocketFrameHeader.maxSize + capacity)
-        buffer.moveWriterIndex(forwardBy: WebSocketFrameHeader.maxSize)
-        buffer.moveReaderIndex(forwardBy: WebSocketFrameHeader.maxSize)
-        return buffer
-    }
-
-    /// A framed message whose payload `body` writes (about `capacity` bytes).
-    public func message(allocator: ByteBufferAllocator, capacity: Int, _ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
-        var buffer = messageBuffer(allocator: allocator, capacity: capacity)
-        body(&buffer)
-        frame(&buffer)
-        return buffer
-    }
 
     /// Frames `message` (its readable bytes are the payload) in place.
     public func frame(_ message: inout ByteBuffer, opcode: WebSocketOpcode = .binary) {
@@ -48,7 +32,7 @@ public struct WebSocketFramer: Sendable {
             message.moveReaderIndex(to: message.readerIndex - size)
             message.withUnsafeMutableReadableBytes { header.write(into: $0) }
         } else {
-            // Not from `messageBuffer`: small control messages only.
+            // Not from `LinkFramer.messageBuffer`: small control messages only.
             var framed = ByteBufferAllocator().buffer(capacity: size + message.readableBytes)
             framed.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { header.write(into: $0); return size }
             framed.writeBuffer(&message)

@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// The opening handshake of RFC 6455 (section 4), with our own framing
-/// installed afterwards instead of NIO's (see `WebSocketMessageHandler`).
+/// installed afterwards instead of NIO's (see `LinkMessageHandler`).
 public enum WebSocketHandshake {
     /// The Sec-WebSocket-Accept value that proves a server read this key.
     public static func acceptValue(forKey key: String) -> String {
@@ -21,7 +21,7 @@ public enum WebSocketHandshake {
 
 /// The client's half: asks for the upgrade, checks the server's proof, then
 /// hands the channel to `upgradePipelineHandler` to add a
-/// `WebSocketMessageHandler` and what goes above it.
+/// `LinkMessageHandler` and what goes above it.
 public final class WebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader {
     public let supportedProtocol = "websocket"
     public let requiredUpgradeHeaders: [String] = []
@@ -49,7 +49,7 @@ public final class WebSocketClientUpgrader: NIOHTTPClientProtocolUpgrader {
 
 /// The server's half: `shouldUpgrade` decides from the request (nil refuses,
 /// and the request goes on to the next handler as plain HTTP), then
-/// `upgradePipelineHandler` adds a `WebSocketMessageHandler` and what goes
+/// `upgradePipelineHandler` adds a `LinkMessageHandler` and what goes
 /// above it.
 public final class WebSocketServerUpgrader: HTTPServerProtocolUpgrader, Sendable {
     public let supportedProtocol = "websocket"
