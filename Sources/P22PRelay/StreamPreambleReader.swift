@@ -50,6 +50,15 @@ final class StreamPreambleReader: ChannelInboundHandler, RemovableChannelHandler
         case .invalid:
             done = true
             let start = String(decoding: bytes.readableBytesView.prefix(24).map { (32..<127).contains($0) ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
+            if bytes.readableBytesView.starts(with: Array("GET ".utf8)) {
+                // A WebSocket member on the wrong port: an HTTP answer it can show.
+                origin.logger.notice("closing connection", metadata: ["reason": "a WebSocket request on the \(scheme):// port: it began with \"\(start)\" (WebSockets go to the --listen port)"])
+                let text = "p22p relay: this port takes \(scheme):// members; WebSockets go to the relay's --listen port\n"
+                let response = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n" + text
+                let channel = context.channel
+                context.writeAndFlush(NIOAny(channel.allocator.buffer(string: response))).whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
             guard StreamFraming.looksLikeOtherVersion(bytes) else {
                 origin.logger.notice("closing connection", metadata: ["reason": "not a p22p member on the \(scheme):// port: it began with \"\(start)\" (members connect with \(scheme)://HOST:PORT; WebSockets go to the --listen port)"])
                 context.close(promise: nil)

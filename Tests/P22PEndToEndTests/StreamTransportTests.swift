@@ -81,8 +81,10 @@ final class StreamTransportTests: ProcessTestCase {
 
         let webSocketToTCP = try run("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:\(streamPort)"], environment: env)
         let secondStatus = try await webSocketToTCP.waitForExit()
-        XCTAssertEqual(secondStatus, 2, webSocketToTCP.output)
-        try await relay.tool.waitForLine(containing: "not a p22p member on the tcp:// port: it began with \"GET /v1/")
+        XCTAssertEqual(secondStatus, 1, "a relay that answers and refuses, as for any refused upgrade: \(webSocketToTCP.output)")
+        XCTAssertTrue(webSocketToTCP.standardError.contains("this port takes tcp:// members; WebSockets go to the relay's --listen port"),
+                      webSocketToTCP.standardError)
+        try await relay.tool.waitForLine(containing: "a WebSocket request on the tcp:// port: it began with \"GET /v1/")
 
         // A member of another protocol version is told why, in a close frame it can read.
         let stranger = try TCPConnection.connect(port: streamPort)
