@@ -136,7 +136,13 @@ private struct NonReaderScene {
         // Streams open and data flowing toward the guest; then it stops reading.
         let flowing = Date().addingTimeInterval(10)
         while cluster.relay.stats.relayedBytes < 4 << 20, Date() < flowing { try await Task.sleep(nanoseconds: 20_000_000) }
-        try await guest.eventLoop.flatSubmit { guest.link!.setOption(.autoRead, value: false) }.get()
+        // With a tight limit (the global cap of 2 MiB) the relay may drop the
+        // guest already here, for a burst it did not take in time: it is then
+        // the member with the backlog all the same, and the tests' log lines
+        // come from that.
+        try await guest.eventLoop.flatSubmit {
+            guest.link?.setOption(.autoRead, value: false) ?? guest.eventLoop.makeSucceededVoidFuture()
+        }.get()
         return NonReaderScene(cluster: cluster, host: host, guest: guest, carolPort: carolPort, servers: [source, echo], pulls: pulls)
     }
 
