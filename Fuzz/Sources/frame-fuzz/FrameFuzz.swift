@@ -47,33 +47,26 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// As `parseWebSocket`, for the stream framing of tcp:// links.
-private func parseStream(_ wire: ByteBuffer, cuts: [Int]) -> [String] {
-    var parser = StreamFrameParser(maxMessageSize: 1024)
-    var seen: [String] = []
-    var start = 0
-    for end in cuts + [wire.readableBytes] {
-        do {
-            try parser.parse(wire.getSlice(at: wire.readerIndex + start, length: end - start)!, allocator: ByteBufferAllocator()) {
-                seen.append("\($0) \(Array($1.readableBytesView))")
-            }
-        } catch {
-            seen.append("error \(error)")
-            break
-        }
-        start = end
-    }
-    return seen
-}
-
-/// Messages (opcode, payload) and the error, if any, of parsing `wire` cut at `cuts`.
+/// Messages (opcode, payload) and the error, if any, of a WebSocket parser
+/// fed `wire` cut at `cuts`.
 private func parseWebSocket(_ wire: ByteBuffer, role: WebSocketRole, cuts: [Int]) -> [String] {
     var parser = WebSocketFrameParser(role: role, maxMessageSize: 1024)
+    return parse(wire, cuts: cuts) { try parser.parse($0, allocator: ByteBufferAllocator(), emit: $1) }
+}
+
+/// The same for the stream framing of tcp:// links.
+private func parseStream(_ wire: ByteBuffer, cuts: [Int]) -> [String] {
+    var parser = StreamFrameParser(maxMessageSize: 1024)
+    return parse(wire, cuts: cuts) { try parser.parse($0, allocator: ByteBufferAllocator(), emit: $1) }
+}
+
+private func parse(_ wire: ByteBuffer, cuts: [Int],
+                   feed: (ByteBuffer, WebSocketFrameParser.Emit) throws -> Void) -> [String] {
     var seen: [String] = []
     var start = 0
     for end in cuts + [wire.readableBytes] {
         do {
-            try parser.parse(wire.getSlice(at: wire.readerIndex + start, length: end - start)!, allocator: ByteBufferAllocator()) {
+            try feed(wire.getSlice(at: wire.readerIndex + start, length: end - start)!) {
                 seen.append("\($0) \(Array($1.readableBytesView))")
             }
         } catch {
