@@ -22,9 +22,14 @@ final class ServerURLTests: XCTestCase {
 
     /// A stream relay has no default port and no path; the error shows the form.
     func testStreamURLsNeedAPortAndNoPath() {
-        for text in ["tcp://relay.example.net", "tls://relay.example.net:443/p22p", "udp://relay:1", "relay:39453"] {
+        for text in ["tcp://relay.example.net", "tls://relay.example.net:443/p22p"] {
             XCTAssertThrowsError(try ServerURL(parsing: text), text) { error in
-                XCTAssertTrue("\(error)".contains("HOST:PORT"), "\(error)")
+                XCTAssertTrue("\(error)".contains("HOST:PORT (the relay's --listen-tcp port)"), "\(error)")
+            }
+        }
+        for text in ["udp://relay:1", "relay:39453"] {
+            XCTAssertThrowsError(try ServerURL(parsing: text), text) { error in
+                XCTAssertTrue("\(error)".contains("ws://HOST[:PORT], wss://HOST[:PORT], tcp://HOST:PORT or tls://HOST:PORT"), "\(error)")
             }
         }
     }

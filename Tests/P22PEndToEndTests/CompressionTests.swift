@@ -25,12 +25,7 @@ final class CompressionTests: XCTestCase {
         let before = cluster.relay.stats.relayedBytes
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
-        let sender = Thread {
-            try? connection.send(payload)
-            connection.shutdownWrite()
-        }
-        sender.start()
-        let (count, digest) = try connection.receiveAllHashed()
+        let (count, digest) = try connection.sendAndReceiveAllHashed(payload)
         XCTAssertEqual(count, payload.count)
         XCTAssertEqual(digest, SHA256.hash(data: payload), "byte-exact")
         return cluster.relay.stats.relayedBytes - before

@@ -12,6 +12,14 @@ final class StreamTransportTests: ProcessTestCase {
         return (relay, streamPort)
     }
 
+    /// `p22p peers demo --server URL` that must fail: its exit status and
+    /// what it printed to standard error.
+    private func peersFailing(on url: String) async throws -> (status: Int32?, error: String) {
+        let tool = try run("p22p", ["peers", "demo", "--server", url], environment: ["P22P_PASSWORD": "pw"])
+        let status = try await tool.waitForExit()
+        return (status, tool.standardError)
+    }
+
     /// Host and guest join on the given relay URLs; a forward from the guest
     /// to an echo server beside the host carries several streams at once,
     /// every byte intact.
@@ -44,16 +52,12 @@ final class StreamTransportTests: ProcessTestCase {
         let url = "tls://127.0.0.1:\(streamPort)"
         try await forward(hostURL: url, guestURL: url, extra: ["--ca-file", certificates.caFile])
 
-        let env = ["P22P_PASSWORD": "pw"]
-        let stranger = try run("p22p", ["peers", "demo", "--server", url], environment: env)
-        let strangerStatus = try await stranger.waitForExit()
-        XCTAssertEqual(strangerStatus, 2, stranger.output)
-        XCTAssertTrue(stranger.standardError.contains("certificate is not trusted"), stranger.standardError)
-        let plain = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1:\(streamPort)"], environment: env)
-        let plainStatus = try await plain.waitForExit()
-        XCTAssertEqual(plainStatus, 2, "plain tcp:// to a TLS port must fail, not downgrade: \(plain.output)")
-        XCTAssertTrue(plain.standardError.contains("answered in TLS: the relay serves tls:// there (--tls-cert); use tls://127.0.0.1:\(streamPort)"),
-                      plain.standardError)
+        let stranger = try await peersFailing(on: url)
+        XCTAssertEqual(stranger.status, 2, stranger.error)
+        XCTAssertTrue(stranger.error.contains("certificate is not trusted"), stranger.error)
+        let plain = try await peersFailing(on: "tcp://127.0.0.1:\(streamPort)")
+        XCTAssertEqual(plain.status, 2, "plain tcp:// to a TLS port must fail, not downgrade: \(plain.error)")
+        XCTAssertTrue(plain.error.contains("answered in TLS: the relay serves tls:// there (--tls-cert); use tls://127.0.0.1:\(streamPort)"), plain.error)
     }
 
     /// One member on a WebSocket, the other on plain TCP, in one group; a
@@ -73,17 +77,13 @@ final class StreamTransportTests: ProcessTestCase {
     /// the relay logs what knocked on its stream port.
     func testWrongPortForTheSchemeIsAClearError() async throws {
         let (relay, streamPort) = try await relayWithStreamPort()
-        let env = ["P22P_PASSWORD": "pw"]
-        let tcpToWebSocket = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1:\(relay.port)"], environment: env)
-        let status = try await tcpToWebSocket.waitForExit()
-        XCTAssertEqual(status, 2, tcpToWebSocket.output)
-        XCTAssertTrue(tcpToWebSocket.standardError.contains("it is a WebSocket port; use ws:// or wss://"), tcpToWebSocket.standardError)
+        let tcpToWebSocket = try await peersFailing(on: "tcp://127.0.0.1:\(relay.port)")
+        XCTAssertEqual(tcpToWebSocket.status, 2, tcpToWebSocket.error)
+        XCTAssertTrue(tcpToWebSocket.error.contains("it is a WebSocket port; use ws:// or wss://"), tcpToWebSocket.error)
 
-        let webSocketToTCP = try run("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:\(streamPort)"], environment: env)
-        let secondStatus = try await webSocketToTCP.waitForExit()
-        XCTAssertEqual(secondStatus, 1, "a relay that answers and refuses, as for any refused upgrade: \(webSocketToTCP.output)")
-        XCTAssertTrue(webSocketToTCP.standardError.contains("this port takes tcp:// members; WebSockets go to the relay's --listen port"),
-                      webSocketToTCP.standardError)
+        let webSocketToTCP = try await peersFailing(on: "ws://127.0.0.1:\(streamPort)")
+        XCTAssertEqual(webSocketToTCP.status, 1, "a relay that answers and refuses, as for any refused upgrade: \(webSocketToTCP.error)")
+        XCTAssertTrue(webSocketToTCP.error.contains("this port takes tcp:// members; WebSockets go to the relay's --listen port"), webSocketToTCP.error)
         try await relay.tool.waitForLine(containing: "a WebSocket request on the tcp:// port: it began with \"GET /v1/")
 
         // A member of another protocol version is told why, in a close frame it can read.
@@ -97,10 +97,9 @@ final class StreamTransportTests: ProcessTestCase {
         XCTAssertEqual(close.prefix(2), [0x03, 0xEA], "close code 1002")
         XCTAssertEqual(String(decoding: close.dropFirst(2), as: UTF8.self), "this relay speaks p22p.v1; upgrade the older of the two")
 
-        let missingPort = try run("p22p", ["peers", "demo", "--server", "tcp://127.0.0.1"], environment: env)
-        let usageStatus = try await missingPort.waitForExit()
-        XCTAssertNotEqual(usageStatus, 0)
-        XCTAssertTrue(missingPort.standardError.contains("tcp://HOST:PORT"), missingPort.standardError)
+        let missingPort = try await peersFailing(on: "tcp://127.0.0.1")
+        XCTAssertNotEqual(missingPort.status, 0)
+        XCTAssertTrue(missingPort.error.contains("tcp://HOST:PORT (the relay's --listen-tcp port)"), missingPort.error)
     }
 
     /// Daemons whose profiles name a tcp:// relay: a connection open through

@@ -19,12 +19,7 @@ final class ProxyHeaderReader: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !done else { return context.fireChannelRead(data) }
-        var bytes = unwrapInboundIn(data)
-        if var pending {
-            pending.writeBuffer(&bytes)
-            bytes = pending
-            self.pending = nil
-        }
+        var bytes = pending.take(followedBy: unwrapInboundIn(data))
         switch ProxyProtocolHeader.parse(bytes) {
         case .needMoreData:
             pending = bytes

@@ -112,12 +112,7 @@ public struct StreamFrameParser {
 
     public mutating func parse(_ bytes: ByteBuffer, allocator: ByteBufferAllocator, emit: Emit) throws(StreamFrameError) {
         guard !failed else { return }
-        var input = bytes
-        if var partial = partialHeader {
-            partialHeader = nil
-            partial.writeBuffer(&input)
-            input = partial
-        }
+        var input = partialHeader.take(followedBy: bytes)
         do throws(StreamFrameError) {
             while input.readableBytes > 0 {
                 if var frame = current {

@@ -38,13 +38,7 @@ public struct WebSocketFrameParser {
     /// Parses the bytes of one read, calling `emit` for every message completed.
     public mutating func parse(_ bytes: ByteBuffer, allocator: ByteBufferAllocator, emit: Emit) throws(WebSocketFrameError) {
         guard !failed else { return }
-        var input = bytes
-        if var partial = partialHeader {
-            // Rare (a header split across reads): one copy of this read.
-            partialHeader = nil
-            partial.writeBuffer(&input)
-            input = partial
-        }
+        var input = partialHeader.take(followedBy: bytes)
         do throws(WebSocketFrameError) {
             while input.readableBytes > 0 {
                 if current == nil {

@@ -17,12 +17,7 @@ func concurrentEchoes(port: Int, sizes: [Int], timeoutSeconds: Int) async -> [St
                 let payload = randomBytes(size)
                 let connection = try TCPConnection.connect(port: port)
                 defer { connection.close() }
-                let writer = Thread {
-                    try? connection.send(payload)
-                    connection.shutdownWrite()
-                }
-                writer.start()
-                let (count, digest) = try connection.receiveAllHashed()
+                let (count, digest) = try connection.sendAndReceiveAllHashed(payload)
                 if count != size || digest != SHA256.hash(data: payload) {
                     failures.add("stream of \(size) bytes: got \(count) bytes, digest match \(digest == SHA256.hash(data: payload))")
                 }
@@ -35,6 +30,21 @@ func concurrentEchoes(port: Int, sizes: [Int], timeoutSeconds: Int) async -> [St
         DispatchQueue.global().async { continuation.resume(returning: group.wait(timeout: .now() + .seconds(timeoutSeconds)) == .success) }
     }
     return finished ? failures.all : failures.all + ["streams did not finish within \(timeoutSeconds) s"]
+}
+
+extension TCPConnection {
+    /// Sends `payload` from a thread of its own, then half-closes, while
+    /// reading everything that comes back until the peer closes: how many
+    /// bytes and their SHA-256. Neither side waits on the other, so no
+    /// buffer on the way can fill up and stall both.
+    func sendAndReceiveAllHashed(_ payload: [UInt8]) throws -> (count: Int, digest: SHA256.Digest) {
+        let writer = Thread {
+            try? self.send(payload)
+            self.shutdownWrite()
+        }
+        writer.start()
+        return try receiveAllHashed()
+    }
 }
 
 final class Recorder: @unchecked Sendable {  // `list` is under `lock`
