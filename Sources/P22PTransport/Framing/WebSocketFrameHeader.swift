@@ -6,7 +6,7 @@ import NIOWebSocket
 struct WebSocketFrameHeader: Equatable {
     var fin: Bool
     var opcode: WebSocketOpcode
-    var maskKey: WebSocketMaskingKey?
+    var maskKey: MaskKey?
     var length: Int
 
     /// 2 bytes, up to 8 of extended length, 4 of masking key.
@@ -45,10 +45,10 @@ struct WebSocketFrameHeader: Equatable {
             length = Int(wide)
             used = 10
         }
-        var maskKey: WebSocketMaskingKey?
+        var maskKey: MaskKey?
         if masked {
             guard bytes.count >= used + 4 else { return nil }
-            maskKey = WebSocketMaskingKey([bytes[used], bytes[used + 1], bytes[used + 2], bytes[used + 3]])
+            maskKey = MaskKey(wire: UnsafeRawBufferPointer(rebasing: bytes[used..<used + 4]))
             used += 4
         }
         if opcode.isControlOpcode {
@@ -78,7 +78,7 @@ struct WebSocketFrameHeader: Equatable {
             used = 10
         }
         if let maskKey {
-            for index in 0..<4 { destination[used + index] = maskKey[index] }
+            maskKey.write(into: UnsafeMutableRawBufferPointer(rebasing: destination[used..<used + 4]))
         }
     }
 }

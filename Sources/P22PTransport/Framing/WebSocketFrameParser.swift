@@ -90,7 +90,7 @@ public struct WebSocketFrameParser {
         return true
     }
 
-    private func append(_ count: Int, from input: inout ByteBuffer, to payload: inout ByteBuffer, key: WebSocketMaskingKey?) {
+    private func append(_ count: Int, from input: inout ByteBuffer, to payload: inout ByteBuffer, key: MaskKey?) {
         let offset = payload.readableBytes
         input.withUnsafeReadableBytes { source in
             let source = UnsafeRawBufferPointer(rebasing: source[..<count])
