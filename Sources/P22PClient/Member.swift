@@ -289,6 +289,20 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     }
 
     var linkWritable: Bool { link?.isWritable ?? false }
+
+    /// Whether a UDP datagram may go on the link now. Bulk streams keep the
+    /// link at its high-water mark, so "writable" alone would drop most
+    /// datagrams during a transfer; instead a datagram may wait behind at
+    /// most `datagramQueueLimit` bytes (a fraction of a millisecond on a
+    /// fast link), and is dropped beyond that.
+    var linkTakesDatagram: Bool {
+        guard let link else { return false }
+        if link.isWritable { return true }
+        guard let buffered = try? link.syncOptions?.getOption(.bufferedWritableBytes) else { return false }
+        return buffered < Self.datagramQueueLimit
+    }
+
+    static let datagramQueueLimit = 256 * 1024
     private var framer: LinkFramer { configuration.server.framer }
 
     /// Largest data chunk per frame, fitted to the relay's maximum frame size.
@@ -386,6 +400,19 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
                 session.streams.values.filter { !$0.isEnded }.map { stream in
                     StreamInfo(id: stream.id, peer: session.peerName, target: stream.target, outgoing: stream.initiatedLocally,
                                bytesIn: stream.bytesIn, bytesOut: stream.bytesOut, age: now - stream.openedAt)
+                }
+            }.sorted { $0.id < $1.id }
+        }
+    }
+
+    /// The UDP flows open right now, for `list`.
+    public func flows() -> EventLoopFuture<[FlowInfo]> {
+        eventLoop.submit {
+            let now = NIODeadline.now()
+            return self.directory.sessions.values.flatMap { session in
+                session.flows.values.map { flow in
+                    FlowInfo(id: flow.id, peer: session.peerName, target: flow.target, outgoing: flow.isForwardSide,
+                             origin: flow.origin, stats: flow.counters.stats, age: now - flow.openedAt, idle: now - flow.lastActivity)
                 }
             }.sorted { $0.id < $1.id }
         }

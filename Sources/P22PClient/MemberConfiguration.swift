@@ -31,6 +31,10 @@ public struct MemberConfiguration: Sendable {
     /// How the relay is reached: directly, through a proxy, or as the
     /// environment's proxy variables say (the default, as curl does).
     public var proxy: ProxySetting = .fromEnvironment
+    /// A UDP flow with no datagram either way for this long ends: on the
+    /// forward's side (the next datagram starts a new flow) and on the
+    /// target's (its socket closes).
+    public var udpIdleTimeout: TimeAmount = .seconds(60)
 
     /// One identity per process unless an identity file is given, so every
     /// group a process joins sees the same key.

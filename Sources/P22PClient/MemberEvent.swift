@@ -44,3 +44,19 @@ public struct StreamInfo: Sendable, Equatable {
     public var bytesOut: Int
     public var age: TimeAmount
 }
+
+/// One UDP flow, for `list`.
+public struct FlowInfo: Sendable, Equatable {
+    public var id: UInt32
+    public var peer: String
+    public var target: TargetAddress
+    /// True on the forward's side (a local program sends); false when the
+    /// peer's program sends to a target on our machine.
+    public var outgoing: Bool
+    /// The local program's address, or the peer's name.
+    public var origin: String
+    /// For the whole forward on the forward's side; for this flow on the target's.
+    public var stats: DatagramStats
+    public var age: TimeAmount
+    public var idle: TimeAmount
+}

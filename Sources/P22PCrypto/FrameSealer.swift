@@ -55,7 +55,11 @@ public struct FrameSealer: Sendable {
         header.encode(into: &buffer)
         let context = self.context
         Self.withNonceAndAssociatedData(header, index: index) { nonce, aad in
-            if case .data(let bytes) = message {
+            let payload: ByteBuffer? = switch message {
+            case .data(let bytes), .datagram(let bytes): bytes
+            default: nil
+            }
+            if let bytes = payload {
                 sealedBytes += bytes.readableBytes
                 let count = bytes.readableBytes
                 bytes.withUnsafeReadableBytes { plaintext in

@@ -16,6 +16,7 @@ struct GroupSettings: Equatable {
     var keepalive: Keepalive
     var reconnect: ReconnectPolicy
     var resumeTimeout: Duration
+    var udpIdleTimeout: Duration
     var proxy: ProxySetting
 
     init(group: GroupProfile, profile: Profile) {
@@ -27,6 +28,7 @@ struct GroupSettings: Equatable {
         self.keepalive = profile.keepalive
         self.reconnect = profile.reconnect
         self.resumeTimeout = profile.resumeTimeout
+        self.udpIdleTimeout = profile.udpIdleTimeout
         self.proxy = group.proxy ?? profile.proxy
     }
 
@@ -54,6 +56,7 @@ struct GroupSettings: Equatable {
         configuration.reconnect = reconnect
         configuration.resumeTimeout = TimeAmount(resumeTimeout)
         configuration.member.proxy = proxy
+        configuration.member.udpIdleTimeout = TimeAmount(udpIdleTimeout)
         configuration.fallbackServers = fallbackServers
         configuration.reservationFile = group.reservation
         configuration.forwards = group.forwards

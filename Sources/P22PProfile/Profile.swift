@@ -19,6 +19,9 @@ public struct Profile: Equatable, Sendable {
     /// How long open connections wait for a peer (or our link) to come back
     /// before they are reset (`resume_timeout:`); zero resets them at once.
     public var resumeTimeout: Duration = Profile.defaultResumeTimeout
+    /// A UDP flow with no datagram either way for this long ends, here and
+    /// on the peer (`udp_idle_timeout:`).
+    public var udpIdleTimeout: Duration = Profile.defaultUDPIdleTimeout
     /// How relays are reached (`proxy:`): the environment's proxy variables
     /// unless a proxy URL or `none` is given.
     public var proxy: ProxySetting = .fromEnvironment
@@ -28,6 +31,7 @@ public struct Profile: Equatable, Sendable {
     public var groups: [GroupProfile]
 
     public static let defaultResumeTimeout = Duration.seconds(30)
+    public static let defaultUDPIdleTimeout = Duration.seconds(60)
 }
 
 public struct LogSettings: Equatable, Sendable {

@@ -55,7 +55,7 @@ public struct ProfileParser {
     // MARK: Sections
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
-        let top = try mapping(node, "the profile", keys: ["server", "proxy", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "log", "relay", "groups"])
+        let top = try mapping(node, "the profile", keys: ["server", "proxy", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "udp_idle_timeout", "log", "relay", "groups"])
         let servers = try top["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") } ?? [.default]
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
         let identityFile = try top["identity_file"].map { value throws(ProfileError) in resolve(try string(value, key: "identity_file")) }
@@ -65,13 +65,15 @@ public struct ProfileParser {
         let proxy = try top["proxy"].map { value throws(ProfileError) in try proxySetting(value) } ?? .fromEnvironment
         let resumeTimeout = try top["resume_timeout"].map { value throws(ProfileError) in try duration(value, key: "resume_timeout") } ?? Profile.defaultResumeTimeout
         guard resumeTimeout >= .zero else { throw error(at: top["resume_timeout"], "resume_timeout must not be negative") }
+        let udpIdleTimeout = try top["udp_idle_timeout"].map { value throws(ProfileError) in try duration(value, key: "udp_idle_timeout") } ?? Profile.defaultUDPIdleTimeout
+        guard udpIdleTimeout > .zero else { throw error(at: top["udp_idle_timeout"], "udp_idle_timeout must be more than 0 (a UDP flow ends after this long without a datagram)") }
         let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
         let relay = try top["relay"].map { value throws(ProfileError) in try parseRelay(value) }
         guard let groupsNode = top["groups"] else { throw error(at: node, "missing key \"groups\": a profile needs at least one group") }
         let groupNodes = try sequence(groupsNode, key: "groups")
         guard !groupNodes.isEmpty else { throw error(at: groupsNode, "\"groups\" is empty: a profile needs at least one group") }
         var groups: [GroupProfile] = []
-        var listeners: [TargetAddress: Node] = [:]
+        var listeners: [String: Node] = [:]
         for groupNode in groupNodes {
             let group = try parseGroup(groupNode, listeners: &listeners, warnings: &warnings)
             if groups.contains(where: { $0.name == group.name && ($0.server ?? servers[0]) == (group.server ?? servers[0])
@@ -81,7 +83,7 @@ public struct ProfileParser {
             groups.append(group)
         }
         return Profile(server: servers[0], fallbackServers: Array(servers.dropFirst()), name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
-                       resumeTimeout: resumeTimeout, proxy: proxy,
+                       resumeTimeout: resumeTimeout, udpIdleTimeout: udpIdleTimeout, proxy: proxy,
                        log: log, relay: relay, groups: groups)
     }
 
@@ -144,7 +146,7 @@ public struct ProfileParser {
         return RelaySettings(listen: try address(listen, key: "relay.listen"))
     }
 
-    private func parseGroup(_ node: Node, listeners: inout [TargetAddress: Node],
+    private func parseGroup(_ node: Node, listeners: inout [String: Node],
                             warnings: inout [ProfileWarning]) throws(ProfileError) -> GroupProfile {
         let keys = ["name", "member", "password_file", "password_env", "password", "create", "reservation", "allow", "forwards", "server", "proxy"]
         let fields = try mapping(node, "a group", keys: keys)
@@ -183,16 +185,24 @@ public struct ProfileParser {
 
         var allow = AllowList()
         if let allowNode = fields["allow"] {
-            for entry in try sequence(allowNode, key: "allow") { allow.allow(try address(entry, key: "allow")) }
+            for entry in try sequence(allowNode, key: "allow") {
+                let text = try string(entry, key: "allow")
+                do {
+                    let (target, ipProtocol) = try AllowList.entry(parsing: text)
+                    allow.allow(target, ipProtocol)
+                } catch { throw self.error(at: entry, "allow: \(error)") }
+            }
         }
         var forwards: [ForwardSpec] = []
         if let forwardsNode = fields["forwards"] {
             for forwardNode in try sequence(forwardsNode, key: "forwards") {
                 let spec = try parseForward(forwardNode)
-                if let earlier = listeners[spec.listen.normalized] {
-                    throw error(at: forwardNode, "listen address \(spec.listen) is already used by the forward at line \(line(earlier))")
+                // A TCP and a UDP forward may share a port: they are two sockets.
+                let socket = "\(spec.listen.normalized)\(spec.ipProtocol.suffix)"
+                if let earlier = listeners[socket] {
+                    throw error(at: forwardNode, "listen address \(spec.listen)\(spec.ipProtocol.suffix) is already used by the forward at line \(line(earlier))")
                 }
-                listeners[spec.listen.normalized] = forwardNode
+                listeners[socket] = forwardNode
                 forwards.append(spec)
             }
         }
@@ -201,7 +211,7 @@ public struct ProfileParser {
     }
 
     private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
-        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target", "peer_key", "compress"])
+        let fields = try mapping(node, "a forward", keys: ["listen", "peer", "target", "peer_key", "compress", "protocol"])
         for key in ["listen", "peer", "target"] where fields[key] == nil {
             throw error(at: node, "a forward needs \"\(key)\" (listen: [HOST:]PORT, peer: NAME or CID, target: [HOST:]PORT)")
         }
@@ -217,8 +227,13 @@ public struct ProfileParser {
             return key
         }
         let compress = try fields["compress"].map { value throws(ProfileError) in try boolean(value, key: "compress") } ?? false
+        let ipProtocol: IPProtocol = try fields["protocol"].map { value throws(ProfileError) in try choice(value, key: "protocol") } ?? .tcp
+        if compress, ipProtocol == .udp {
+            throw error(at: fields["compress"], "compress applies to TCP forwards only; a UDP forward sends each datagram as it is")
+        }
         return ForwardSpec(peer: peer, listen: try address(fields["listen"]!, key: "listen"),
-                           target: try address(fields["target"]!, key: "target"), peerKey: peerKey, compress: compress)
+                           target: try address(fields["target"]!, key: "target"), peerKey: peerKey, compress: compress,
+                           ipProtocol: ipProtocol)
     }
 
     // MARK: Values

@@ -25,15 +25,17 @@ public enum CommandCatalog {
                         PEER is a member name or CID (see peers). LOCAL is the port to listen on here, on 127.0.0.1;
                         leave it out (or give 0) for any free port, which is printed. REMOTE is PORT (on the peer's
                         own 127.0.0.1) or HOST:PORT as seen from the peer. The peer must allow it (its allow list).
+                        Add /udp to REMOTE to forward UDP datagrams instead of TCP (the peer must allow PORT/udp).
                         Example: relay home-pc 2222 22      then: ssh -p 2222 127.0.0.1
                         Example: relay 3 192.168.1.10:80    (prints the local port)
+                        Example: relay home-pc 27015 27015/udp   (a game server's UDP port)
                         """),
         CommandHelp(names: ["allow"], usage: "allow [TARGET...]", summary: "let peers open TARGET here; without arguments, show the allow list",
-                    details: "TARGET is PORT (meaning 127.0.0.1:PORT) or HOST:PORT. Nothing is allowed until you allow it.\nExample: allow 22 127.0.0.1:5432"),
+                    details: "TARGET is PORT (meaning 127.0.0.1:PORT) or HOST:PORT, for TCP; add /udp (PORT/udp) to allow UDP instead.\nNothing is allowed until you allow it.\nExample: allow 22 127.0.0.1:5432 27015/udp"),
         CommandHelp(names: ["deny"], usage: "deny TARGET...", summary: "take TARGET off the allow list",
-                    details: "Open streams stay open; new requests for TARGET are refused.\nExample: deny 22"),
-        CommandHelp(names: ["list"], usage: "list", summary: "forwards and open streams: peer, ports, bytes in/out, age",
-                    details: "One line per forward, then one per open stream."),
+                    details: "Open streams stay open; new requests for TARGET are refused. Use PORT/udp for a UDP entry.\nExample: deny 22"),
+        CommandHelp(names: ["list"], usage: "list", summary: "forwards, open streams and UDP flows: peer, ports, bytes in/out, drops",
+                    details: "One line per forward (for UDP: datagrams each way and how many were dropped, and why),\nthen one per open stream, then one per UDP flow."),
         CommandHelp(names: ["peers"], usage: "peers", summary: "members of the group, with CID and whether a session is up",
                     details: "A session (end-to-end keys) is set up with a peer the first time a stream or ping needs it."),
         CommandHelp(names: ["ping"], usage: "ping PEER", summary: "round trip to PEER through the relay, in ms (3 pings)",

@@ -210,8 +210,8 @@ public final class Shell {
         do {
             let peer = try PeerReference(parsing: arguments[0])
             let local = arguments.count == 3 ? try AddressParts.port(arguments[1], in: arguments[1], allowZero: true) : 0
-            let target = try TargetAddress(parsing: arguments[arguments.count - 1])
-            spec = ForwardSpec(peer: peer, listen: TargetAddress(host: "127.0.0.1", port: local), target: target)
+            let (target, ipProtocol) = try AllowList.entry(parsing: arguments[arguments.count - 1])
+            spec = ForwardSpec(peer: peer, listen: TargetAddress(host: "127.0.0.1", port: local), target: target, ipProtocol: ipProtocol)
         } catch {
             throw ShellError.usage("relay", "\(error)")
         }
@@ -223,19 +223,19 @@ public final class Shell {
 
     private func changeAllowList(_ command: String, _ arguments: [String]) throws {
         if command == "deny" { try expect(arguments, count: 1...Int.max, command) }
-        let targets: [TargetAddress]
+        let targets: [(TargetAddress, IPProtocol)]
         do {
-            targets = try arguments.map { text throws(AddressError) in try TargetAddress(parsing: text) }
+            targets = try arguments.map { text throws(AddressError) in try AllowList.entry(parsing: text) }
         } catch {
             throw ShellError.usage(command, "\(error)")
         }
-        for target in targets {
-            if command == "allow" { allowList.allow(target) } else { allowList.deny(target) }
+        for (target, ipProtocol) in targets {
+            if command == "allow" { allowList.allow(target, ipProtocol) } else { allowList.deny(target, ipProtocol) }
         }
         let list = allowList
         if let session { try session.setAllowList(list).wait() }
-        console.say(list.entries.isEmpty ? "nothing is allowed: peers cannot open anything here"
-                                         : "allowed: " + list.entries.map(\.description).joined(separator: ", "))
+        console.say(list.isEmpty ? "nothing is allowed: peers cannot open anything here"
+                                 : "allowed: " + list.descriptions.joined(separator: ", "))
     }
 
     private func list(_ arguments: [String]) throws {
@@ -243,7 +243,13 @@ public final class Shell {
         let session = try requireSession()
         let forwards = try session.forwardList().wait()
         let streams = try session.withMember { $0.streams() }.wait()
-        var lines = forwards.isEmpty ? ["no forwards"] : forwards.map { "forward 127.0.0.1:\($0.port) -> \($0.spec.peer) \($0.spec.target)" }
+        let flows = try session.withMember { $0.flows() }.wait()
+        var lines = forwards.isEmpty ? ["no forwards"] : forwards.map { forward in
+            guard let udp = forward.udp else { return "forward 127.0.0.1:\(forward.port) -> \(forward.spec.peer) \(forward.spec.target)" }
+            return "forward 127.0.0.1:\(forward.port)/udp -> \(forward.spec.peer) \(forward.spec.target)/udp: \(udp.flows) flow(s), "
+                + "\(udp.datagramsToPeer) datagrams to the peer (\(udp.bytesToPeer) bytes), \(udp.datagramsFromPeer) from it (\(udp.bytesFromPeer) bytes), "
+                + "dropped: \(udp.droppedDescription)"
+        }
         if streams.isEmpty {
             lines.append("no open streams")
         } else {
@@ -251,6 +257,16 @@ public final class Shell {
             for stream in streams {
                 rows.append(["\(stream.id)", stream.outgoing ? "out" : "in", stream.peer, stream.target.description,
                              "\(stream.bytesIn)", "\(stream.bytesOut)", String(format: "%.1fs", Double(stream.age.nanoseconds) / 1e9)])
+            }
+            lines += Self.table(rows)
+        }
+        if !flows.isEmpty {
+            var rows = [["FLOW", "DIR", "PEER", "TARGET", "FROM", "DATAGRAMS IN", "DATAGRAMS OUT", "DROPPED", "IDLE"]]
+            for flow in flows {
+                // On the forward's side the counts are the whole forward's (see the forward line).
+                rows.append(["\(flow.id)", flow.outgoing ? "out" : "in", flow.peer, "\(flow.target)/udp", flow.origin,
+                             flow.outgoing ? "-" : "\(flow.stats.datagramsFromPeer)", flow.outgoing ? "-" : "\(flow.stats.datagramsToPeer)",
+                             flow.outgoing ? "-" : flow.stats.droppedDescription, String(format: "%.1fs", Double(flow.idle.nanoseconds) / 1e9)])
             }
             lines += Self.table(rows)
         }

@@ -2,10 +2,11 @@ import NIOCore
 
 public enum StreamMessageKind: UInt8, Sendable {
     case open = 1, openAccepted, openRefused, data, window, finish, reset, ping, pong, rekey, resume, finishAcknowledged, compressedData
+    case datagramOpen, datagram
 }
 
 /// What travels inside a sealed frame: the life of one forwarded TCP
-/// connection, plus session-level pings (on stream 0).
+/// connection or UDP flow, plus session-level pings (on stream 0).
 public enum StreamMessage: Equatable, Sendable {
     /// Ask the peer to connect to `host:port` on its side; `window` is how many
     /// bytes the opener is ready to receive.
@@ -40,6 +41,14 @@ public enum StreamMessage: Equatable, Sendable {
     /// while the link was down. A long list takes several messages; `last`
     /// marks the end of it.
     case resume([StreamResume], last: Bool)
+    /// A UDP flow starts: the peer sends what follows on this id to
+    /// `host:port` over UDP, from a socket of the flow's own, and sends back
+    /// what comes from there. Sent again under every new session key (the
+    /// peer may have restarted); a flow the peer already has stays as it is.
+    /// The answer to a target that is not allowed is `openRefused`, once.
+    case datagramOpen(host: String, port: UInt16)
+    /// One UDP datagram, whole: never split, never merged with another.
+    case datagram(ByteBuffer)
 
     public var kind: StreamMessageKind {
         switch self {
@@ -56,6 +65,8 @@ public enum StreamMessage: Equatable, Sendable {
         case .pong: .pong
         case .rekey: .rekey
         case .resume: .resume
+        case .datagramOpen: .datagramOpen
+        case .datagram: .datagram
         }
     }
 
@@ -73,7 +84,10 @@ public enum StreamMessage: Equatable, Sendable {
             if compress { buffer.writeInteger(StreamFlags.compress) }
         case .openRefused(let reason), .reset(let reason):
             buffer.writeLongString(reason)
-        case .data(let bytes), .compressedData(let bytes):
+        case .datagramOpen(let host, let port):
+            buffer.writeShortString(host)
+            buffer.writeInteger(port)
+        case .data(let bytes), .compressedData(let bytes), .datagram(let bytes):
             var bytes = bytes
             buffer.writeBuffer(&bytes)
         case .window(let increment):
@@ -114,6 +128,14 @@ public enum StreamMessage: Equatable, Sendable {
                 throw .fieldTooLong(field: "compressed data", length: body.readableBytes, limit: Limits.maxDataChunk)
             }
             return .compressedData(body)
+        case .datagramOpen:
+            let host = try body.readShortString(field: "UDP target host", limit: 255)
+            message = .datagramOpen(host: host, port: try body.readWireInteger(as: UInt16.self, field: "UDP target port"))
+        case .datagram:
+            guard body.readableBytes <= Limits.maxDataChunk else {
+                throw .fieldTooLong(field: "datagram", length: body.readableBytes, limit: Limits.maxDataChunk)
+            }
+            return .datagram(body)
         case .window:
             message = .window(increment: try body.readWireInteger(as: UInt32.self, field: "window increment"))
         case .finish:

@@ -35,7 +35,7 @@ struct ConnectionOptions: ParsableArguments {
 struct MemberOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("Let peers open TARGET on this machine: PORT (127.0.0.1:PORT) or HOST:PORT. Repeatable; default: nothing.", valueName: "TARGET"))
+    @Option(name: .long, help: ArgumentHelp("Let peers open TARGET on this machine: PORT (127.0.0.1:PORT) or HOST:PORT, TCP only; with /udp at the end (9000/udp), UDP only. Repeatable; default: nothing.", valueName: "TARGET"))
     var allow: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Forward a local port to a peer: \(ForwardSpec.syntax). LOCAL 0 picks a free port. Repeatable.", valueName: "SPEC"))
@@ -49,4 +49,7 @@ struct MemberOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("How long open connections wait for a peer, or the relay, to come back before they are reset (default: 30; 0: reset at once).", valueName: "SECONDS"))
     var resumeTimeout: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("End a UDP flow (one local program's address) after this long without a datagram either way (default: 60).", valueName: "SECONDS"))
+    var udpIdleTimeout: Double = 60
 }

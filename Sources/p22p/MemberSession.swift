@@ -28,10 +28,14 @@ struct MemberSession {
             throw CommandError.usage("--resume-timeout must be between 0 and 86400 seconds, not \(options.resumeTimeout)")
         }
         configuration.resumeTimeout = .milliseconds(Int64(options.resumeTimeout * 1000))
+        guard options.udpIdleTimeout > 0, options.udpIdleTimeout <= 86_400 else {
+            throw CommandError.usage("--udp-idle-timeout must be more than 0 and at most 86400 seconds, not \(options.udpIdleTimeout)")
+        }
+        configuration.member.udpIdleTimeout = .milliseconds(Int64(options.udpIdleTimeout * 1000))
         configuration.forwards = try options.relay.map { text throws(CommandError) -> ForwardSpec in
             do {
                 var spec = try ForwardSpec(parsing: text)
-                spec.compress = options.compress
+                spec.compress = options.compress && spec.ipProtocol == .tcp
                 return spec
             } catch { throw .usage("--relay \(error)") }
         }

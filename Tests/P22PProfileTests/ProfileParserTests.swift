@@ -274,6 +274,53 @@ final class ProfileParserTests: XCTestCase {
         """, line: 5, column: 58, mentions: ["compress must be true or false"])
     }
 
+    func testUDPForwardsAllowEntriesAndIdleTimeout() throws {
+        let profile = try parse("""
+        udp_idle_timeout: 2m
+        groups:
+          - name: games
+            password_env: PW
+            allow: [ "27015/udp", 22 ]
+            forwards:
+              - { listen: 27015, peer: server, target: 27015, protocol: udp }
+              - { listen: 27015, peer: server, target: 27015 }
+        """).profile
+        XCTAssertEqual(profile.udpIdleTimeout, .seconds(120))
+        XCTAssertEqual(profile.groups[0].forwards.map(\.ipProtocol), [.udp, .tcp], "a UDP and a TCP forward may share a port")
+        XCTAssertEqual(profile.groups[0].allow.descriptions, ["127.0.0.1:22", "127.0.0.1:27015/udp"])
+        XCTAssertEqual(try parse("groups: [ { name: home, password_env: PW } ]").profile.udpIdleTimeout, .seconds(60))
+        assertError("""
+        groups:
+          - name: games
+            password_env: PW
+            forwards:
+              - { listen: 27015, peer: server, target: 27015, protocol: sctp }
+        """, line: 5, column: 65, mentions: ["protocol must be one of tcp, udp", "sctp"])
+        assertError("""
+        groups:
+          - name: games
+            password_env: PW
+            forwards:
+              - { listen: 27015, peer: server, target: 27015, protocol: udp }
+              - { listen: 27015, peer: server, target: 27016, protocol: udp }
+        """, line: 6, column: 9, mentions: ["127.0.0.1:27015/udp is already used by the forward at line 5"])
+        assertError("""
+        groups:
+          - name: games
+            password_env: PW
+            forwards:
+              - { listen: 27015, peer: server, target: 27015, protocol: udp, compress: true }
+        """, line: 5, column: 80, mentions: ["compress applies to TCP forwards only"])
+        assertError("""
+        groups:
+          - name: games
+            password_env: PW
+            allow: [ "27015/upd" ]
+        """, line: 4, column: 14, mentions: ["allow:", "27015/upd"])
+        assertError("udp_idle_timeout: 0s\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 19,
+                    mentions: ["udp_idle_timeout must be more than 0"])
+    }
+
     func testProxyAtTopLevelAndPerGroup() throws {
         let profile = try parse("""
         proxy: http://user:pw@proxy.corp:3128

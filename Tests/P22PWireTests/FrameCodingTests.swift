@@ -92,7 +92,7 @@ final class FrameCodingTests: XCTestCase {
             .finish(sentBytes: 123_456), .reset(reason: "gone"), .ping(token: 42), .pong(token: 42),
             .finishAcknowledged, .resume([], last: true),
             .open(host: "db.local", port: 5432, window: 1 << 20, compress: true), .openAccepted(window: 65536, compress: true),
-            .compressedData(data),
+            .compressedData(data), .datagramOpen(host: "127.0.0.1", port: 27015), .datagram(data), .datagram(ByteBuffer()),
             .resume((1...StreamResume.maxPerMessage).map {
                 StreamResume(stream: UInt32($0), received: UInt64($0) << 33, granted: UInt64($0), credit: UInt32($0) << 10,
                              isOpen: $0 % 2 == 0, finishReceived: $0 % 3 == 0)
@@ -106,6 +106,7 @@ final class FrameCodingTests: XCTestCase {
         var oversized = ByteBuffer()
         oversized.writeBytes(Array(repeating: 0, count: Limits.maxDataChunk + 1))
         XCTAssertThrowsError(try StreamMessage.decode(kind: .data, body: oversized))
+        XCTAssertThrowsError(try StreamMessage.decode(kind: .datagram, body: oversized), "a datagram is bounded like a data chunk")
         // A resume list is whole entries, at most 100 per message.
         var ragged = ByteBuffer()
         StreamMessage.resume([StreamResume(stream: 1, received: 0, granted: 0, credit: 0, isOpen: true, finishReceived: false)], last: true)

@@ -29,6 +29,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     /// The member of the current link, once the relay welcomed it.
     private var member: Member?
     private var listeners: [ForwardSpec: ForwardListener] = [:]
+    private var datagramListeners: [ForwardSpec: DatagramListener] = [:]
     private var waiting: WaitingConnections
     private var waitingChannels: [Int: (channel: Channel, deadline: Scheduled<Void>)] = [:]
     private var retry: Scheduled<Void>?
@@ -260,6 +261,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     }
 
     private func bind(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
+        if spec.ipProtocol == .udp { return bindDatagrams(spec) }
         if let existing = listeners[spec] { return eventLoop.makeSucceededFuture(existing.port) }
         return ForwardListener.start(spec, on: eventLoop) { [weak self] local in self?.accept(local, for: spec) }
             .map { listener in
@@ -271,22 +273,49 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             }
     }
 
+    private func bindDatagrams(_ spec: ForwardSpec) -> EventLoopFuture<Int> {
+        if let existing = datagramListeners[spec] { return eventLoop.makeSucceededFuture(existing.port) }
+        return DatagramListener.start(spec, on: eventLoop, logger: logger) { [weak self] spec in self?.datagramSession(for: spec) }
+            .map { listener in
+                self.datagramListeners[spec] = listener
+                self.logger.info("forwarding UDP \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)/udp",
+                                 metadata: ["forward": "\(spec)"])
+                self.emit(.member(.forwardListening(spec, port: listener.port)))
+                return listener.port
+            }
+    }
+
+    /// Where a UDP forward's datagrams go right now: the session with its
+    /// peer on the current link, or nowhere (they are dropped; UDP does not wait).
+    private func datagramSession(for spec: ForwardSpec) -> PeerSession? {
+        guard let member, member.canOpenStreams, let peer = member.roster.find(spec.peer) else { return nil }
+        return member.session(for: peer.cid)
+    }
+
     /// Stops listening for `spec` and resets its waiting connections; its
     /// open streams go on.
     public func removeForward(_ spec: ForwardSpec) -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.configuration.forwards.removeAll { $0 == spec }
             for entry in self.waiting.removeAll(of: spec) { self.resetWaiting(entry.id) }
+            if let listener = self.datagramListeners.removeValue(forKey: spec) {
+                self.logger.info("removing forward \(spec)", metadata: ["forward": "\(spec)"])
+                return listener.close()
+            }
             guard let listener = self.listeners.removeValue(forKey: spec) else { return self.eventLoop.makeSucceededVoidFuture() }
             self.logger.info("removing forward \(spec)", metadata: ["forward": "\(spec)"])
             return listener.close()
         }
     }
 
-    /// The forwards this session listens for, with their bound ports.
-    public func forwardList() -> EventLoopFuture<[(spec: ForwardSpec, port: Int)]> {
+    /// The forwards this session listens for, with their bound ports, and
+    /// for UDP forwards what they carried and dropped.
+    public func forwardList() -> EventLoopFuture<[(spec: ForwardSpec, port: Int, udp: DatagramStats?)]> {
         eventLoop.submit {
-            self.configuration.forwards.compactMap { spec in self.listeners[spec].map { (spec, $0.port) } }
+            self.configuration.forwards.compactMap { spec in
+                if let datagrams = self.datagramListeners[spec] { return (spec, datagrams.port, datagrams.counters.stats) }
+                return self.listeners[spec].map { (spec, $0.port, nil) }
+            }
         }
     }
 
@@ -403,8 +432,9 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         failbackCheck?.cancel()
         failbackCheck = nil
         for entry in waiting.removeAll() { resetWaiting(entry.id) }
-        let closing = listeners.values.map { $0.close() }
+        let closing = listeners.values.map { $0.close() } + datagramListeners.values.map { $0.close() }
         listeners.removeAll()
+        datagramListeners.removeAll()
         // Before the link goes: peers hear of the resets now, instead of
         // waiting for us to come back.
         directory.closeAll(reason: reason)

@@ -41,6 +41,7 @@ extension PeerSession {
         queued.removeAll()
         for (stream, message) in waiting { send(message, stream: stream) }
         for stream in Array(streams.values) { stream.sessionReady() }
+        flushDatagrams()
     }
 
     private func reconcile(with listed: [UInt32: StreamResume]) {

@@ -58,6 +58,8 @@ final class PeerSession {
     private var answeredInits: [[UInt8]] = []
     private static let answeredInitsKept = 32
     var streams: [UInt32: ForwardedStream] = [:]
+    /// UDP flows (see PeerSession+Datagrams), numbered like streams.
+    var flows: [UInt32: DatagramFlow] = [:]
     /// zlib contexts for streams with compression, made on first use (nil
     /// only if zlib cannot be set up: compression is then declined).
     private(set) lazy var compression: ChunkCompression? = try? ChunkCompression()
@@ -137,6 +139,7 @@ final class PeerSession {
         guard let suspension else { return }
         self.suspension = nil
         resetAllStreams(reason: "\(peerName) did not come back within \(timeout.seconds) s (\(suspension.reason))")
+        endAllFlows(reason: "\(peerName) did not come back", tellingPeer: false)
         directory.forget(self)
     }
 
@@ -183,12 +186,13 @@ final class PeerSession {
         }
         var payloadSize = 64
         if case .data(let bytes) = message { payloadSize += bytes.readableBytes }
+        if case .datagram(let bytes) = message { payloadSize += bytes.readableBytes }
         if case .resume(let entries, _) = message { payloadSize += entries.count * StreamResume.encodedSize }
         seal(message, stream: stream, payloadSize: payloadSize, with: &sealer)
         handshake = .established(sealer: sealer, opener: opener)
         // A last word for a stream that is gone (a refusal, a late reset):
         // nothing more will be sent on it, so its index need not be kept.
-        if stream != 0, streams[stream] == nil { sentIndex.removeValue(forKey: stream) }
+        if stream != 0, !isLive(stream) { sentIndex.removeValue(forKey: stream) }
     }
 
     /// The list itself, and answers to pings, go out as soon as there are keys.
@@ -217,7 +221,7 @@ final class PeerSession {
 
     // MARK: Handshake
 
-    private func startHandshake() {
+    func startHandshake() {
         // Before the welcome our CID is unknown, and the handshake binds it.
         guard isAttached, member.welcomed, let local = member.handshakeLocal else { return }
         let initiator = PairHandshake.Initiator(local, peer: peer, resuming: ticket)
@@ -262,11 +266,15 @@ final class PeerSession {
         }
         // Streams whose forward pins another key never reach the peer.
         for stream in streams.values where !accepts(stream) { refuseForPin(stream) }
+        datagramKeysChanged()
         sendResumeList()
     }
 
-    private func accepts(_ stream: ForwardedStream) -> Bool {
-        guard let pinned = stream.pinnedKey, let proof else { return true }
+    private func accepts(_ stream: ForwardedStream) -> Bool { accepts(stream.pinnedKey) }
+
+    /// Whether the peer proved `pinned` (or nothing is pinned, or nothing proven yet).
+    func accepts(_ pinned: [UInt8]?) -> Bool {
+        guard let pinned, let proof else { return true }
         return pinned == proof.staticKey
     }
 
@@ -346,7 +354,7 @@ final class PeerSession {
                 // Late frames for a stream that already ended fail too (their
                 // index is forgotten); only a live stream is worth a reset.
                 let live = streams[header.stream].flatMap { $0.isEnded ? nil : $0 }
-                guard live != nil || header.stream == 0 || header.kind == .open else { return }
+                guard live != nil || header.stream == 0 || header.kind == .open || flows[header.stream] != nil else { return }
                 failuresInARow += 1
                 if failuresInARow >= Self.failuresBeforeRestart {
                     member.logger.error("\(failuresInARow) frames in a row from \(peerName) failed to open (\(error)); starting the session over")
@@ -367,7 +375,7 @@ final class PeerSession {
             receivedIndex[header.stream] = index + 1
             dispatch(message, stream: header.stream)
             // Messages for streams that ended meanwhile leave no state behind.
-            if header.stream != 0, streams[header.stream] == nil { receivedIndex.removeValue(forKey: header.stream) }
+            if header.stream != 0, !isLive(header.stream) { receivedIndex.removeValue(forKey: header.stream) }
         }
     }
 
@@ -385,7 +393,10 @@ final class PeerSession {
             receiveResume(entries, last: last)
         case .open(let host, let port, let window, let compress):
             acceptOpen(id: id, target: TargetAddress(host: host, port: Int(port)), window: Int(window), compress: compress)
+        case .datagramOpen(let host, let port):
+            receiveDatagramOpen(id: id, target: TargetAddress(host: host, port: Int(port)))
         default:
+            if receiveOnFlow(message, id: id) { return }
             streams[id]?.receive(message)
         }
     }
@@ -433,6 +444,10 @@ final class PeerSession {
             existing.handle(.protocolViolation("peer opened stream \(id) twice"))
             return
         }
+        if let flow = flows[id] {
+            endFlow(flow, reason: "the peer opened a stream under the id of a UDP flow", tellingPeer: true)
+            return
+        }
         guard id != 0, !isOurs(id) else {
             send(.reset(reason: "stream id \(id) is not valid"), stream: id)
             forget(id)
@@ -469,7 +484,10 @@ final class PeerSession {
         }
     }
 
-    private func forget(_ id: UInt32) {
+    /// Whether `id` is a stream or a flow that has not ended.
+    private func isLive(_ id: UInt32) -> Bool { streams[id] != nil || flows[id] != nil }
+
+    func forget(_ id: UInt32) {
         sentIndex.removeValue(forKey: id)
         receivedIndex.removeValue(forKey: id)
     }
@@ -527,6 +545,7 @@ final class PeerSession {
         if tellingPeer, isReady {
             for stream in streams.values where !stream.isEnded { send(.reset(reason: reason), stream: stream.id) }
         }
+        endAllFlows(reason: reason, tellingPeer: tellingPeer)
         resetAllStreams(reason: reason)
         dropKeys()
         isAttached = false

@@ -254,7 +254,7 @@ final class ForwardedStream {
             handle(.peerFinished)
         case .reset(let reason):
             handle(.peerReset(reason: reason))
-        case .open, .ping, .pong, .rekey, .resume:
+        case .open, .ping, .pong, .rekey, .resume, .datagramOpen, .datagram:
             handle(.protocolViolation("unexpected \(message.kind) on stream \(id)"))
         }
     }

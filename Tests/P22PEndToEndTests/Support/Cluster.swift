@@ -58,7 +58,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         _ name: String, mode: MemberConfiguration.JoinMode = .join, allow: [String] = [],
         password: String = Cluster.password, group: String? = nil, streamWindow: Int = 1 << 20,
         identity: MemberIdentity? = nil, server: ServerURL? = nil, tls: TLSOptions = TLSOptions(), reservation: Reservation? = nil,
-        rekey: RekeyPolicy = .standard, reconnect: Bool = false
+        rekey: RekeyPolicy = .standard, reconnect: Bool = false, udpIdleTimeout: TimeAmount = .seconds(60)
     ) async throws -> Member {
         let groupName = group ?? self.group
         var configuration = GroupSessionConfiguration(
@@ -69,6 +69,7 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         configuration.member.identity = identity ?? MemberIdentity()
         configuration.member.reservation = reservation
         configuration.member.rekey = rekey
+        configuration.member.udpIdleTimeout = udpIdleTimeout
         // One link, and its failures reported: tests watch a member, not a
         // daemon. With `reconnect`, it rejoins quickly, as a daemon would.
         configuration.keepJoined = reconnect
@@ -101,6 +102,14 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
             return member.eventLoop.makeFailedFuture(SocketError("\(member.name) is not a member of this cluster"))
         }
         return session.addForward(spec)
+    }
+
+    /// The forwards of `member`'s session, with the UDP counters.
+    func forwardList(on member: Member) async throws -> [(spec: ForwardSpec, port: Int, udp: DatagramStats?)] {
+        guard let session = sessions.withLockedValue({ $0.first { $0.member === member }?.session }) else {
+            throw SocketError("\(member.name) is not a member of this cluster")
+        }
+        return try await session.forwardList().get()
     }
 
     /// A host that allows `allow` and a guest forwarding a fresh local port to it.

@@ -1,0 +1,98 @@
+import Logging
+import NIOCore
+import NIOPosix
+import P22PTransport
+
+/// The local UDP socket of one `protocol: udp` forward. Each local address
+/// that sends to it is a flow of its own (`DatagramFlow`), so replies go
+/// back to the program that asked.
+///
+/// Confined to its event loop, like the group session that owns it.
+final class DatagramListener {
+    let spec: ForwardSpec
+    let port: Int
+    let counters = DatagramCounters()
+    private let channel: Channel
+    private let logger: Logger
+    /// The session to the forward's peer right now; nil while the link is
+    /// down or the peer is away.
+    private let route: (ForwardSpec) -> PeerSession?
+    private var flows: [SocketAddress: DatagramFlow] = [:]
+
+    private init(spec: ForwardSpec, channel: Channel, logger: Logger, route: @escaping (ForwardSpec) -> PeerSession?) {
+        self.spec = spec
+        self.channel = channel
+        self.logger = logger
+        self.route = route
+        self.port = channel.localAddress?.port ?? spec.listen.port
+    }
+
+    /// Binds `spec.listen` for UDP.
+    static func start(_ spec: ForwardSpec, on eventLoop: EventLoop, logger: Logger,
+                      route: @escaping (ForwardSpec) -> PeerSession?) -> EventLoopFuture<DatagramListener> {
+        let made = eventLoop.makePromise(of: DatagramListener.self)
+        // The handler needs the listener, which needs the bound channel.
+        let box = ListenerBox()
+        DatagramBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.recvAllocator, value: datagramReceiveBuffer)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramReader(logger: logger) { bytes, source in
+                        box.listener?.received(bytes, from: source)
+                    })
+                }
+            }
+            .bind(host: spec.listen.host, port: spec.listen.port)
+            .flatMapErrorThrowing { error in
+                throw MemberError.invalidConfiguration("cannot listen on \(spec.listen)/udp: \(describeSocketError(error))")
+            }
+            .map { channel in
+                let listener = DatagramListener(spec: spec, channel: channel, logger: logger, route: route)
+                box.listener = listener
+                return listener
+            }
+            .cascade(to: made)
+        return made.futureResult
+    }
+
+    private final class ListenerBox: @unchecked Sendable {  // set and read on the listener's event loop only
+        var listener: DatagramListener?
+    }
+
+    private func received(_ bytes: ByteBuffer, from source: SocketAddress) {
+        guard let session = route(spec) else {
+            return counters.drop(.noPeer, logger: logger, "UDP datagram from \(source.readable) for \(spec.peer) dropped: \(spec.peer) is not reachable (no link to the relay, or not in the group)")
+        }
+        var flow = flows[source]
+        if let existing = flow, existing.isEnded || existing.session !== session {
+            // The peer's session changed (it left and came back): start over on the new one.
+            existing.session.endFlow(existing, reason: "the session with \(existing.session.peerName) changed", tellingPeer: true)
+            flow = nil
+        }
+        let active = flow ?? session.openFlow(to: spec.target, from: source, listener: self, pinnedKey: spec.peerKey)
+        flows[source] = active
+        session.sendDatagram(bytes, on: active)
+    }
+
+    /// A datagram from the peer, to the local program at `source`.
+    func write(_ bytes: ByteBuffer, to source: SocketAddress, counters: DatagramCounters) {
+        guard channel.isWritable else {
+            return counters.drop(.busy, logger: logger, "the UDP socket of forward \(spec) is full; dropping datagrams to \(source.readable)")
+        }
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: source, data: bytes), promise: nil)
+    }
+
+    func flowEnded(_ flow: DatagramFlow, source: SocketAddress) {
+        if flows[source] === flow { flows.removeValue(forKey: source) }
+    }
+
+    /// Flows open right now, for `list`.
+    var openFlows: [DatagramFlow] { Array(flows.values) }
+
+    /// Closes the socket and ends its flows, telling the peer.
+    func close() -> EventLoopFuture<Void> {
+        for flow in Array(flows.values) { flow.session.endFlow(flow, reason: "the forward was removed", tellingPeer: true) }
+        return channel.close().recover { _ in }
+    }
+}

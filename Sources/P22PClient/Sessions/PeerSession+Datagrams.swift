@@ -1,0 +1,190 @@
+import NIOCore
+import NIOPosix
+import P22PTransport
+import P22PWire
+
+/// UDP flows ride the session like streams, under ids of the same numbering,
+/// but with none of a stream's guarantees: no window, no resending, no
+/// waiting. A datagram the link cannot take now is dropped and counted,
+/// never queued without bound; one that is too big for a frame is dropped
+/// rather than split. Sealed datagrams are never dropped, so the session's
+/// per-stream message counts stay in step.
+extension PeerSession {
+    var udpIdleTimeout: TimeAmount { member.configuration.udpIdleTimeout }
+
+    /// A new flow from the local program at `source` to `target` on the peer.
+    func openFlow(to target: TargetAddress, from source: SocketAddress, listener: DatagramListener,
+                  pinnedKey: [UInt8]?) -> DatagramFlow {
+        let id = nextStreamID
+        nextStreamID &+= 2
+        let flow = DatagramFlow(id: id, target: target, session: self, end: .forward(listener, source: source),
+                                counters: listener.counters, pinnedKey: pinnedKey)
+        flows[id] = flow
+        if isEstablished, !accepts(pinnedKey) { refuseFlowForPin(flow) }
+        watchIdle(flow)
+        member.logger.debug("UDP flow \(id) from \(source.readable) to \(peerName) \(target)/udp")
+        return flow
+    }
+
+    /// Sends one datagram toward the peer, or drops it (and counts why).
+    func sendDatagram(_ bytes: ByteBuffer, on flow: DatagramFlow) {
+        flow.touch()
+        let logger = member.logger
+        if let refusal = flow.refusal {
+            return flow.counters.drop(.refused, logger: logger, "UDP datagram from \(flow.origin) to \(peerName) \(flow.target)/udp dropped: \(refusal)")
+        }
+        let limit = member.dataChunk
+        guard bytes.readableBytes <= limit else {
+            return flow.counters.drop(.tooBig, logger: logger, "UDP datagram of \(bytes.readableBytes) bytes from \(flow.origin) dropped: a frame of the relay holds at most \(limit) (its --max-frame-size), and datagrams are never split")
+        }
+        guard isReady else {
+            if flow.waitingForKeys.count < DatagramFlow.pendingLimit {
+                flow.waitingForKeys.append(bytes)
+            } else {
+                flow.counters.drop(.busy, logger: logger, "UDP datagrams from \(flow.origin) dropped while the session with \(peerName) is not up")
+            }
+            if case .idle = handshake, isAttached { startHandshake() }
+            return
+        }
+        transmit(bytes, on: flow)
+    }
+
+    private func transmit(_ bytes: ByteBuffer, on flow: DatagramFlow) {
+        // A datagram that would wait long behind stream data is useless when
+        // it arrives: it is dropped instead (see `linkTakesDatagram`).
+        guard member.linkTakesDatagram else {
+            return flow.counters.drop(.busy, logger: member.logger, "UDP datagrams from \(flow.origin) dropped: the link to the relay is busy")
+        }
+        if flow.isForwardSide, !flow.openSent {
+            send(.datagramOpen(host: flow.target.host, port: UInt16(flow.target.port)), stream: flow.id)
+            flow.openSent = true
+        }
+        send(.datagram(bytes), stream: flow.id)
+        flow.counters.sent(bytes.readableBytes)
+    }
+
+    /// The session is ready again: datagrams that waited for it go now.
+    func flushDatagrams() {
+        for flow in flows.values.sorted(by: { $0.id < $1.id }) where !flow.waitingForKeys.isEmpty {
+            let waiting = flow.waitingForKeys
+            flow.waitingForKeys.removeAll()
+            if flow.refusal != nil { continue }
+            for bytes in waiting { transmit(bytes, on: flow) }
+        }
+    }
+
+    /// After a new handshake: every flow of ours opens again with its next
+    /// datagram, in case the peer lost it; flows the proven key may not have end.
+    func datagramKeysChanged() {
+        for flow in flows.values where flow.isForwardSide {
+            flow.openSent = false
+            if !accepts(flow.pinnedKey) { refuseFlowForPin(flow) }
+        }
+    }
+
+    private func refuseFlowForPin(_ flow: DatagramFlow) {
+        flow.refusal = "\(peerName) does not prove the key the forward pins (peer_key)"
+        flow.waitingForKeys.removeAll()
+        member.logger.error("UDP flow from \(flow.origin) to \(peerName) \(flow.target)/udp refused: \(flow.refusal ?? "")")
+    }
+
+    // MARK: From the peer
+
+    func receiveDatagramOpen(id: UInt32, target: TargetAddress) {
+        if let existing = flows[id] {
+            existing.touch()
+            return
+        }
+        guard id != 0, !isOurs(id), streams[id] == nil else {
+            send(.reset(reason: "stream id \(id) is not valid for a UDP flow"), stream: id)
+            return
+        }
+        let flow = DatagramFlow(id: id, target: target, session: self, end: .target(nil), counters: DatagramCounters())
+        flows[id] = flow
+        watchIdle(flow)
+        guard let checked = member.allowList.checkedAddress(for: target, .udp) else {
+            // Kept, refused, until it idles out: its datagrams are opened and dropped.
+            flow.refusal = "\(target)/udp is not in \(member.name)'s allow list"
+            member.logger.notice("refused UDP flow from \(peerName) to \(target): not in the allow list (allow \(target)/udp to let it in)")
+            send(.openRefused(reason: "\(target)/udp is not in \(member.name)'s allow list"), stream: id)
+            return
+        }
+        let logger = member.logger
+        DatagramBootstrap(group: member.eventLoop)
+            .channelOption(.recvAllocator, value: datagramReceiveBuffer)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramReader(logger: logger) { bytes, _ in
+                        flow.session.datagramFromTarget(bytes, on: flow)
+                    })
+                }
+            }
+            .connect(host: checked.host, port: checked.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    guard !flow.isEnded else { return channel.close(promise: nil) }
+                    flow.connected(channel)
+                    logger.debug("UDP flow \(id) from \(self.peerName) to \(checked)/udp")
+                case .failure(let error):
+                    let reason = "cannot reach \(checked)/udp: \(describeSocketError(error))"
+                    logger.warning("UDP flow from \(self.peerName): \(reason)")
+                    self.endFlow(flow, reason: reason, tellingPeer: true)
+                }
+            }
+    }
+
+    fileprivate func datagramFromTarget(_ bytes: ByteBuffer, on flow: DatagramFlow) {
+        guard !flow.isEnded else { return }
+        sendDatagram(bytes, on: flow)
+    }
+
+    /// A message from the peer on flow `id`; false if there is no such flow.
+    func receiveOnFlow(_ message: StreamMessage, id: UInt32) -> Bool {
+        guard let flow = flows[id] else { return false }
+        switch message {
+        case .datagram(let bytes):
+            if flow.refusal != nil {
+                flow.counters.drop(.refused, logger: member.logger, "UDP datagrams from \(peerName) to \(flow.target)/udp dropped: not in the allow list")
+            } else {
+                flow.deliver(bytes)
+            }
+        case .openRefused(let reason):
+            flow.refusal = "\(peerName) refused it: \(reason)"
+            flow.waitingForKeys.removeAll()
+            member.logger.warning("\(peerName) refused UDP to \(flow.target): \(reason); datagrams from \(flow.origin) are dropped until the flow has been idle for \(udpIdleTimeout.seconds) s")
+        case .reset(let reason):
+            endFlow(flow, reason: "\(peerName) ended it: \(reason)", tellingPeer: false)
+        default:
+            member.logger.warning("unexpected \(message.kind) from \(peerName) on UDP flow \(id); ending the flow")
+            endFlow(flow, reason: "unexpected \(message.kind)", tellingPeer: true)
+        }
+        return true
+    }
+
+    // MARK: Ending
+
+    private func watchIdle(_ flow: DatagramFlow) {
+        let timeout = udpIdleTimeout
+        flow.watchIdle(timeout: timeout) { [weak self] in
+            self?.endFlow(flow, reason: "no datagram either way for \(timeout.seconds) s", tellingPeer: true)
+        }
+    }
+
+    func endFlow(_ flow: DatagramFlow, reason: String, tellingPeer: Bool) {
+        guard !flow.isEnded, flows[flow.id] === flow else { return flow.close() }
+        member.logger.debug("UDP flow \(flow.id) from \(flow.origin) to \(flow.target)/udp ended: \(reason)")
+        // A flow the peer never heard of needs no word.
+        if tellingPeer, isReady, !flow.isForwardSide || flow.openSent {
+            send(.reset(reason: reason), stream: flow.id)
+        }
+        flows.removeValue(forKey: flow.id)
+        forget(flow.id)
+        flow.close()
+    }
+
+    func endAllFlows(reason: String, tellingPeer: Bool) {
+        for flow in flows.values.sorted(by: { $0.id < $1.id }) { endFlow(flow, reason: reason, tellingPeer: tellingPeer) }
+    }
+}
