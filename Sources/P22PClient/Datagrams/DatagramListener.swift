@@ -8,7 +8,7 @@ import P22PTransport
 /// back to the program that asked.
 ///
 /// Confined to its event loop, like the group session that owns it.
-final class DatagramListener {
+final class DatagramListener: @unchecked Sendable {  // state confined to the channel's event loop
     let spec: ForwardSpec
     let port: Int
     let counters = DatagramCounters()
@@ -30,34 +30,23 @@ final class DatagramListener {
     /// Binds `spec.listen` for UDP.
     static func start(_ spec: ForwardSpec, on eventLoop: EventLoop, logger: Logger,
                       route: @escaping (ForwardSpec) -> PeerSession?) -> EventLoopFuture<DatagramListener> {
-        let made = eventLoop.makePromise(of: DatagramListener.self)
-        // The handler needs the listener, which needs the bound channel.
-        let box = ListenerBox()
         DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: datagramReceiveBuffer)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramReader(logger: logger) { bytes, source in
-                        box.listener?.received(bytes, from: source)
-                    })
-                }
-            }
             .bind(host: spec.listen.host, port: spec.listen.port)
             .flatMapErrorThrowing { error in
                 throw MemberError.invalidConfiguration("cannot listen on \(spec.listen)/udp: \(describeSocketError(error))")
             }
-            .map { channel in
+            .assumeIsolated()
+            .flatMapThrowing { channel in
+                // Nothing was sent from this socket yet, so nothing is read before the reader is in place.
                 let listener = DatagramListener(spec: spec, channel: channel, logger: logger, route: route)
-                box.listener = listener
+                try channel.pipeline.syncOperations.addHandler(DatagramReader(logger: logger) { bytes, source in
+                    listener.received(bytes, from: source)
+                })
                 return listener
             }
-            .cascade(to: made)
-        return made.futureResult
-    }
-
-    private final class ListenerBox: @unchecked Sendable {  // set and read on the listener's event loop only
-        var listener: DatagramListener?
+            .nonisolated()
     }
 
     private func received(_ bytes: ByteBuffer, from source: SocketAddress) {

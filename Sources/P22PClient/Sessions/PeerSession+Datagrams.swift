@@ -110,29 +110,45 @@ extension PeerSession {
             return
         }
         let logger = member.logger
-        DatagramBootstrap(group: member.eventLoop)
-            .channelOption(.recvAllocator, value: datagramReceiveBuffer)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramReader(logger: logger) { bytes, _ in
-                        flow.session.datagramFromTarget(bytes, on: flow)
-                    })
-                }
+        let eventLoop = member.eventLoop
+        // A host name is resolved off the event loop, as for streams.
+        let address: EventLoopFuture<SocketAddress>
+        if let literal = try? SocketAddress(ipAddress: checked.host, port: checked.port) {
+            address = eventLoop.makeSucceededFuture(literal)
+        } else {
+            address = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+                try SocketAddress.makeAddressResolvingHost(checked.host, port: checked.port)
             }
-            .connect(host: checked.host, port: checked.port)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    guard !flow.isEnded else { return channel.close(promise: nil) }
-                    flow.connected(channel)
-                    logger.debug("UDP flow \(id) from \(self.peerName) to \(checked)/udp")
-                case .failure(let error):
-                    let reason = "cannot reach \(checked)/udp: \(describeSocketError(error))"
-                    logger.warning("UDP flow from \(self.peerName): \(reason)")
-                    self.endFlow(flow, reason: reason, tellingPeer: true)
-                }
+        }
+        address.assumeIsolated().flatMap { resolved in
+            DatagramBootstrap(group: eventLoop)
+                .channelOption(.recvAllocator, value: datagramReceiveBuffer)
+                .connect(to: resolved)
+        }
+        .flatMapThrowing { channel in
+            // Nothing was sent to the target yet, so no answer can come before the reader is in place.
+            do {
+                try channel.pipeline.syncOperations.addHandler(DatagramReader(logger: logger) { bytes, _ in
+                    self.datagramFromTarget(bytes, on: flow)
+                })
+            } catch {
+                channel.close(promise: nil)
+                throw error
             }
+            return channel
+        }
+        .whenComplete { result in
+            switch result {
+            case .success(let channel):
+                guard !flow.isEnded else { return channel.close(promise: nil) }
+                flow.connected(channel)
+                logger.debug("UDP flow \(id) from \(self.peerName) to \(checked)/udp")
+            case .failure(let error):
+                let reason = "cannot reach \(checked)/udp: \(describeSocketError(error))"
+                logger.warning("UDP flow from \(self.peerName): \(reason)")
+                self.endFlow(flow, reason: reason, tellingPeer: true)
+            }
+        }
     }
 
     fileprivate func datagramFromTarget(_ bytes: ByteBuffer, on flow: DatagramFlow) {
