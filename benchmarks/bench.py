@@ -13,7 +13,8 @@
   benchmarks/bench.py target PORT
       (internal) The target server every setup forwards to: a connection
       whose first byte is 'S' is a sink (reads and discards, and on EOF
-      answers with the byte count), any other is an echo.
+      answers with the byte count), any other is an echo; UDP datagrams to
+      the same port number are echoed.
 
 Python standard library only, except the 1,000-member memory test, which
 needs the `cryptography` package for Ed25519 and HKDF (skipped with a
@@ -61,6 +62,8 @@ class Sizes:
     rtt_count = 20_000
     rtt_warmup = 500
     rtt_bytes = 64
+    udp_count = 5_000
+    udp_bulk_count = 2_000
     conn_total = 2_000
     conn_concurrency = 50
     idle_members = 1_000
@@ -72,6 +75,8 @@ class Sizes:
     def quick(cls):
         cls.bulk_seconds = 1.0
         cls.rtt_count = 1_000
+        cls.udp_count = 500
+        cls.udp_bulk_count = 200
         cls.conn_total = 200
         cls.idle_members = 100
         cls.idle_groups = 10
@@ -81,8 +86,20 @@ class Sizes:
 # --------------------------------------------------------------------------
 # the target server (runs as its own process: `bench.py target PORT`)
 
+def serve_udp_echo(port):
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+
+    def echo():
+        while True:
+            data, source = udp.recvfrom(65536)
+            udp.sendto(data, source)
+    threading.Thread(target=echo, daemon=True).start()
+
+
 def serve_target(port):
     server = socket.create_server(("127.0.0.1", port), backlog=4096)
+    serve_udp_echo(port)
     server.setblocking(False)
     selector = selectors.DefaultSelector()
     selector.register(server, selectors.EVENT_READ, None)
@@ -395,6 +412,7 @@ class Direct:
 
     def __init__(self, target_port):
         self.port = target_port
+        self.udp_port = target_port
 
     def start(self):
         pass
@@ -500,6 +518,7 @@ class P22P:
         self.key = "p22p" if transport == "ws" else "p22p-tcp"
         self.title = "p22p" if transport == "ws" else "p22p tcp://"
         self.relay = self.host = self.guest = None
+        self.udp_port = None
 
     def start(self):
         self.relay_port = free_port()
@@ -515,13 +534,18 @@ class P22P:
         if self.transport == "tcp":
             wait_for(lambda: listening(stream_port), f"p22p-server's tcp:// port {stream_port}", proc=self.relay)
         self.host = self.procs.start(f"host-{self.tag}", [f"{BIN}/p22p", "create", "bench", "--server", server,
-                                                          "--name", "host", "--allow", str(self.target)], env=env)
+                                                          "--name", "host", "--allow", str(self.target),
+                                                          "--allow", f"{self.target}/udp"], env=env)
         wait_for(lambda: log_match(self.host.log, r"created group"), "p22p create", proc=self.host)
         self.guest = self.procs.start(f"guest-{self.tag}", [f"{BIN}/p22p", "join", "bench", "--server", server,
-                                                            "--name", "guest", "--relay", f"host:0:{self.target}"], env=env)
+                                                            "--name", "guest", "--relay", f"host:0:{self.target}",
+                                                            "--relay", f"host:0:{self.target}/udp"], env=env)
         match = wait_for(lambda: log_match(self.guest.log, r"forwarding 127\.0\.0\.1:(\d+)"), "p22p join forward",
                          proc=self.guest)
         self.port = int(match.group(1))
+        match = wait_for(lambda: log_match(self.guest.log, r"forwarding UDP 127\.0\.0\.1:(\d+)"), "p22p join UDP forward",
+                         proc=self.guest)
+        self.udp_port = int(match.group(1))
         # The listener is bound before the join; wait for the join itself, so
         # nothing measured later includes the password derivation (scrypt
         # holds 128 MiB while it runs).
@@ -624,6 +648,66 @@ def round_trips(port, count, warmup, size):
     samples.sort()
     pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))] / 1000
     return pick(0.50), pick(0.99)
+
+
+def udp_round_trips(port, count, warmup, size, until=None):
+    """One datagram of `size` bytes at a time to `port`, waiting for its echo
+    (250 ms at most: then it counts as lost). Stops early when `until` is set.
+    Returns (p50 µs, p99 µs, lost)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.25)
+    samples, lost = [], 0
+    clock = time.perf_counter_ns
+    gc.disable()
+    try:
+        for i in range(warmup + count):
+            if until is not None and until.is_set():
+                break
+            message = struct.pack(">I", i) + b"U" * (size - 4)
+            started = clock()
+            s.sendto(message, ("127.0.0.1", port))
+            try:
+                while s.recv(65536) != message:
+                    pass   # a late echo of an earlier, lost datagram
+            except socket.timeout:
+                lost += 1
+                continue
+            if i >= warmup:
+                samples.append(clock() - started)
+    finally:
+        gc.enable()
+        s.close()
+    if not samples:
+        raise RuntimeError(f"no UDP datagram came back ({lost} lost)")
+    samples.sort()
+    pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))] / 1000
+    return pick(0.50), pick(0.99), lost
+
+
+def udp_round_trips_during_bulk(setup):
+    """UDP round trips while one bulk TCP stream runs through the same
+    setup (the same link, for p22p). Returns (p50 µs, lost, MB/s of the bulk stream)."""
+    done = threading.Event()
+    moved = {}
+
+    def transfer():
+        try:
+            moved["result"] = bulk(setup.port, 1, Sizes.bulk_seconds, Sizes.chunk)
+        except Exception as e:
+            moved["error"] = e
+        finally:
+            done.set()
+    thread = threading.Thread(target=transfer, daemon=True)
+    thread.start()
+    time.sleep(min(1.0, Sizes.bulk_seconds / 4))   # the transfer in full swing
+    p50, _, lost = udp_round_trips(setup.udp_port, Sizes.udp_bulk_count, 0, Sizes.rtt_bytes, until=done)
+    thread.join(Sizes.bulk_seconds + 130)
+    if "error" in moved:
+        raise moved["error"]
+    if done.is_set() and "result" not in moved:
+        raise RuntimeError("the bulk transfer gave no result")
+    total, seconds = moved["result"]
+    return p50, lost, total / seconds / 1e6
 
 
 def connection_rate(port, total, concurrency):
@@ -1021,6 +1105,9 @@ def run(procs, work, out, quick, wait_idle):
         "rtt50": Metric("rtt50", "round trip p50", "µs", "{:.0f}", "lower"),
         "rtt99": Metric("rtt99", "round trip p99", "µs", "{:.0f}", "lower"),
         "conn": Metric("conn", "connection rate", "conn/s", "{:.0f}", "higher"),
+        "udp50": Metric("udp50", "UDP round trip p50", "µs", "{:.0f}", "lower"),
+        "udp99": Metric("udp99", "UDP round trip p99", "µs", "{:.0f}", "lower"),
+        "udpbulk50": Metric("udpbulk50", "UDP round trip p50 during a 1-stream bulk TCP transfer", "µs", "{:.0f}", "lower"),
         "cpu": Metric("cpu", "CPU cost (1-stream test)", "CPU s/GB", "{:.2f}", "lower"),
         "mem_members": Metric("mem_members", f"relay RSS, {Sizes.idle_members:,} idle members in {Sizes.idle_groups} groups", "MiB", "{:.1f}", "lower"),
         "per_member": Metric("per_member", "relay memory per idle member", "KiB", "{:.1f}", "lower"),
@@ -1036,6 +1123,10 @@ def run(procs, work, out, quick, wait_idle):
             metric.fail(key, reason)
     for metric in ("cpu", "mem_members", "per_member", "mem_streams", "per_stream", "all_streams", "all_per_stream"):
         m[metric].notes["direct"] = "—"
+    for metric in ("udp50", "udp99", "udpbulk50"):
+        for key in ("ssh-default", "ssh-gcm"):
+            m[metric].notes[key] = "n/a"
+            m[metric].fail(key, "not measured: OpenSSH forwards TCP only, so it is no peer for UDP")
     # Memory is the same relay and members whatever the transport: measured once, over ws://.
     for metric in ("mem_members", "per_member", "mem_streams", "per_stream", "all_streams", "all_per_stream"):
         m[metric].notes["p22p-tcp"] = "—"
@@ -1073,6 +1164,27 @@ def run(procs, work, out, quick, wait_idle):
                 for k in ("rtt50", "rtt99"):
                     m[k].fail(setup.key, f"{type(e).__name__}: {e}")
                 say(f"  rtt   rep {rep + 1} {setup.title:22} FAILED: {e}")
+    udp_live = [s for s in live if getattr(s, "udp_port", None)]
+    for rep in range(Sizes.reps):
+        for setup in udp_live:
+            try:
+                p50, p99, lost = watch.watch("udp50", lambda: udp_round_trips(setup.udp_port, Sizes.udp_count, 200, Sizes.rtt_bytes))
+                m["udp50"].add(setup.key, p50)
+                m["udp99"].add(setup.key, p99)
+                say(f"  udp   rep {rep + 1} {setup.title:22} p50 {p50:.0f} µs  p99 {p99:.0f} µs  ({lost} lost)")
+            except Exception as e:
+                for k in ("udp50", "udp99"):
+                    m[k].fail(setup.key, f"{type(e).__name__}: {e}")
+                say(f"  udp   rep {rep + 1} {setup.title:22} FAILED: {e}")
+    for rep in range(Sizes.reps):
+        for setup in udp_live:
+            try:
+                p50, lost, rate = watch.watch("udpbulk50", lambda: udp_round_trips_during_bulk(setup))
+                m["udpbulk50"].add(setup.key, p50)
+                say(f"  udp+bulk rep {rep + 1} {setup.title:19} p50 {p50:.0f} µs ({lost} lost) beside {rate:.0f} MB/s of TCP")
+            except Exception as e:
+                m["udpbulk50"].fail(setup.key, f"{type(e).__name__}: {e}")
+                say(f"  udp+bulk rep {rep + 1} {setup.title:19} FAILED: {e}")
     for rep in range(Sizes.reps):
         for setup in live:
             r = measure(m["conn"], setup.key, lambda: watch.watch("conn", lambda: connection_rate(setup.port, Sizes.conn_total, Sizes.conn_concurrency)))
@@ -1230,7 +1342,7 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
     if footnotes:
         add("")
 
-    add("## Against the targets of issues 6 and 13")
+    add("## Against the targets of issues 6, 13 and 14")
     add("")
     add("| target | measured | met? |")
     add("| --- | --- | --- |")
@@ -1259,6 +1371,11 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
     check("issue 13: round-trip p50: p22p ws:// ≤ 0.8× OpenSSH aes128-gcm", r, lambda x: x <= 0.8, f"{r:.2f}×" if r else "")
     r = ratio("tp1", "p22p", ours="p22p-tcp")
     check("issue 13: throughput, 1 stream: p22p tcp:// ≥ 1.2× p22p ws://", r, lambda x: x >= 1.2, f"{r:.2f}×" if r else "")
+    for key in ("p22p", "p22p-tcp"):
+        idle, loaded = m["udp50"].value(key), m["udpbulk50"].value(key)
+        extra = (loaded - idle) / 1000 if idle is not None and loaded is not None else None
+        check(f"issue 14: UDP round trip p50, {titles[key]}: a bulk TCP transfer on the same link adds ≤ 5 ms",
+              extra, lambda x: x <= 5, f"+{extra:.2f} ms ({idle / 1000:.2f} → {loaded / 1000:.2f} ms)" if extra is not None else "")
     v = m["per_member"].value("p22p")
     check("relay memory: < 20 KiB per idle member", v, lambda x: x < 20, f"{v:.1f} KiB" if v is not None else "")
     for other, label in (("ssh-default", "default"), ("ssh-gcm", "aes128-gcm")):
@@ -1285,6 +1402,11 @@ def render(m, keys, titles, procs, started_at, elapsed, quick, quiet):
         "answers with its byte count; MB/s = bytes the sink received / (first write to last answer), 1 MB = 10^6 bytes")
     add(f"- round trip: one connection with TCP_NODELAY, {Sizes.rtt_bytes}-byte message, wait for the whole echo; "
         f"{Sizes.rtt_warmup} warm-up round trips, then {Sizes.rtt_count:,} timed; p50/p99 of those")
+    add(f"- UDP round trip: one UDP socket, {Sizes.rtt_bytes}-byte datagrams, one at a time, to the target's UDP echo "
+        f"(through a `protocol: udp` forward for p22p); 200 warm-up, then {Sizes.udp_count:,} timed; a datagram not "
+        "back within 250 ms counts as lost. During a bulk transfer: the same, "
+        f"{Sizes.udp_bulk_count:,} datagrams, while one throughput stream (as above) runs through the same setup, "
+        "which for p22p is the same link to the relay; OpenSSH forwards no UDP")
     add(f"- connection rate: {Sizes.conn_concurrency} threads open, send 1 byte, read the echo and close, "
         f"{Sizes.conn_total:,} connections in all; connections/s over the whole batch")
     add("- CPU cost: utime+stime from /proc/PID/stat of the forwarding processes before and after each 1-stream "
