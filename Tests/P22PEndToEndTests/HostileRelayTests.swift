@@ -173,6 +173,39 @@ final class HostileRelayTests: XCTestCase {
         try await cluster.memberLog.wait(for: "member=guest", "rejected", "resetting the stream")
     }
 
+    /// The relay drops one datagram of a UDP flow. Datagrams may be lost, so
+    /// nothing is reset, but the flow's message count is then out of step:
+    /// the next datagram on it fails to open, the flow ends on both sides,
+    /// and the one after starts a new flow that works.
+    func testDroppedDatagramEndsTheFlowAndTheNextOneWorks() async throws {
+        let echo = try UDPEchoServer()
+        defer { echo.stop() }
+        let dropped = Once()
+        _ = try await cluster.member("host", mode: .create, allow: ["\(echo.port)/udp"])
+        let url = try hostile { direction, message, _ in
+            guard direction == .toMember, let (_, header) = Wire.sealed(message), header.kind == .datagram else { return [message] }
+            return dropped.claim() ? [] : [message]
+        }
+        let guest = try await cluster.member("guest", server: url)
+        let port = try await cluster.addForward(on: guest, ForwardSpec(
+            peer: .name("host"), listen: TargetAddress(host: "127.0.0.1", port: 0),
+            target: TargetAddress(host: "127.0.0.1", port: echo.port), ipProtocol: .udp)).get()
+        let client = try UDPSocket(timeoutMilliseconds: 200)
+        defer { client.close() }
+
+        try client.send([0], to: port)
+        XCTAssertNil(client.receive(), "the relay dropped the answer")
+        XCTAssertTrue(dropped.claimed)
+        var answered: UInt8?
+        for attempt in 1...20 where answered == nil {
+            try client.send([UInt8(attempt)], to: port)
+            answered = client.receive()?.bytes.first
+        }
+        XCTAssertNotNil(answered, "UDP works again after one lost datagram")
+        XCTAssertGreaterThanOrEqual(echo.sourcePorts.count, 2, "on a new flow: \(echo.sourcePorts)")
+        try await cluster.memberLog.wait(for: "member=guest", "UDP flow", "rejected", "ending the flow")
+    }
+
     /// The relay drops the tail and the finish, then hangs up.
     func testTruncationByDroppedTailAndClosedLink() async throws {
         let payload = randomBytes(300_000)

@@ -361,6 +361,13 @@ final class PeerSession {
                     restart()
                     return
                 }
+                if let flow = flows[header.stream] {
+                    // Its message count is now out of step with the peer's: a
+                    // new flow (the next datagram starts one) is in step again.
+                    member.logger.error("frame from \(peerName) on UDP flow \(header.stream) rejected: \(error); ending the flow")
+                    endFlow(flow, reason: "a frame on it failed authentication", tellingPeer: true)
+                    return
+                }
                 guard let live else { return }
                 member.logger.error("frame from \(peerName) on stream \(header.stream) rejected: \(error); resetting the stream")
                 live.handle(.protocolViolation("authentication failed: \(error)"))
