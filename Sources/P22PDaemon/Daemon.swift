@@ -28,12 +28,17 @@ public actor Daemon {
     private let defaultName: String
     /// Loaded once at start: every group this daemon joins proves this key.
     private var identity = MemberConfiguration.processIdentity
+    /// Renders the process's metrics for `status.listen`; nil if it has none.
+    private let renderMetrics: (@Sendable () -> [UInt8])?
+    private var statusEndpoint: MetricsEndpoint?
 
-    public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger) {
+    public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger,
+                renderMetrics: (@Sendable () -> [UInt8])? = nil) {
         self.profilePath = profilePath
         self.profile = loaded.profile
         self.defaultName = defaultName
         self.logger = logger
+        self.renderMetrics = renderMetrics
         for warning in loaded.warnings { logger.warning("\(warning)") }
     }
 
@@ -49,6 +54,18 @@ public actor Daemon {
             } catch {
                 throw DaemonError("cannot start the embedded relay on \(settings.listen): \(describeSocketError(error))")
             }
+        }
+        if let status = profile.status, let renderMetrics {
+            let relay = self.relay
+            do {
+                statusEndpoint = try await MetricsEndpoint.start(host: status.listen.host, port: status.listen.port, on: loops) {
+                    relay?.refreshGauges()
+                    return renderMetrics()
+                }
+            } catch {
+                throw DaemonError("cannot serve status on \(status.listen): \(describeSocketError(error))")
+            }
+            logger.info("metrics at http://\(status.listen)/metrics")
         }
         if let path = profile.identityFile {
             do {
@@ -130,8 +147,8 @@ public actor Daemon {
         if new.identityFile != profile.identityFile {
             logger.warning("identity_file changed; it takes effect when p22p-up restarts")
         }
-        if new.log != profile.log || new.relay != profile.relay {
-            logger.warning("log and relay settings take effect at the next start")
+        if new.log != profile.log || new.relay != profile.relay || new.status != profile.status {
+            logger.warning("log, relay and status settings take effect at the next start")
         }
         let wanted = Dictionary(new.groups.map { (GroupSettings(group: $0, profile: new).key, GroupSettings(group: $0, profile: new)) },
                                 uniquingKeysWith: { first, _ in first })
@@ -200,6 +217,7 @@ public actor Daemon {
         watchdog?.cancel()
         for link in links.values { _ = try? await link.session.stop().get() }
         links.removeAll()
+        await statusEndpoint?.close()
         try? await relay?.shutdown()
         try? await loops.shutdownGracefully()
     }

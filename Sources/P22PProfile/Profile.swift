@@ -28,6 +28,9 @@ public struct Profile: Equatable, Sendable {
     public var log: LogSettings
     /// An embedded relay run in the same process, if any.
     public var relay: RelaySettings?
+    /// Where this daemon answers about itself (`status: { listen: … }`),
+    /// loopback only; off without it.
+    public var status: StatusSettings?
     public var groups: [GroupProfile]
 
     public static let defaultResumeTimeout = Duration.seconds(30)
@@ -46,6 +49,13 @@ public struct LogSettings: Equatable, Sendable {
 }
 
 public struct RelaySettings: Equatable, Sendable {
+    public var listen: TargetAddress
+}
+
+/// The daemon's own HTTP endpoint: GET /metrics (Prometheus text: UDP
+/// datagrams carried and dropped, and the embedded relay's figures) and
+/// GET /healthz.
+public struct StatusSettings: Equatable, Sendable {
     public var listen: TargetAddress
 }
 

@@ -55,7 +55,7 @@ public struct ProfileParser {
     // MARK: Sections
 
     private func parseProfile(_ node: Node, warnings: inout [ProfileWarning]) throws(ProfileError) -> Profile {
-        let top = try mapping(node, "the profile", keys: ["server", "proxy", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "udp_idle_timeout", "log", "relay", "groups"])
+        let top = try mapping(node, "the profile", keys: ["server", "proxy", "name", "identity_file", "tls", "reconnect", "keepalive", "resume_timeout", "udp_idle_timeout", "log", "relay", "status", "groups"])
         let servers = try top["server"].map { value throws(ProfileError) in try serverURLs(value, key: "server") } ?? [.default]
         let name = try top["name"].map { value throws(ProfileError) in try memberName(value, key: "name") } ?? defaultName
         let identityFile = try top["identity_file"].map { value throws(ProfileError) in resolve(try string(value, key: "identity_file")) }
@@ -69,6 +69,7 @@ public struct ProfileParser {
         guard udpIdleTimeout > .zero else { throw error(at: top["udp_idle_timeout"], "udp_idle_timeout must be more than 0 (a UDP flow ends after this long without a datagram)") }
         let log = try top["log"].map { value throws(ProfileError) in try parseLog(value) } ?? .standard
         let relay = try top["relay"].map { value throws(ProfileError) in try parseRelay(value) }
+        let status = try top["status"].map { value throws(ProfileError) in try parseStatus(value) }
         guard let groupsNode = top["groups"] else { throw error(at: node, "missing key \"groups\": a profile needs at least one group") }
         let groupNodes = try sequence(groupsNode, key: "groups")
         guard !groupNodes.isEmpty else { throw error(at: groupsNode, "\"groups\" is empty: a profile needs at least one group") }
@@ -84,7 +85,7 @@ public struct ProfileParser {
         }
         return Profile(server: servers[0], fallbackServers: Array(servers.dropFirst()), name: name, identityFile: identityFile, tls: tls, keepalive: keepalive, reconnect: reconnect,
                        resumeTimeout: resumeTimeout, udpIdleTimeout: udpIdleTimeout, proxy: proxy,
-                       log: log, relay: relay, groups: groups)
+                       log: log, relay: relay, status: status, groups: groups)
     }
 
     private func parseTLS(_ node: Node) throws(ProfileError) -> TLSOptions {
@@ -144,6 +145,18 @@ public struct ProfileParser {
         let fields = try mapping(node, "relay", keys: ["listen"])
         guard let listen = fields["listen"] else { throw error(at: node, "relay needs \"listen\" (HOST:PORT)") }
         return RelaySettings(listen: try address(listen, key: "relay.listen"))
+    }
+
+    private func parseStatus(_ node: Node) throws(ProfileError) -> StatusSettings {
+        let fields = try mapping(node, "status", keys: ["listen"])
+        guard let listen = fields["listen"] else { throw error(at: node, "status needs \"listen\" (127.0.0.1:PORT)") }
+        let address = try address(listen, key: "status.listen")
+        let host = address.normalized.host
+        // Nothing on it asks for a password: it must not be reachable from other machines.
+        guard host.hasPrefix("127.") || host == "::1" else {
+            throw error(at: listen, "status.listen must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not \(address): it answers anyone who can reach it")
+        }
+        return StatusSettings(listen: address)
     }
 
     private func parseGroup(_ node: Node, listeners: inout [String: Node],

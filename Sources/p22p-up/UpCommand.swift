@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import P22PCommandLine
 import P22PDaemon
 import P22PLogging
 import P22PProfile
+import Prometheus
 
 @main
 struct UpCommand: AsyncParsableCommand {
@@ -57,7 +59,14 @@ struct UpCommand: AsyncParsableCommand {
         case .journal: LogBackend.journal(identifier: "p22p-up").bootstrap(level: level)
         }
         let logger = Logger(label: "p22p-up")
-        let daemon = Daemon(profilePath: profile, loaded: loaded, defaultName: defaultName, logger: logger)
+        // Before anything makes a metric: those made earlier would not report.
+        var render: (@Sendable () -> [UInt8])?
+        if loaded.profile.status != nil {
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            render = { registry.emitToBuffer() }
+        }
+        let daemon = Daemon(profilePath: profile, loaded: loaded, defaultName: defaultName, logger: logger, renderMetrics: render)
         do {
             try await daemon.start()
         } catch {

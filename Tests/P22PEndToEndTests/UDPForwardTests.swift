@@ -279,6 +279,57 @@ final class UDPForwardTests: ProcessTestCase {
     }
 }
 
+extension UDPForwardTests {
+    /// p22p-up with a UDP forward and `status: { listen: … }`: /metrics
+    /// counts the datagrams carried and each kind dropped.
+    func testDaemonReportsUDPDropsInItsMetrics() async throws {
+        let echo = try UDPEchoServer()
+        defer { echo.stop() }
+        // Frames of 16 KiB: a 20,000-byte datagram is too big for them.
+        let relay = try await startRelay(["--max-frame-size", "16384"])
+        let profiles = try profiles()
+        let host = try run("p22p-up", [try profiles.write("host.yaml", Profiles.host(server: relay.url, allow: 1)
+            .replacingOccurrences(of: "allow: [1]", with: "allow: [\"\(echo.port)/udp\"]"))])
+        try await host.waitForLine(containing: "created group home")
+        let local = try freePort()
+        let metricsPort = try freePort()
+        let guestYAML = """
+        server: \(relay.url)
+        name: guest
+        status: { listen: 127.0.0.1:\(metricsPort) }
+        groups:
+          - name: home
+            password_file: group.pass
+            forwards:
+              - { listen: 127.0.0.1:\(local), peer: host, target: \(echo.port), protocol: udp }
+        """
+        let guest = try run("p22p-up", [try profiles.write("guest.yaml", guestYAML)])
+        try await guest.waitForLine(containing: "peer host (CID 1) is in the group")
+        try await guest.waitForLine(containing: "metrics at http://127.0.0.1:\(metricsPort)/metrics")
+
+        let client = try UDPSocket()
+        defer { client.close() }
+        for index in 0..<3 {
+            try client.send([UInt8](repeating: UInt8(index), count: 1000), to: local)
+            XCTAssertEqual(client.receive()?.bytes.count, 1000)
+        }
+        try client.send(randomBytes(20_000), to: local)
+        try await guest.waitForLine(containing: "UDP datagram of 20000 bytes")
+
+        let connection = try TCPConnection.connect(port: metricsPort)
+        defer { connection.close() }
+        try connection.send(Array("GET /metrics HTTP/1.0\r\n\r\n".utf8))
+        var response: [UInt8] = []
+        while let chunk = try? connection.receive(), !chunk.isEmpty { response += chunk }
+        let metrics = String(decoding: response, as: UTF8.self)
+        XCTAssertTrue(metrics.contains("p22p_udp_datagrams_total{direction=\"to_peer\"} 3"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_udp_datagrams_total{direction=\"from_peer\"} 3"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_udp_bytes_total{direction=\"to_peer\"} 3000"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_udp_datagrams_dropped_total{reason=\"too_big\"} 1"), metrics)
+        XCTAssertTrue(metrics.contains("p22p_udp_flows 1"), metrics)
+    }
+}
+
 /// A TCP transfer through a forward that runs until stopped (at most 60 s):
 /// one thread writes 256 KiB chunks, another reads the echo.
 final class BulkTransfer: @unchecked Sendable {  // a connection and locked counters

@@ -321,6 +321,16 @@ final class ProfileParserTests: XCTestCase {
                     mentions: ["udp_idle_timeout must be more than 0"])
     }
 
+    func testStatusListensOnLoopbackOnly() throws {
+        let profile = try parse("status: { listen: 127.0.0.1:19600 }\ngroups: [ { name: home, password_env: PW } ]").profile
+        XCTAssertEqual(profile.status, StatusSettings(listen: TargetAddress(host: "127.0.0.1", port: 19600)))
+        XCTAssertNil(try parse("groups: [ { name: home, password_env: PW } ]").profile.status, "off unless asked for")
+        assertError("status: { listen: 0.0.0.0:19600 }\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 19,
+                    mentions: ["status.listen must be a loopback address", "0.0.0.0:19600"])
+        assertError("status: { }\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 9,
+                    mentions: ["status needs \"listen\""])
+    }
+
     func testProxyAtTopLevelAndPerGroup() throws {
         let profile = try parse("""
         proxy: http://user:pw@proxy.corp:3128

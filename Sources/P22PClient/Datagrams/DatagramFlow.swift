@@ -43,7 +43,7 @@ final class DatagramFlow {
         self.end = end
         self.counters = counters
         self.pinnedKey = pinnedKey
-        counters.stats.flows += 1
+        counters.flowOpened()
     }
 
     var isForwardSide: Bool {
@@ -107,7 +107,7 @@ final class DatagramFlow {
         guard !isEnded else { return }
         isEnded = true
         idleCheck?.cancel()
-        counters.stats.flows -= 1
+        counters.flowEnded()
         waitingForKeys.removeAll()
         waitingForSocket.removeAll()
         switch end {

@@ -47,11 +47,25 @@ final class DatagramCounters {
     func sent(_ count: Int) {
         stats.datagramsToPeer += 1
         stats.bytesToPeer += count
+        DatagramMetrics.datagramsToPeer.increment()
+        DatagramMetrics.bytesToPeer.increment(by: count)
     }
 
     func received(_ count: Int) {
         stats.datagramsFromPeer += 1
         stats.bytesFromPeer += count
+        DatagramMetrics.datagramsFromPeer.increment()
+        DatagramMetrics.bytesFromPeer.increment(by: count)
+    }
+
+    func flowOpened() {
+        stats.flows += 1
+        DatagramMetrics.flows.increment()
+    }
+
+    func flowEnded() {
+        stats.flows -= 1
+        DatagramMetrics.flows.decrement()
     }
 
     /// Counts a drop; logs `why` (a sentence) unless a drop of this kind was logged within the last minute.
@@ -62,6 +76,7 @@ final class DatagramCounters {
         case .noPeer: stats.droppedNoPeer += 1
         case .refused: stats.droppedRefused += 1
         }
+        DatagramMetrics.dropped(kind).increment()
         let now = NIODeadline.now()
         if let last = lastReported[kind], now - last < Self.reportInterval { return }
         lastReported[kind] = now
