@@ -90,6 +90,15 @@ final class UDPForwardTests: ProcessTestCase {
         XCTAssertEqual(finished.wait(timeout: .now() + 30), .success)
         let counts = received.withLockedValue { $0.map(\.count) }
         print("UDP: client 1 got \(counts[0]) of \(count) back, client 2 got \(counts[1]) of \(count)")
+        if counts.contains(where: { $0 < count }) {
+            // Where the losses were says why: a run at the start (session set-up) or spread out (a socket buffer).
+            let missing = received.withLockedValue { sets in sets.map { got in (0..<count).filter { !got.contains($0) } } }
+            for (index, lost) in missing.enumerated() where !lost.isEmpty {
+                print("client \(index + 1) lost \(lost.count): first \(lost.prefix(10)), last \(lost.suffix(5))")
+            }
+            print("echo target saw \(echo.count) datagrams; guest said:\n"
+                  + guest.output.split(separator: "\n").filter { $0.contains("UDP") || $0.contains("dropped") }.joined(separator: "\n"))
+        }
         XCTAssertEqual(wrong.withLockedValue { $0 }, [], "every datagram back whole, to the client that sent it")
         for (index, got) in counts.enumerated() {
             XCTAssertGreaterThanOrEqual(got, count * 99 / 100, "client \(index + 1): at least 99% come back")

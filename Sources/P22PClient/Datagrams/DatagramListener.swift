@@ -32,7 +32,7 @@ final class DatagramListener: @unchecked Sendable {  // state confined to the ch
                       route: @escaping (ForwardSpec) -> PeerSession?) -> EventLoopFuture<DatagramListener> {
         DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.recvAllocator, value: datagramReceiveBuffer)
+            .p22pDatagramOptions()
             .bind(host: spec.listen.host, port: spec.listen.port)
             .flatMapErrorThrowing { error in
                 throw MemberError.invalidConfiguration("cannot listen on \(spec.listen)/udp: \(describeSocketError(error))")

@@ -122,7 +122,7 @@ extension PeerSession {
         }
         address.assumeIsolated().flatMap { resolved in
             DatagramBootstrap(group: eventLoop)
-                .channelOption(.recvAllocator, value: datagramReceiveBuffer)
+                .p22pDatagramOptions()
                 .connect(to: resolved)
         }
         .flatMapThrowing { channel in
