@@ -424,9 +424,14 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         return roster.find(reference) != nil
     }
 
-    /// Replaces the allow list; streams already open stay open.
+    /// Replaces the allow list. TCP connections already open stay open (as
+    /// with ssh); UDP flows to targets it no longer has end, since a flow
+    /// lives on for as long as datagrams keep coming.
     @discardableResult
     public func setAllowList(_ list: AllowList) -> EventLoopFuture<Void> {
-        eventLoop.submit { self.allowList = list }
+        eventLoop.submit {
+            self.allowList = list
+            for session in self.directory.sessions(on: self) { session.allowListChanged() }
+        }
     }
 }

@@ -26,13 +26,17 @@ final class DatagramFlow {
     private(set) var lastActivity = NIODeadline.now()
     /// The forward's side: the open went out under the current session keys.
     var openSent = false
-    /// Why the peer will not take this flow; its datagrams are dropped until it ends.
+    /// Why the peer will not take this flow; its datagrams are dropped
+    /// until it ends. Drops are not traffic, so a refused flow idles out
+    /// and the next datagram asks again.
     var refusal: String?
-    /// Toward the peer, while the session has no keys yet (at most `pendingLimit`).
-    var waitingForKeys: [ByteBuffer] = []
+    /// The refusal came from the peer, not from our own `peer_key` pin: new
+    /// keys (a restarted peer, perhaps with a new allow list) clear it.
+    var refusedByPeer = false
+    /// Toward the peer, while the session has no keys yet.
+    private(set) var waitingForKeys = DatagramQueue()
     /// Toward the target, while its socket is being set up (target's side).
-    var waitingForSocket: [ByteBuffer] = []
-    static let pendingLimit = 64
+    private var waitingForSocket = DatagramQueue()
     private(set) var isEnded = false
     private var idleCheck: Scheduled<Void>?
 
@@ -63,9 +67,22 @@ final class DatagramFlow {
 
     func connected(_ channel: Channel) {
         end = .target(channel)
-        let waiting = waitingForSocket
-        waitingForSocket.removeAll()
-        for bytes in waiting { deliverToTarget(bytes) }
+        for bytes in waitingForSocket.takeAll() { deliverToTarget(bytes) }
+    }
+
+    /// Keeps `bytes` until the session has keys; false if the queue is full.
+    func waitForKeys(_ bytes: ByteBuffer) -> Bool {
+        guard waitingForKeys.append(bytes) else { return false }
+        touch()
+        return true
+    }
+
+    func takeWaitingForKeys() -> [ByteBuffer] { waitingForKeys.takeAll() }
+
+    func refuse(_ reason: String, byPeer: Bool) {
+        refusal = reason
+        refusedByPeer = byPeer
+        _ = waitingForKeys.takeAll()
     }
 
     /// A datagram from the peer, to the local program or the target.
@@ -83,12 +100,14 @@ final class DatagramFlow {
     private func deliverToTarget(_ bytes: ByteBuffer) {
         guard case .target(let channel) = end else { return }
         guard let channel else {
-            if waitingForSocket.count < Self.pendingLimit { waitingForSocket.append(bytes) }
-            else { counters.drop(.busy, logger: session.member.logger, "the UDP socket to \(target) is not ready; dropping datagrams from \(session.peerName)") }
+            if !waitingForSocket.append(bytes) {
+                counters.drop(.busy, logger: session.member.logger, "UDP datagrams from \(session.peerName) to \(target) dropped: more than \(DatagramQueue.countLimit) arrived before the socket to the target was ready")
+            }
             return
         }
-        guard channel.isWritable, let remote = channel.remoteAddress else {
-            return counters.drop(.busy, logger: session.member.logger, "the UDP socket to \(target) is full; dropping datagrams from \(session.peerName)")
+        guard let remote = channel.remoteAddress, channel.isActive else { return }  // closing: the flow ends with it
+        guard channel.isWritable else {
+            return counters.drop(.busy, logger: session.member.logger, "UDP datagrams from \(session.peerName) to \(target) dropped: the socket to the target cannot take more now")
         }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: bytes), promise: nil)
     }
@@ -108,12 +127,39 @@ final class DatagramFlow {
         isEnded = true
         idleCheck?.cancel()
         counters.flowEnded()
-        waitingForKeys.removeAll()
-        waitingForSocket.removeAll()
+        _ = waitingForKeys.takeAll()
+        _ = waitingForSocket.takeAll()
         switch end {
         case .forward(let listener, let source): listener.flowEnded(self, source: source)
         case .target(let channel): channel?.close(promise: nil)
         }
+    }
+}
+
+/// Datagrams held for a moment (no keys yet, no socket yet), bounded in
+/// count and bytes. Each is copied to its own size: a datagram as read
+/// sits in a 64 KiB buffer, and 64 of those would pin 4 MiB per flow.
+struct DatagramQueue {
+    static let countLimit = 64
+    static let byteLimit = 64 << 10
+    private(set) var datagrams: [ByteBuffer] = []
+    private var bytes = 0
+
+    var isEmpty: Bool { datagrams.isEmpty }
+
+    mutating func append(_ datagram: ByteBuffer) -> Bool {
+        let size = datagram.readableBytes
+        guard datagrams.count < Self.countLimit, bytes + size <= Self.byteLimit else { return false }
+        var copy = ByteBufferAllocator().buffer(capacity: size)
+        copy.writeImmutableBuffer(datagram)
+        datagrams.append(copy)
+        bytes += size
+        return true
+    }
+
+    mutating func takeAll() -> [ByteBuffer] {
+        defer { datagrams.removeAll(); bytes = 0 }
+        return datagrams
     }
 }
 

@@ -18,6 +18,7 @@ final class DatagramListener: @unchecked Sendable {  // state confined to the ch
     /// down or the peer is away.
     private let route: (ForwardSpec) -> PeerSession?
     private var flows: [SocketAddress: DatagramFlow] = [:]
+    private var limitLogged = LogThrottle()
 
     private init(spec: ForwardSpec, channel: Channel, logger: Logger, route: @escaping (ForwardSpec) -> PeerSession?) {
         self.spec = spec
@@ -30,8 +31,9 @@ final class DatagramListener: @unchecked Sendable {  // state confined to the ch
     /// Binds `spec.listen` for UDP.
     static func start(_ spec: ForwardSpec, on eventLoop: EventLoop, logger: Logger,
                       route: @escaping (ForwardSpec) -> PeerSession?) -> EventLoopFuture<DatagramListener> {
+        // No SO_REUSEADDR: on UDP it would let a second forward bind the
+        // same port without an error, and split the datagrams between them.
         DatagramBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .p22pDatagramOptions()
             .bind(host: spec.listen.host, port: spec.listen.port)
             .flatMapErrorThrowing { error in
@@ -59,6 +61,7 @@ final class DatagramListener: @unchecked Sendable {  // state confined to the ch
             existing.session.endFlow(existing, reason: "the session with \(existing.session.peerName) changed", tellingPeer: true)
             flow = nil
         }
+        if flow == nil { makeRoom() }
         let active = flow ?? session.openFlow(to: spec.target, from: source, listener: self, pinnedKey: spec.peerKey)
         flows[source] = active
         session.sendDatagram(bytes, on: active)
@@ -70,6 +73,17 @@ final class DatagramListener: @unchecked Sendable {  // state confined to the ch
             return counters.drop(.busy, logger: logger, "the UDP socket of forward \(spec) is full; dropping datagrams to \(source.readable)")
         }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: source, data: bytes), promise: nil)
+    }
+
+    /// At the most flows a forward keeps, the one idle longest ends, so a
+    /// program sending from ever new ports cannot use up sockets on the peer.
+    private func makeRoom() {
+        guard flows.count >= PeerSession.udpFlowLimit,
+              let oldest = flows.values.min(by: { $0.lastActivity < $1.lastActivity }) else { return }
+        if limitLogged.admit("limit") != nil {
+            logger.notice("forward \(spec) has \(flows.count) UDP flows open, the most it keeps; the one idle longest (from \(oldest.origin)) ends to make room")
+        }
+        oldest.session.endFlow(oldest, reason: "the forward needed room for a new flow", tellingPeer: true)
     }
 
     func flowEnded(_ flow: DatagramFlow, source: SocketAddress) {

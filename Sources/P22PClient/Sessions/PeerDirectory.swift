@@ -64,7 +64,7 @@ final class PeerDirectory {
     }
 
     private func suspendOrClose(_ session: PeerSession, reason: String) {
-        if let resumeTimeout, resumeTimeout > .zero, session.hasStreams {
+        if let resumeTimeout, resumeTimeout > .zero, session.holdsTraffic {
             session.suspend(reason: reason, timeout: resumeTimeout)
         } else {
             session.close(reason: reason)
@@ -74,7 +74,7 @@ final class PeerDirectory {
 
     /// A session with nothing left to resume need not be kept.
     func forget(_ session: PeerSession) {
-        if sessions[session.peerName] === session, !session.isAttached, !session.hasStreams {
+        if sessions[session.peerName] === session, !session.isAttached, !session.holdsTraffic {
             sessions.removeValue(forKey: session.peerName)
         }
     }

@@ -60,6 +60,8 @@ final class PeerSession {
     var streams: [UInt32: ForwardedStream] = [:]
     /// UDP flows (see PeerSession+Datagrams), numbered like streams.
     var flows: [UInt32: DatagramFlow] = [:]
+    /// Lines about UDP flows, which a peer can open as fast as it likes.
+    var datagramLog = LogThrottle()
     /// zlib contexts for streams with compression, made on first use (nil
     /// only if zlib cannot be set up: compression is then declined).
     private(set) lazy var compression: ChunkCompression? = try? ChunkCompression()
@@ -87,6 +89,9 @@ final class PeerSession {
     }
 
     var hasStreams: Bool { !streams.isEmpty }
+
+    /// Streams or UDP flows: something worth keeping the session for.
+    var holdsTraffic: Bool { !streams.isEmpty || !flows.isEmpty }
 
     /// Keys are agreed and the peer's list is in: streams may send.
     var isReady: Bool {
@@ -130,7 +135,8 @@ final class PeerSession {
     /// Streams wait for new keys from here on, at most `timeout`.
     private func startWaiting(reason: String, timeout: TimeAmount) {
         guard suspension == nil else { return }
-        member.logger.notice("\(streams.count) connection(s) with \(peerName) wait for it to come back (\(reason)); at most \(timeout.seconds) s")
+        let flowsWaiting = flows.isEmpty ? "" : " and \(flows.count) UDP flow(s)"
+        member.logger.notice("\(streams.count) connection(s)\(flowsWaiting) with \(peerName) wait for it to come back (\(reason)); at most \(timeout.seconds) s")
         let deadline = member.eventLoop.assumeIsolated().scheduleTask(in: timeout) { self.giveUp(after: timeout) }
         suspension = (.now(), reason, deadline)
     }
@@ -266,7 +272,7 @@ final class PeerSession {
         }
         // Streams whose forward pins another key never reach the peer.
         for stream in streams.values where !accepts(stream) { refuseForPin(stream) }
-        datagramKeysChanged()
+        datagramKeysChanged(peerRestarted: hadSession && !resumed)
         sendResumeList()
     }
 
@@ -484,11 +490,16 @@ final class PeerSession {
     func streamEnded(_ id: UInt32) {
         streams.removeValue(forKey: id)
         forget(id)
-        if !isAttached, streams.isEmpty {
-            suspension?.deadline.cancel()
-            suspension = nil
-            directory.forget(self)
-        }
+        trafficEnded()
+    }
+
+    /// A stream or flow ended: a suspended session with nothing left in it
+    /// need not wait for its peer any more.
+    func trafficEnded() {
+        guard !isAttached, !holdsTraffic else { return }
+        suspension?.deadline.cancel()
+        suspension = nil
+        directory.forget(self)
     }
 
     /// Whether `id` is a stream or a flow that has not ended.
