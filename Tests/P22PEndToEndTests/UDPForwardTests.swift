@@ -158,7 +158,7 @@ final class UDPForwardTests: ProcessTestCase {
         defer { echo.stop() }
         let idle = ["--udp-idle-timeout", "1"]
         let (host, guest) = try await pair(allow: ["\(echo.port)/udp"], relays: ["host:0:\(echo.port)/udp"],
-                                           hostArguments: idle + ["--log-level", "debug"], guestArguments: idle)
+                                           hostArguments: idle + ["--log-level", "debug"], guestArguments: idle + ["--log-level", "debug"])
         let port = try await forwardedPort(guest, "forwarding UDP 127.0.0.1:")
         let client = try UDPSocket()
         defer { client.close() }
@@ -167,6 +167,8 @@ final class UDPForwardTests: ProcessTestCase {
         XCTAssertEqual(echo.sourcePorts.count, 1)
 
         try await host.waitForLine(containing: "ended: no datagram either way for 1 s")
+        // And on the guest (by its own clock, or told by the host): a datagram sent before would go to the old flow.
+        try await guest.waitForLine(containing: "/udp ended:")
         // The flow's socket on the host is gone: the next datagram is a new flow, from a new port.
         try client.send(Array("second".utf8), to: port)
         XCTAssertEqual(client.receive()?.bytes, Array("second".utf8))
@@ -191,6 +193,40 @@ final class UDPForwardTests: ProcessTestCase {
         let told = guest.output.components(separatedBy: "host refused UDP to").count - 1
         XCTAssertEqual(told, 1, "the sender is told once:\n\(guest.output)")
         XCTAssertTrue(host.output.contains("allow 127.0.0.1:\(echo.port)/udp"), "the refusal names the fix:\n\(host.output)")
+    }
+
+    /// The guest is killed with flows open and comes back, a new process
+    /// under the same name, forwarding to another target. Its flows are
+    /// numbered from the start again: the host must not hand them to the
+    /// sockets of the old flows (to the old target), but open new ones.
+    func testAPeerThatRestartsGetsNewFlowsNotTheOldOnes() async throws {
+        let first = try UDPEchoServer()
+        let second = try UDPEchoServer()
+        defer { first.stop(); second.stop() }
+        let relay = try await startRelay()
+        let host = try run("p22p", ["create", "games", "--server", relay.url, "--name", "host", "--log-level", "debug",
+                                    "--allow", "\(first.port)/udp", "--allow", "\(second.port)/udp"], environment: password)
+        try await host.waitForLine(containing: "created group games")
+        let join = ["join", "games", "--server", relay.url, "--name", "guest", "--relay"]
+        let guest = try run("p22p", join + ["host:0:\(first.port)/udp"], environment: password)
+        try await guest.waitForLine(containing: "peer host (CID 1) is in the group")
+        let port = try await forwardedPort(guest, "forwarding UDP 127.0.0.1:")
+        let client = try UDPSocket()
+        defer { client.close() }
+        try client.send(Array("to the first".utf8), to: port)
+        XCTAssertEqual(client.receive()?.bytes, Array("to the first".utf8))
+        XCTAssertEqual(first.count, 1)
+
+        guest.send(SIGKILL)
+        try await host.waitForLine(containing: "UDP flow(s) with guest wait for it to come back")
+        let again = try run("p22p", join + ["host:0:\(second.port)/udp"], environment: password)
+        try await again.waitForLine(containing: "peer host (CID 1) is in the group")
+        let newPort = try await forwardedPort(again, "forwarding UDP 127.0.0.1:")
+        try client.send(Array("to the second".utf8), to: newPort)
+        XCTAssertEqual(client.receive()?.bytes, Array("to the second".utf8), "the new guest's flow reaches its own target")
+        XCTAssertEqual(second.count, 1, "the second target got the datagram")
+        XCTAssertEqual(first.count, 1, "the old flow's target got nothing more")
+        try await host.waitForLine(containing: "ended: guest started a new session")
     }
 
     /// UDP round trip p50 with the link idle, then with a bulk TCP transfer

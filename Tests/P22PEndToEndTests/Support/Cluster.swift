@@ -104,6 +104,23 @@ final class Cluster: @unchecked Sendable {  // all `let`; the session list is in
         return session.addForward(spec)
     }
 
+    /// Stops forwarding `spec` on `member`, as the command loop and a profile reload do.
+    func removeForward(on member: Member, _ spec: ForwardSpec) async throws {
+        try await groupSession(of: member).removeForward(spec).get()
+    }
+
+    /// Replaces `member`'s allow list, as `allow`/`deny` and a profile reload do.
+    func setAllowList(on member: Member, _ entries: [String]) async throws {
+        try await groupSession(of: member).setAllowList(try AllowList(parsing: entries)).get()
+    }
+
+    private func groupSession(of member: Member) throws -> GroupSession {
+        guard let session = sessions.withLockedValue({ $0.first { $0.member === member }?.session }) else {
+            throw SocketError("\(member.name) is not a member of this cluster")
+        }
+        return session
+    }
+
     /// The forwards of `member`'s session, with the UDP counters.
     func forwardList(on member: Member) async throws -> [(spec: ForwardSpec, port: Int, udp: DatagramStats?)] {
         guard let session = sessions.withLockedValue({ $0.first { $0.member === member }?.session }) else {
