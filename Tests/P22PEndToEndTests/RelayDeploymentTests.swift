@@ -210,7 +210,12 @@ extension RelayDeploymentTests {
         oldServer.standardOutput = FileHandle.nullDevice
         oldServer.standardError = FileHandle.nullDevice
         try oldServer.run()
-        defer { oldServer.terminate() }
+        // SIGKILL: the test process blocks SIGTERM on its threads, and a
+        // child started from one inherits that mask and would outlive the test.
+        defer {
+            kill(oldServer.processIdentifier, SIGKILL)
+            oldServer.waitUntilExit()
+        }
         let deadline = Date().addingTimeInterval(10)
         while (try? TCPConnection.connect(port: oldServerPort, timeoutSeconds: 1))?.close() == nil, Date() < deadline {
             try await Task.sleep(nanoseconds: 50_000_000)
