@@ -144,8 +144,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .executableTarget(
-            name: "p22p-server",
+        // The three tools' command lines, as libraries: each executable only
+        // calls one, and `p22p` can be all three (see Sources/p22p/main.swift).
+        .target(
+            name: "P22PServerCLI",
             dependencies: [
                 "P22PRelay",
                 "P22PCommandLine",
@@ -160,8 +162,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "p22p",
+        .target(
+            name: "P22PMemberCLI",
             dependencies: [
                 "P22PClient",
                 "P22PShell",
@@ -174,10 +176,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "p22p-up",
+        .target(
+            name: "P22PUpCLI",
             dependencies: [
                 "P22PDaemon",
+                "P22PWire",
                 "P22PProfile",
                 "P22PCommandLine",
                 "P22PLogging",
@@ -186,6 +189,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(name: "p22p-server", dependencies: ["P22PServerCLI"]),
+        .executableTarget(name: "p22p-up", dependencies: ["P22PUpCLI"]),
+        .executableTarget(name: "p22p", dependencies: ["P22PMemberCLI", "P22PServerCLI", "P22PUpCLI"]),
         .testTarget(
             name: "P22PLoggingTests",
             dependencies: ["P22PLogging", .product(name: "Logging", package: "swift-log")]

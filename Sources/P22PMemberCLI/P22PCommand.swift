@@ -1,9 +1,9 @@
 import ArgumentParser
 import P22PClient
+import P22PWire
 import P22PCommandLine
 import P22PLogging
 
-@main
 struct P22PCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p22p",
@@ -16,7 +16,7 @@ struct P22PCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 usage error or failed operation, 2 relay unreachable.
             See p22p(1).
             """,
-        version: P22PVersion.current,
+        version: P22PVersion.withProtocol,
         subcommands: [ShellCommand.self, CreateCommand.self, JoinCommand.self, PingCommand.self, PeersCommand.self,
                       ReserveCommand.self, ExtendCommand.self, PasswordCommand.self, IdentityCommand.self],
         defaultSubcommand: ShellCommand.self)
@@ -53,4 +53,10 @@ struct JoinCommand: AsyncParsableCommand {
     func run() async throws {
         try await MemberSession(group: group, policy: .join, options: options).run()
     }
+}
+
+/// The member tool, `p22p`: one-shot commands and the command loop. The executable only calls this, so one binary can
+/// also be all three tools under their names (see `p22p/main.swift`).
+public enum MemberTool {
+    public static func main() async { await P22PCommand.main() }
 }

@@ -11,7 +11,6 @@ import P22PRelay
 import P22PTransport
 import P22PWire
 
-@main
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p22p-server",
@@ -20,7 +19,8 @@ struct ServerCommand: AsyncParsableCommand {
             The relay admits members to password-protected groups without learning the
             passwords' data keys, and forwards frames between members it cannot read.
             SIGINT or SIGTERM stop it gracefully: members are told it is going away. See p22p-server(8).
-            """)
+            """,
+        version: P22PVersion.withProtocol)
 
     @Option(name: .long, help: ArgumentHelp("Address to listen on for WebSocket members (ws://, or wss:// with --tls-cert).", valueName: "HOST:PORT"))
     var listen: String = "0.0.0.0:39453"
@@ -171,4 +171,10 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await ServiceRunner.run(services, logger: logger)
     }
+}
+
+/// The relay, `p22p-server`. The executable only calls this, so one binary can
+/// also be all three tools under their names (see `p22p/main.swift`).
+public enum ServerTool {
+    public static func main() async { await ServerCommand.main() }
 }

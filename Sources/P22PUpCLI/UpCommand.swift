@@ -6,9 +6,9 @@ import P22PCommandLine
 import P22PDaemon
 import P22PLogging
 import P22PProfile
+import P22PWire
 import Prometheus
 
-@main
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "p22p-up",
@@ -19,7 +19,8 @@ struct UpCommand: AsyncParsableCommand {
             SIGHUP reloads the profile; SIGINT and SIGTERM leave cleanly (exit 0). Under
             systemd (NOTIFY_SOCKET) it reports READY=1 once every group is joined and
             honours WatchdogSec. See p22p-up(1).
-            """)
+            """,
+        version: P22PVersion.withProtocol)
 
     @Argument(help: "The profile to run.") var profile: String
 
@@ -75,4 +76,10 @@ struct UpCommand: AsyncParsableCommand {
         }
         try await ServiceRunner.run([DaemonService(daemon: daemon, profilePath: profile, logger: logger)], logger: logger)
     }
+}
+
+/// The daemon, `p22p-up`. The executable only calls this, so one binary can
+/// also be all three tools under their names (see `p22p/main.swift`).
+public enum UpTool {
+    public static func main() async { await UpCommand.main() }
 }

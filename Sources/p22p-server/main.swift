@@ -1,0 +1,3 @@
+import P22PServerCLI
+
+await ServerTool.main()

@@ -1,0 +1,3 @@
+import P22PUpCLI
+
+await UpTool.main()
