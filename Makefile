@@ -28,7 +28,7 @@ STRIPPED = .build/release/p22p.stripped
 TOOLS = p22p-server p22p-up
 UNITS = p22p-server.service p22p-up@.service
 
-.PHONY: all build install uninstall sizes
+.PHONY: all build install uninstall sizes check-install
 
 all: $(STRIPPED)
 
@@ -58,3 +58,8 @@ uninstall:
 # What an install weighs, file by file.
 sizes: $(STRIPPED)
 	@ls -l $(BINARY) $(STRIPPED) | awk '{ printf "%-32s %6.1f MB\n", $$9, $$5 / 1e6 }'
+
+# Installs into a scratch directory and runs the tools with the Swift
+# toolchain hidden (needs root, for a private mount namespace).
+check-install:
+	bash .ci/check-install
