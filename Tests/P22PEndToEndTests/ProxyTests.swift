@@ -32,13 +32,6 @@ final class ProxyTests: ProcessTestCase {
         return port
     }
 
-    private static func installed(_ name: String) throws -> String {
-        for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
-            return "\(directory)/\(name)"
-        }
-        throw XCTSkip("\(name) is not installed (apt-get install \(name); .ci/run does)")
-    }
-
     private func waitForListener(port: Int) async throws {
         for _ in 0..<200 {
             if let connection = try? TCPConnection.connect(port: port, timeoutSeconds: 1) {

@@ -56,4 +56,12 @@ class ProcessTestCase: XCTestCase {
 
     /// Keeps a process started elsewhere (a restarted relay) in the list to stop.
     func adopt(_ process: ToolProcess) { processes.append(process) }
+
+    /// Where a program from Debian's packages is; skips the test if it is missing.
+    static func installed(_ name: String, package: String? = nil) throws -> String {
+        for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+            return "\(directory)/\(name)"
+        }
+        throw XCTSkip("\(name) is not installed (apt-get install \(package ?? name); .ci/run does)")
+    }
 }
