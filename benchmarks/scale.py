@@ -22,10 +22,21 @@ work = tempfile.mkdtemp(prefix="p22p-scale-")
 procs = []
 
 
-def free_port():
-    with socket.socket() as s:
+def free_ports(count):
+    """`count` distinct free ports: all held open at once, so none repeats."""
+    held = []
+    for _ in range(count):
+        s = socket.socket()
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        held.append(s)
+    ports = [s.getsockname()[1] for s in held]
+    for s in held:
+        s.close()
+    return ports
+
+
+def free_port():
+    return free_ports(1)[0]
 
 
 def start(args, log):
@@ -113,7 +124,10 @@ async def main():
     frontend = free_port()
     config = open(EXAMPLE).read().replace("bind :39453", f"bind 127.0.0.1:{frontend}")
     for i, r in enumerate(relays):
-        config = config.replace(f"10.0.0.1{i + 1}:39453 check port 9464", f"127.0.0.1:{r['port']} check port {r['metrics']}")
+        example = f"10.0.0.1{i + 1}:39453 check port 9464"
+        if example not in config:
+            sys.exit(f"{EXAMPLE} has no server line with {example}")
+        config = config.replace(example, f"127.0.0.1:{r['port']} check port {r['metrics']}")
     open(os.path.join(work, "haproxy.cfg"), "w").write(config)
     start([haproxy, "-db", "-f", "haproxy.cfg"], "haproxy.log")
 
@@ -122,7 +136,7 @@ async def main():
         f.write("scale test password\n")
     os.chmod(os.path.join(work, "group.pass"), 0o600)
     names = [f"scale{i}" for i in range(GROUPS)]
-    locals_ = [free_port() for _ in names]
+    locals_ = free_ports(len(names))
     common = f"server: ws://127.0.0.1:{frontend}\nreconnect: {{ initial_delay: 200ms, max_delay: 5s }}\n"
     with open(os.path.join(work, "host.yaml"), "w") as f:
         f.write(common + "name: host\ngroups:\n" + "".join(
@@ -134,7 +148,14 @@ async def main():
     started = time.monotonic()
     start([f"{BIN}/p22p-up", "host.yaml"], "host.log")
     start([f"{BIN}/p22p-up", "guest.yaml"], "guest.log")
-    cold = await until_all_forward(locals_, 1800)
+    def check_alive():
+        for p in procs:
+            if p.poll() is not None:
+                log = os.path.join(work, os.path.basename(p.args[-1]).replace(".yaml", ".log")) if "p22p-up" in p.args[0] else ""
+                tail = open(log).read()[-2000:] if log and os.path.exists(log) else ""
+                sys.exit(f"{' '.join(p.args)} exited with status {p.returncode}:\n{tail}")
+
+    cold = await until_all_forward(locals_, 1800, on_tick=check_alive)
     if cold is None:
         sys.exit(f"not every forward worked within 30 min of the start; see {work}")
     cold = time.monotonic() - started
@@ -145,8 +166,8 @@ async def main():
     for r in relays:
         pid = r["proc"].pid
         c0 = cpu_seconds(pid)
-        r["groups"] = metric(r["metrics"], "p22p_relay_groups")
-        r["members"] = metric(r["metrics"], "p22p_relay_members")
+        r["groups"] = metric(r["metrics"], "p22p_relay_groups") or 0
+        r["members"] = metric(r["metrics"], "p22p_relay_members") or 0
         before[pid] = c0
     await asyncio.sleep(10)
     for i, r in enumerate(relays):
@@ -186,11 +207,16 @@ async def main():
     server.close()
 
 
+succeeded = False
 try:
     asyncio.run(main())
+    succeeded = True
 finally:
     for p in reversed(procs):
         if p.poll() is None:
             p.kill()
             p.wait()
-    shutil.rmtree(work, ignore_errors=True)
+    if succeeded:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"logs kept in {work}", file=sys.stderr)

@@ -7,8 +7,11 @@ import P22PUpCLI
 // carries the same runtime and libraries (most of its size). The name it
 // was started under picks the tool.
 let invokedAs = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "p22p"
-switch invokedAs {
-case "p22p-server": await ServerTool.main()
-case "p22p-up": await UpTool.main()
-default: await MemberTool.main()
+// By prefix, so p22p-server-0.1 or p22p-up.debug still pick their tool.
+if invokedAs.hasPrefix("p22p-server") {
+    await ServerTool.main()
+} else if invokedAs.hasPrefix("p22p-up") {
+    await UpTool.main()
+} else {
+    await MemberTool.main()
 }

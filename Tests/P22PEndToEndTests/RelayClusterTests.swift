@@ -37,11 +37,14 @@ final class RelayClusterTests: ProcessTestCase {
     func testGroupsSpreadOverRelaysAndSurviveTheLossOfOne() async throws {
         let haproxy = try Self.installed("haproxy")
         var relays: [(process: RelayProcess, metrics: Int)] = []
+        // All members come from 127.0.0.1 here: the per-address limits are raised.
+        let relayArguments = { (metrics: Int) in
+            ["--metrics", "127.0.0.1:\(metrics)", "--trusted-proxy", "127.0.0.1/32", "--groups-per-minute", "1000",
+             "--max-connections-per-address", "1000"]
+        }
         for _ in 0..<3 {
             let metrics = try freePort()
-            // All members come from 127.0.0.1 here: the per-address limits are raised.
-            relays.append((try await startRelay(["--metrics", "127.0.0.1:\(metrics)", "--trusted-proxy", "127.0.0.1/32",
-                                                 "--groups-per-minute", "1000", "--max-connections-per-address", "1000"]), metrics))
+            relays.append((try await startRelay(relayArguments(metrics)), metrics))
         }
         let frontend = try freePort()
         let profiles = try profiles()
@@ -60,7 +63,9 @@ final class RelayClusterTests: ProcessTestCase {
             "  - name: \(group)\n    password_file: group.pass\n    forwards: [{ listen: 127.0.0.1:\(local), peer: host, target: \(echo.port) }]"
         }.joined(separator: "\n")
         adopt(try ToolProcess("p22p-up", [try profiles.write("host.yaml", "server: \(server)\nname: host\n\(reconnect)\ngroups:\n\(host)\n")]))
-        adopt(try ToolProcess("p22p-up", [try profiles.write("guest.yaml", "server: \(server)\nname: guest\n\(reconnect)\ngroups:\n\(guest)\n")]))
+        let guestProfile = try profiles.write("guest.yaml", "server: \(server)\nname: guest\n\(reconnect)\ngroups:\n\(guest)\n")
+        let guestDaemon = try ToolProcess("p22p-up", [guestProfile])
+        adopt(guestDaemon)
 
         for local in locals { try await waitUntilForwarding(port: local, timeout: 60) }
         let counts = relays.map { groupCount(metricsPort: $0.metrics) ?? 0 }
@@ -79,5 +84,19 @@ final class RelayClusterTests: ProcessTestCase {
         print("relay cluster: groups per relay \(counts) -> \(after) after killing relay \(busiest + 1); every forward worked again after \(String(format: "%.1f", converged)) s")
         XCTAssertLessThan(converged, 30)
         XCTAssertEqual(after.reduce(0, +), groups.count, "every group is on a surviving relay: \(after)")
+
+        // The killed relay comes back. Groups that moved stay where they are
+        // (the example's stick table): a guest that reconnects now finds the
+        // host on the relay it moved to, not alone on the one that returned.
+        let returned = try ToolProcess("p22p-server", ["--listen", "127.0.0.1:\(relays[busiest].process.port)"]
+                                                      + relayArguments(relays[busiest].metrics))
+        adopt(returned)
+        try await returned.waitForLine(containing: "relay listening")
+        try await balancer.waitForLine(containing: "Server relays/relay\(busiest + 1) is UP")
+        guestDaemon.stop()
+        adopt(try ToolProcess("p22p-up", [guestProfile]))
+        for local in locals { try await waitUntilForwarding(port: local, timeout: 60) }
+        let settled = relays.indices.map { groupCount(metricsPort: relays[$0].metrics) ?? 0 }
+        XCTAssertEqual(settled.reduce(0, +), groups.count, "no group is split over two relays: \(settled)")
     }
 }
