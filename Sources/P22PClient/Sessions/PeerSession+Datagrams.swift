@@ -151,16 +151,7 @@ extension PeerSession {
     private func connectFlow(_ flow: DatagramFlow, to checked: TargetAddress) {
         let logger = member.logger
         let eventLoop = member.eventLoop
-        // A host name is resolved off the event loop, as for streams.
-        let address: EventLoopFuture<SocketAddress>
-        if let literal = try? SocketAddress(ipAddress: checked.host, port: checked.port) {
-            address = eventLoop.makeSucceededFuture(literal)
-        } else {
-            address = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
-                try SocketAddress.makeAddressResolvingHost(checked.host, port: checked.port)
-            }
-        }
-        address.assumeIsolated().flatMap { resolved in
+        checked.resolved(on: eventLoop).assumeIsolated().flatMap { resolved in
             DatagramBootstrap(group: eventLoop)
                 .p22pDatagramOptions()
                 .connect(to: resolved)

@@ -176,14 +176,7 @@ final class ForwardedStream {
     /// dialled, so what is connected is what was checked.
     func connectToTarget(_ checked: TargetAddress) {
         let eventLoop = member.eventLoop
-        let address: EventLoopFuture<SocketAddress>
-        if let literal = try? SocketAddress(ipAddress: checked.host, port: checked.port) {
-            address = eventLoop.makeSucceededFuture(literal)
-        } else {
-            address = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
-                try SocketAddress.makeAddressResolvingHost(checked.host, port: checked.port)
-            }
-        }
+        let address = checked.resolved(on: eventLoop)
         let target = self.target
         let logger = member.logger
         let id = self.id
