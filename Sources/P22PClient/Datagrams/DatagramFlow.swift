@@ -29,10 +29,10 @@ final class DatagramFlow {
     /// Why the peer will not take this flow; its datagrams are dropped
     /// until it ends. Drops are not traffic, so a refused flow idles out
     /// and the next datagram asks again.
-    var refusal: String?
+    private(set) var refusal: String?
     /// The refusal came from the peer, not from our own `peer_key` pin: new
     /// keys (a restarted peer, perhaps with a new allow list) clear it.
-    var refusedByPeer = false
+    private(set) var refusedByPeer = false
     /// Toward the peer, while the session has no keys yet.
     private(set) var waitingForKeys = DatagramQueue()
     /// Toward the target, while its socket is being set up (target's side).
@@ -78,6 +78,11 @@ final class DatagramFlow {
     }
 
     func takeWaitingForKeys() -> [ByteBuffer] { waitingForKeys.takeAll() }
+
+    func clearRefusal() {
+        refusal = nil
+        refusedByPeer = false
+    }
 
     func refuse(_ reason: String, byPeer: Bool) {
         refusal = reason

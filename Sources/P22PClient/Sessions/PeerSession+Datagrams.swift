@@ -89,7 +89,7 @@ extension PeerSession {
         }
         for flow in flows.values where flow.isForwardSide {
             flow.openSent = false
-            if flow.refusedByPeer { flow.refusal = nil }
+            if flow.refusedByPeer { flow.clearRefusal() }
             if !accepts(flow.pinnedKey) { refuseFlowForPin(flow) }
         }
     }
