@@ -18,7 +18,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     enum State {
         case awaitingAuth(challenge: [UInt8])
-        /// A reservation is being written; nothing else is accepted meanwhile.
+        /// A reservation is being written or checked; nothing else is
+        /// accepted meanwhile.
         case busy
         case joined(MemberLink, RelayGroup)
         case closed
@@ -30,9 +31,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private let stats: RelayStats
     private let joinLimiter: AddressRateLimiter
     private let reserveLimiter: AddressRateLimiter
-    private let reservations: ReservationStore
+    private let reservations: any ReservationStore
     private let limits: AddressLimits
-    private let blockingIO: NIOThreadPool
     private let clientAddress: String
     private let routingKey: String
     /// How this member's link frames messages (WebSocket or stream).
@@ -58,7 +58,6 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         self.reserveLimiter = shared.reserveLimiter
         self.reservations = shared.reservations
         self.limits = shared.limits
-        self.blockingIO = shared.blockingIO
         self.clientAddress = clientAddress
         self.routingKey = routingKey
         self.framer = framer
@@ -133,7 +132,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         }
         switch (message, state) {
         case (.create(let request), .awaitingAuth(let challenge)):
-            admit(request, create: true, challenge: challenge, context: context)
+            if let reservation = reservationToCheck(request) {
+                check(reservation, then: request, challenge: challenge, context: context)
+            } else {
+                admit(request, create: true, challenge: challenge, context: context)
+            }
         case (.join(let request), .awaitingAuth(let challenge)):
             admit(request, create: false, challenge: challenge, context: context)
         case (.reserve(let group, let creatorOnly, let creatorKey), .awaitingAuth):
@@ -217,7 +220,8 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Joining and leaving
 
-    private func admit(_ request: AuthRequest, create: Bool, challenge: [UInt8], context: ChannelHandlerContext) {
+    private func admit(_ request: AuthRequest, create: Bool, challenge: [UInt8], context: ChannelHandlerContext,
+                       checked: Result<Void, ReservationFailure>? = nil) {
         let existing = create ? nil : registry.group(named: request.group)
         let verifier = create ? request.authPublicKey.flatMap(AuthVerifier.init(publicKey:)) : existing?.verifier
         let decision = Admission.decide(Admission.Request(
@@ -229,7 +233,7 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             memberKeyProven: { AuthVerifier.verifyMemberKey(request, challenge: challenge) },
             rateLimited: !create && !joinLimiter.allows(clientAddress),
             groupExists: existing != nil,
-            reservation: { create ? self.reservationStanding(request) : .notNeeded }))
+            reservation: { create ? self.reservationStanding(request, checked: checked) : .notNeeded }))
         let group: RelayGroup
         switch decision {
         case .refuse(let code, let message, let failedJoin):
@@ -290,16 +294,41 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         context.flush()
     }
 
-    /// What the reservation key of a create is worth, for a `#` group.
-    private func reservationStanding(_ request: AuthRequest) -> Admission.ReservationStanding {
+    /// The reservation key of a create for a `#` group, if it is one for that
+    /// group: the store has to check it before admission can decide.
+    private func reservationToCheck(_ request: AuthRequest) -> Reservation? {
+        guard request.group.hasPrefix("#"), !request.reservation.isEmpty,
+              let reservation = Reservation.decode(request.reservation), reservation.group == request.group else { return nil }
+        return reservation
+    }
+
+    /// Asks the store about the reservation (a database may take a moment),
+    /// then admits with its verdict, back on this connection's loop.
+    private func check(_ reservation: Reservation, then request: AuthRequest, challenge: [UInt8], context: ChannelHandlerContext) {
+        state = .busy
+        let store = reservations
+        let now = Self.now()
+        context.eventLoop.makeFutureWithTask { () async -> Result<Void, ReservationFailure> in
+            do throws(ReservationFailure) {
+                try await store.validate(reservation, now: now)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }.assumeIsolated().whenSuccess { verdict in
+            guard let context = self.context, case .busy = self.state else { return }
+            self.state = .awaitingAuth(challenge: challenge)
+            self.admit(request, create: true, challenge: challenge, context: context, checked: verdict)
+        }
+    }
+
+    /// What the reservation key of a create is worth, for a `#` group;
+    /// `checked` is the store's verdict on it.
+    private func reservationStanding(_ request: AuthRequest, checked: Result<Void, ReservationFailure>?) -> Admission.ReservationStanding {
         guard request.group.hasPrefix("#") else { return .notNeeded }
         guard !request.reservation.isEmpty else { return .missing }
-        guard let reservation = Reservation.decode(request.reservation), reservation.group == request.group else { return .unusable }
-        do {
-            try reservations.validate(reservation, now: Self.now())
-        } catch {
-            return .rejected(Self.describe(error))
-        }
+        guard let reservation = reservationToCheck(request), let checked else { return .unusable }
+        if case .failure(let error) = checked { return .rejected(error.message) }
         // The signature covers the creator key, and the request proved its
         // member key: only the member the relay reserved for gets past here.
         guard reservation.creatorKey == request.memberKey else {
@@ -324,13 +353,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
             return
         }
         reserveLimiter.recordFailure(clientAddress)
-        // Issuing writes and fsyncs the state file: off the event loop, so
-        // every other member on this loop keeps flowing meanwhile.
         let store = reservations
         let now = Self.now()
         let (holder, held) = (clientAddress, configuration.reservationsPerAddress)
-        offLoop(context) {
-            try store.reserve(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, holder: holder, heldPerAddress: held)
+        offLoop(context) { () async throws(ReservationFailure) in
+            try await store.reserve(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, holder: holder, heldPerAddress: held)
         } then: { reservation in
             self.logger.info("reserved", metadata: ["group": "\(group)", "mode": "\(reservation.mode)"])
         }
@@ -352,26 +379,32 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         }
         let store = reservations
         let now = Self.now()
-        offLoop(context) { try store.extend(reservation, now: now) } then: { renewed in
+        offLoop(context) { () async throws(ReservationFailure) in try await store.extend(reservation, now: now) } then: { renewed in
             self.logger.info("reservation extended", metadata: ["group": "\(renewed.group)"])
         }
     }
 
-    /// Runs a reservation change on the blocking-I/O pool, then grants its
-    /// result or refuses with its failure, back on this connection's loop.
-    private func offLoop(_ context: ChannelHandlerContext, _ work: @escaping @Sendable () throws -> Reservation,
+    /// Runs a reservation change away from the event loop (the store writes
+    /// a file or asks a database), so every other member on this loop keeps
+    /// flowing meanwhile; then grants its result or refuses with its failure,
+    /// back on this connection's loop.
+    private func offLoop(_ context: ChannelHandlerContext, _ work: @escaping @Sendable () async throws(ReservationFailure) -> Reservation,
                          then granted: @escaping (Reservation) -> Void) {
         state = .busy
-        blockingIO.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in
+        context.eventLoop.makeFutureWithTask { () async -> Result<Reservation, ReservationFailure> in
+            do throws(ReservationFailure) {
+                return .success(try await work())
+            } catch {
+                return .failure(error)
+            }
+        }.assumeIsolated().whenSuccess { result in
             guard let context = self.context else { return }
             switch result {
             case .success(let reservation):
                 granted(reservation)
                 self.grant(reservation, context: context)
-            case .failure(let error as ReservationStore.Failure):
-                self.refuse(error.refusalCode, Self.describe(error))
             case .failure(let error):
-                self.refuse(.reservedName, "the relay cannot store reservations right now: \(error)")
+                self.refuse(error.refusalCode, error.message)
             }
         }
     }
@@ -394,13 +427,6 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
         if reason.contains("replaced") { return "replaced" }
         if reason.contains("creator") { return "group_ended" }
         return "protocol_error"
-    }
-
-    static func describe(_ error: ReservationStore.Failure) -> String {
-        switch error {
-        case .notReservable(let why), .invalid(let why), .expired(let why), .storage(let why), .tooMany(let why): why
-        case .taken(let until): "that name is already reserved until \(until)"
-        }
     }
 
     private func leaveGroup(reason: String) {

@@ -31,11 +31,9 @@ public final class RelayServer: Sendable {
         let joinLimiter: AddressRateLimiter
         let reserveLimiter: AddressRateLimiter
         let limits: AddressLimits
-        let reservations: ReservationStore
+        let reservations: any ReservationStore
         let configuration: RelayConfiguration
         let tls: NIOSSLContext?
-        /// File writes and fsyncs (reservations) run here, never on an event loop.
-        var blockingIO: NIOThreadPool { .singleton }
     }
 
     private init(shared: Shared, channel: Channel, streamChannels: [Channel], ownedGroup: MultiThreadedEventLoopGroup?, logger: Logger) {
@@ -62,13 +60,16 @@ public final class RelayServer: Sendable {
         metrics.reservations.record(shared.reservations.count)
     }
 
+    /// `reservations` is where reservations are kept when several relays
+    /// share them; without one they live in `configuration.stateDirectory`.
     public static func start(
-        configuration: RelayConfiguration, eventLoopGroup: EventLoopGroup? = nil, logger: Logger
+        configuration: RelayConfiguration, reservations shared: (any ReservationStore)? = nil,
+        eventLoopGroup: EventLoopGroup? = nil, logger: Logger
     ) async throws -> RelayServer {
         let tls = try configuration.tls.map { try $0.makeContext() }
-        let reservations: ReservationStore
+        let reservations: any ReservationStore
         do {
-            reservations = try ReservationStore(directory: configuration.stateDirectory)
+            reservations = try shared ?? FileReservationStore(directory: configuration.stateDirectory)
         } catch {
             throw RelayStartError("cannot use the state directory \(configuration.stateDirectory ?? ""): \(error)")
         }

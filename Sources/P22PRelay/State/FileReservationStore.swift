@@ -1,30 +1,15 @@
 @preconcurrency import Crypto
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
 import P22PCrypto
 import P22PWire
 
-/// The relay's reservations and the key that signs them, kept in the state
-/// directory so both survive a restart. Every change is written to a
+/// A single relay's reservations and the key that signs them, kept in the
+/// state directory so both survive a restart. Every change is written to a
 /// temporary file, flushed to disk, and renamed over the old one: a crash at
 /// any moment leaves either the old state or the new, never a torn file.
-final class ReservationStore: @unchecked Sendable {  // every mutable field is read and written under `lock`
-    enum Failure: Error, Equatable {
-        case notReservable(String)
-        case taken(until: String)
-        case invalid(String)
-        case expired(String)
-        case storage(String)
-        /// The requesting address holds as many reservations as it may.
-        case tooMany(String)
-
-        /// The code a refusal for it carries.
-        var refusalCode: RefusalCode {
-            if case .tooMany = self { return .rateLimited }
-            return .reservedName
-        }
-    }
-
+final class FileReservationStore: ReservationStore, @unchecked Sendable {  // every mutable field is read and written under `lock`
     private struct Record: Codable {
         var mode: String
         var expires: Int64
@@ -33,18 +18,21 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         var holder: String?
     }
 
-    /// Guards `records`, held only to read or swap them: validating a key on
-    /// an event loop never waits for a disk.
+    /// Guards `records`, held only to read or swap them: validating a key
+    /// never waits for a disk.
     private let lock = NIOLock()
     /// Serializes changes (sign, write, fsync, swap), off the event loops.
     private let writer = NIOLock()
     private let directory: String?
+    /// Where writes and fsyncs wait, never on an event loop.
+    private let blockingIO: NIOThreadPool
     let signingKey: Curve25519.Signing.PrivateKey
     private var records: [String: Record]
 
     /// With no directory, reservations live only as long as the process.
-    init(directory: String?) throws {
+    init(directory: String?, blockingIO: NIOThreadPool = .singleton) throws {
         self.directory = directory
+        self.blockingIO = blockingIO
         guard let directory else {
             signingKey = Curve25519.Signing.PrivateKey()
             records = [:]
@@ -75,25 +63,43 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         }
     }
 
-    /// A new reservation for `holder`, the client address, who may hold at
-    /// most `heldPerAddress` unexpired ones; only `creatorKey` may create the group.
     func reserve(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String,
-                 heldPerAddress: Int = .max) throws(Failure) -> Reservation {
-        guard group.hasPrefix("#"), group.count > 1 else { throw .notReservable("only names starting with '#' can be reserved") }
+                 heldPerAddress: Int) async throws(ReservationFailure) -> Reservation {
+        try ReservationRules.requireReservable(group)
+        return try await offLoop { () throws(ReservationFailure) in
+            try self.reserveNow(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, holder: holder,
+                                heldPerAddress: heldPerAddress)
+        }
+    }
+
+    func extend(_ reservation: Reservation, now: Int64) async throws(ReservationFailure) -> Reservation {
+        try await offLoop { () throws(ReservationFailure) in try self.extendNow(reservation, now: now) }
+    }
+
+    func validate(_ reservation: Reservation, now: Int64) throws(ReservationFailure) {
+        try ReservationRules.requireSigned(reservation, by: signingKey.publicKey, now: now)
+        let record = lock.withLock { records[reservation.group] }
+        try ReservationRules.requireCurrent(reservation, recordMode: record?.mode, recordExpires: record?.expires)
+    }
+
+    var count: Int { lock.withLock { records.count } }
+
+    /// The blocking part, run where waiting for a disk stalls no connection.
+    func reserveNow(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String,
+                    heldPerAddress: Int = .max) throws(ReservationFailure) -> Reservation {
+        try ReservationRules.requireReservable(group)
         writer.lock()
         defer { writer.unlock() }
         let current = lock.withLock { records }
         if let existing = current[group], existing.expires > now {
-            throw .taken(until: Reservation.describeExpiry(existing.expires))
+            throw ReservationRules.taken(until: existing.expires)
         }
         let held = current.values.filter { $0.holder == holder && $0.expires > now }.count
-        guard held < heldPerAddress else {
-            throw .tooMany("\(holder) already holds \(held) reservations, the most this relay allows per address; extend those you use and let the others expire")
-        }
+        guard held < heldPerAddress else { throw ReservationRules.tooMany(holder: holder, held: held) }
         return try issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, holder: holder)
     }
 
-    func extend(_ reservation: Reservation, now: Int64) throws(Failure) -> Reservation {
+    func extendNow(_ reservation: Reservation, now: Int64) throws(ReservationFailure) -> Reservation {
         writer.lock()
         defer { writer.unlock() }
         try validate(reservation, now: now)
@@ -104,9 +110,19 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
                          holder: holder)
     }
 
+    private func offLoop(_ work: @escaping @Sendable () throws(ReservationFailure) -> Reservation) async throws(ReservationFailure) -> Reservation {
+        do {
+            return try await blockingIO.runIfActive { try work() }
+        } catch let failure as ReservationFailure {
+            throw failure
+        } catch {
+            throw .storage("the relay cannot store reservations right now: \(error)")
+        }
+    }
+
     /// Signs a reservation for a full lifetime from `now` and records it,
     /// dropping expired records on the way. Called with `writer` held.
-    private func issue(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String?) throws(Failure) -> Reservation {
+    private func issue(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String?) throws(ReservationFailure) -> Reservation {
         let reservation: Reservation
         do {
             reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey,
@@ -121,19 +137,7 @@ final class ReservationStore: @unchecked Sendable {  // every mutable field is r
         return reservation
     }
 
-    /// A reservation this relay signed, still valid and still on record.
-    func validate(_ reservation: Reservation, now: Int64) throws(Failure) {
-        guard reservation.isSigned(by: signingKey.publicKey) else { throw .invalid("the reservation was not signed by this relay") }
-        guard reservation.expires > now else { throw .expired("the reservation of \(reservation.group) expired on \(reservation.expiryDescription)") }
-        let record = lock.withLock { records[reservation.group] }
-        guard let record, record.expires >= reservation.expires, record.mode == reservation.mode else {
-            throw .invalid("this relay has no such reservation of \(reservation.group) (superseded or unknown)")
-        }
-    }
-
-    var count: Int { lock.withLock { records.count } }
-
-    private func persist(_ updated: [String: Record]) throws(Failure) {
+    private func persist(_ updated: [String: Record]) throws(ReservationFailure) {
         guard let directory else { return }
         do {
             let encoder = JSONEncoder()
