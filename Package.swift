@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -67,6 +68,23 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Reservations shared by a cluster of relays, in PostgreSQL; only the
+        // relay's command line links it.
+        .target(
+            name: "P22PRelayPostgres",
+            dependencies: [
+                "P22PRelay",
+                "P22PCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -150,6 +168,7 @@ let package = Package(
             name: "P22PServerCLI",
             dependencies: [
                 "P22PRelay",
+                "P22PRelayPostgres",
                 "P22PCommandLine",
                 "P22PLogging",
                 "P22PTransport",
@@ -232,6 +251,7 @@ let package = Package(
             name: "P22PEndToEndTests",
             dependencies: [
                 "P22PRelay",
+                "P22PRelayPostgres",
                 "P22PClient",
                 "P22PCrypto",
                 "P22PTransport",

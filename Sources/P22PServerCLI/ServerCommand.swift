@@ -8,6 +8,7 @@ import NIOPosix
 import P22PCommandLine
 import P22PLogging
 import P22PRelay
+import P22PRelayPostgres
 import P22PTransport
 import P22PWire
 
@@ -42,6 +43,11 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Keep reservations and their signing key in DIR, so they survive restarts.", valueName: "DIR"))
     var stateDir: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep reservations and their signing key in PostgreSQL instead, shared by every relay that names the same database (a cluster behind a load balancer). The password comes from PGPASSWORD or the URL; add ?sslmode=require for TLS.",
+        valueName: "postgres://USER@HOST:PORT/DB"))
+    var state: String?
 
     @Option(name: .long, help: ArgumentHelp("Reservation requests per client address and hour.", valueName: "N"))
     var reservationsPerHour: Int = RelayConfiguration().reservationsPerHour
@@ -107,6 +113,16 @@ struct ServerCommand: AsyncParsableCommand {
         guard failedJoinsPerMinute >= 1 else { throw CommandError.usage("--failed-joins-per-minute must be at least 1") }
         guard logFormat == "text" || logFormat == "json" else { throw CommandError.usage("--log-format must be text or json") }
         let metricsAddress = try metrics.map { text throws(CommandError) in try HostPort.parse(text) }
+        guard state == nil || stateDir == nil else {
+            throw CommandError.usage("--state and --state-dir exclude each other: reservations live either in a database or in a directory")
+        }
+        let database = try state.map { text throws(CommandError) in
+            do throws(PostgresLocation.Invalid) {
+                return try PostgresLocation(parsing: text)
+            } catch {
+                throw CommandError.usage("--state: \(error)")
+            }
+        }
         LogBackend.stdout(logFormat == "json" ? .json : .text).bootstrap(level: level)
         let registry = PrometheusCollectorRegistry()
         if metricsAddress != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
@@ -148,14 +164,24 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.reservationsPerAddress = reservationsPerAddress
         if let tlsCert, let tlsKey { configuration.tls = RelayTLS(certificateFile: tlsCert, keyFile: tlsKey) }
 
+        var shared: PostgresReservationStore?
+        if let database {
+            do throws(PostgresReservationStore.StartError) {
+                shared = try await PostgresReservationStore.open(database, logger: logger)
+            } catch {
+                throw CommandError.failed(error.description)
+            }
+        }
         let server: RelayServer
         do {
-            server = try await RelayServer.start(configuration: configuration, logger: logger)
+            server = try await RelayServer.start(configuration: configuration, reservations: shared, logger: logger)
         } catch {
+            shared?.close()
             if let startError = error as? RelayStartError { throw CommandError.failed(startError.description) }
             throw CommandError.failed("cannot listen on \(listen): \(describeSocketError(error))")
         }
         var services: [any Service] = [RelayService(server: server, logger: logger)]
+        if let shared { services.append(DatabaseWatch(store: shared)) }
         if let (host, port) = metricsAddress {
             do {
                 let endpoint = try await MetricsEndpoint.start(host: host, port: port, on: MultiThreadedEventLoopGroup.singleton) {
