@@ -68,6 +68,19 @@ final class LinkStateMachineTests: XCTestCase {
         XCTAssertEqual(link.handle(.failed(missing)).last, .dial(.create), "after a backoff, one switch is immediate again")
     }
 
+    /// A member without the key of a reserved `#` group cannot create it:
+    /// under `auto` it joins, and waits for the holder to create it.
+    func testAutoWithoutAReservationKeyOnlyJoinsAReservedGroup() throws {
+        let server = try ServerURL(parsing: "ws://127.0.0.1:39453")
+        var configuration = GroupSessionConfiguration(server: server, group: "#club", name: "guest", policy: .auto)
+        XCTAssertEqual(configuration.linkOptions.policy, .join)
+        configuration.reservationFile = "club.key"
+        XCTAssertEqual(configuration.linkOptions.policy, .auto, "the holder creates it when it is missing")
+        XCTAssertEqual(GroupSessionConfiguration(server: server, group: "club", name: "guest", policy: .auto).linkOptions.policy, .auto)
+        XCTAssertEqual(GroupSessionConfiguration(server: server, group: "#club", name: "guest", policy: .create).linkOptions.policy, .create,
+                       "an explicit create is tried, and its refusal reported")
+    }
+
     func testJoinModeWaitsForTheCreatorWithoutBackingOff() {
         var link = machine(.join)
         _ = link.handle(.start)

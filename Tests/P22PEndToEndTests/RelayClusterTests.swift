@@ -2,11 +2,19 @@ import Foundation
 import XCTest
 
 /// Three relays behind real HAProxy, configured as examples/cluster/haproxy.cfg
-/// says: every group lands on one relay by its path, the groups spread over
-/// the relays, and when the relay with the most groups is killed with -9, its
-/// groups move to the others and every forward works again within 30 s.
+/// says, sharing reservations in a real PostgreSQL: every group lands on one
+/// relay by its path, the groups spread over the relays, and when the relay
+/// with the most groups is killed with -9, its groups move to the others and
+/// every forward works again within 30 s. The groups are reserved `#` names,
+/// so each one that moves is created again on a relay that did not sign its key.
 final class RelayClusterTests: ProcessTestCase {
-    private let groups = (1...12).map { "team\($0)" }
+    private let groups = (1...12).map { "#team\($0)" }
+    private var database: PostgresServer?
+
+    override func tearDown() {
+        super.tearDown()  // the relays first, then their database
+        database?.stop()
+    }
 
     /// examples/cluster/haproxy.cfg with loopback addresses: the frontend on
     /// `frontend`, and the relays on their ports with /healthz on their metrics ports.
@@ -36,11 +44,16 @@ final class RelayClusterTests: ProcessTestCase {
 
     func testGroupsSpreadOverRelaysAndSurviveTheLossOfOne() async throws {
         let haproxy = try Self.installed("haproxy")
+        let database = try PostgresServer()
+        self.database = database
+        try await database.start()
+        try database.createDatabase()
         var relays: [(process: RelayProcess, metrics: Int)] = []
         // All members come from 127.0.0.1 here: the per-address limits are raised.
         let relayArguments = { (metrics: Int) in
             ["--metrics", "127.0.0.1:\(metrics)", "--trusted-proxy", "127.0.0.1/32", "--groups-per-minute", "1000",
-             "--max-connections-per-address", "1000"]
+             "--max-connections-per-address", "1000", "--state", database.url(),
+             "--reservations-per-hour", "1000", "--reservations-per-address", "1000"]
         }
         for _ in 0..<3 {
             let metrics = try freePort()
@@ -56,18 +69,42 @@ final class RelayClusterTests: ProcessTestCase {
         let echo = try TCPTestServer.echo()
         defer { echo.stop() }
         let server = "ws://127.0.0.1:\(frontend)"
+        // Each name is reserved through the balancer, so by the relay its path
+        // leads to, once the balancer listens.
+        let listening = Date().addingTimeInterval(10)
+        while (try? TCPConnection.connect(port: frontend))?.close() == nil, Date() < listening {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let reservations = try groups.map { group in
+            try ToolProcess("p22p", ["reserve", group, "--out", profiles.directory.appendingPathComponent("\(group.dropFirst()).key").path,
+                                     "--server", server])
+        }
+        for reservation in reservations {
+            adopt(reservation)
+            let status = try await reservation.waitForExit(timeout: 30)
+            XCTAssertEqual(status, 0, reservation.output)
+        }
         let reconnect = "reconnect: { initial_delay: 200ms, max_delay: 1s }"
-        let host = groups.map { "  - { name: \($0), password_file: group.pass, allow: [\(echo.port)] }" }.joined(separator: "\n")
+        let host = groups.map {
+            "  - { name: \"\($0)\", password_file: group.pass, reservation: \($0.dropFirst()).key, allow: [\(echo.port)] }"
+        }.joined(separator: "\n")
         let locals = try groups.map { _ in try freePort() }
         let guest = zip(groups, locals).map { group, local in
-            "  - name: \(group)\n    password_file: group.pass\n    forwards: [{ listen: 127.0.0.1:\(local), peer: host, target: \(echo.port) }]"
+            "  - name: \"\(group)\"\n    password_file: group.pass\n    forwards: [{ listen: 127.0.0.1:\(local), peer: host, target: \(echo.port) }]"
         }.joined(separator: "\n")
-        adopt(try ToolProcess("p22p-up", [try profiles.write("host.yaml", "server: \(server)\nname: host\n\(reconnect)\ngroups:\n\(host)\n")]))
+        let hostDaemon = try ToolProcess("p22p-up", [try profiles.write("host.yaml", "server: \(server)\nname: host\n\(reconnect)\ngroups:\n\(host)\n")])
+        adopt(hostDaemon)
         let guestProfile = try profiles.write("guest.yaml", "server: \(server)\nname: guest\n\(reconnect)\ngroups:\n\(guest)\n")
         let guestDaemon = try ToolProcess("p22p-up", [guestProfile])
         adopt(guestDaemon)
 
-        for local in locals { try await waitUntilForwarding(port: local, timeout: 60) }
+        do {
+            for local in locals { try await waitUntilForwarding(port: local, timeout: 60) }
+        } catch {
+            XCTFail("host:\n\(hostDaemon.output.suffix(3000))\nguest:\n\(guestDaemon.output.suffix(3000))\n"
+                    + relays.map { "relay:\n\($0.process.tool.output.suffix(3000))" }.joined(separator: "\n"))
+            throw error
+        }
         let counts = relays.map { groupCount(metricsPort: $0.metrics) ?? 0 }
         XCTAssertEqual(counts.reduce(0, +), groups.count, "each group is on exactly one relay: \(counts)")
         XCTAssertGreaterThanOrEqual(counts.filter { $0 > 0 }.count, 2, "the groups spread over the relays: \(counts)")

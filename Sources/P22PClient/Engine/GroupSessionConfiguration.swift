@@ -50,7 +50,15 @@ public struct GroupSessionConfiguration: Sendable {
     }
 
     var linkOptions: LinkStateMachine.Options {
-        LinkStateMachine.Options(policy: policy, reconnect: reconnect, keepJoined: keepJoined,
+        LinkStateMachine.Options(policy: effectivePolicy, reconnect: reconnect, keepJoined: keepJoined,
                                  giveUpBeforeFirstJoin: giveUpBeforeFirstJoin, waitForCreatorAtStart: waitForCreatorAtStart)
+    }
+
+    /// `auto` without a reservation key cannot create a `#` group: the relay
+    /// refuses it as reserved, whether or not it exists. Such a member joins,
+    /// and waits for the key's holder to create the group.
+    var effectivePolicy: JoinPolicy {
+        let reserved = member.group.hasPrefix("#") && reservationFile == nil && member.reservation == nil
+        return policy == .auto && reserved ? .join : policy
     }
 }
