@@ -121,6 +121,8 @@ let package = Package(
             name: "P22PDaemon",
             dependencies: [
                 "P22PClient",
+                "P22PWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "P22PCrypto",
                 "P22PProfile",
                 "P22PRelay",
@@ -217,7 +219,8 @@ let package = Package(
         ),
         .testTarget(
             name: "P22PDaemonTests",
-            dependencies: ["P22PDaemon", "P22PClient"]
+            // Yams: `@testable import P22PDaemon` sees its internal imports.
+            dependencies: ["P22PDaemon", "P22PClient", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "P22PClientTests",
@@ -252,6 +255,7 @@ let package = Package(
             dependencies: [
                 "P22PRelay",
                 "P22PRelayPostgres",
+                "P22PDaemon",
                 "P22PClient",
                 "P22PCrypto",
                 "P22PTransport",

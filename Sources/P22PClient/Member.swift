@@ -367,11 +367,11 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     /// Carries an accepted local connection to `spec.target` on `spec.peer`.
     /// Returns false, leaving `local` alone, if that peer is not in the group
     /// or the link is down. Call on `eventLoop`, with `local` on it too.
-    public func openStream(from local: Channel, for spec: ForwardSpec) -> Bool {
+    public func openStream(from local: Channel, for spec: ForwardSpec, counters: ForwardCounters? = nil) -> Bool {
         eventLoop.preconditionInEventLoop()
         guard canOpenStreams, let peer = roster.find(spec.peer) else { return false }
         guard let session = session(for: peer.cid) else { return false }
-        _ = session.openStream(target: spec.target, local: local, pinnedKey: spec.peerKey, compress: spec.compress)
+        _ = session.openStream(target: spec.target, local: local, pinnedKey: spec.peerKey, compress: spec.compress, counters: counters)
         return true
     }
 
@@ -388,7 +388,10 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
     /// Every member but us, and whether an end-to-end session with it is up.
     public func peerStatus() -> EventLoopFuture<[PeerStatus]> {
         eventLoop.submit {
-            self.roster.all.map { PeerStatus(peer: $0, sessionUp: self.existingSession(for: $0.cid)?.isReady ?? false) }
+            self.roster.all.map { peer in
+                let session = self.existingSession(for: peer.cid)
+                return PeerStatus(peer: peer, sessionUp: session?.isReady ?? false, lastRoundTrip: session?.lastRoundTrip)
+            }
         }
     }
 

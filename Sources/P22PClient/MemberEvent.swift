@@ -30,6 +30,14 @@ public enum MemberEvent: Sendable, Equatable {
 public struct PeerStatus: Sendable, Equatable {
     public var peer: Peer
     public var sessionUp: Bool
+    /// The last end-to-end ping's round trip, if there was one.
+    public var lastRoundTrip: TimeAmount?
+
+    public init(peer: Peer, sessionUp: Bool, lastRoundTrip: TimeAmount? = nil) {
+        self.peer = peer
+        self.sessionUp = sessionUp
+        self.lastRoundTrip = lastRoundTrip
+    }
 }
 
 /// One open stream, as `list` shows it.

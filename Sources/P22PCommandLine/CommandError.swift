@@ -28,10 +28,10 @@ public enum CommandError: Error, CustomStringConvertible {
 public enum CommandRunner {
     /// Runs an argument-parser command, printing `tool: message` for any error
     /// instead of a stack trace, and mapping usage errors to exit status 1.
-    public static func main<Command: AsyncParsableCommand>(_ type: Command.Type, tool: String) async -> Never {
+    public static func main<Command: ParsableCommand>(_ type: Command.Type, tool: String, arguments: [String]? = nil) async -> Never {
         AllocatorTuning.apply()
         do {
-            var command = try type.parseAsRoot()
+            var command = try type.parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

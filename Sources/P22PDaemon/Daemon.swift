@@ -30,7 +30,10 @@ public actor Daemon {
     private var identity = MemberConfiguration.processIdentity
     /// Renders the process's metrics for `status.listen`; nil if it has none.
     private let renderMetrics: (@Sendable () -> [UInt8])?
-    private var statusEndpoint: MetricsEndpoint?
+    private var statusEndpoint: HTTPEndpoint?
+    /// What the status endpoint reports, and its sampling of forwards.
+    private var board: StatusBoard?
+    private var sampler: RepeatedTask?
 
     public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger,
                 renderMetrics: (@Sendable () -> [UInt8])? = nil) {
@@ -55,17 +58,8 @@ public actor Daemon {
                 throw DaemonError("cannot start the embedded relay on \(settings.listen): \(describeSocketError(error))")
             }
         }
-        if let status = profile.status, let renderMetrics {
-            let relay = self.relay
-            do {
-                statusEndpoint = try await MetricsEndpoint.start(host: status.listen.host, port: status.listen.port, on: loops) {
-                    relay?.refreshGauges()
-                    return renderMetrics()
-                }
-            } catch {
-                throw DaemonError("cannot serve status on \(status.listen): \(describeSocketError(error))")
-            }
-            logger.info("metrics at http://\(status.listen)/metrics")
+        if let status = profile.status {
+            try await serveStatus(status)
         }
         if let path = profile.identityFile {
             do {
@@ -114,6 +108,53 @@ public actor Daemon {
             if links[key]?.session === session { links.removeValue(forKey: key) }
             throw DaemonError("\(error)")
         }
+        publishSessions()
+    }
+
+    /// The status endpoint: the page, /status.json, /metrics and /healthz.
+    private func serveStatus(_ status: StatusSettings) async throws {
+        let board = StatusBoard(profilePath: profilePath)
+        let relay = self.relay
+        let renderMetrics = self.renderMetrics
+        let document: @Sendable (EventLoop) -> EventLoopFuture<String> = { loop in
+            board.document(on: loop).flatMapThrowing { String(decoding: try StatusDocument.encoder.encode($0), as: UTF8.self) }
+        }
+        let routes: [String: HTTPEndpoint.Route] = [
+            "/": { loop in document(loop).map { HTTPEndpoint.Response(contentType: "text/html; charset=utf-8", body: Array(StatusPage.html(initial: $0).utf8)) } },
+            "/status.json": { loop in document(loop).map { HTTPEndpoint.Response(contentType: "application/json", body: Array($0.utf8)) } },
+            "/metrics": { loop in
+                board.document(on: loop).map { status in
+                    relay?.refreshGauges()
+                    let process = renderMetrics?() ?? []
+                    return HTTPEndpoint.Response(contentType: "text/plain; version=0.0.4", body: process + Array(StatusBoard.prometheus(status).utf8))
+                }
+            },
+            "/healthz": { loop in loop.makeSucceededFuture(.text("ok\n")) },
+        ]
+        do {
+            switch status.listen {
+            case .tcp(let address):
+                statusEndpoint = try await HTTPEndpoint.start(host: address.host, port: address.port, on: loops, routes: routes)
+            case .unix(let path):
+                statusEndpoint = try await HTTPEndpoint.start(unixSocket: path, on: loops, routes: routes)
+                // Only this user asks: the page names peers, targets and traffic.
+                chmod(path, 0o600)
+            }
+        } catch {
+            throw DaemonError("cannot serve status on \(status.listen): \(describeSocketError(error))")
+        }
+        self.board = board
+        sampler = board.startSampling(on: loops.next())
+        logger.info("status at \(status.listen.url)")
+    }
+
+    /// Tells the status board the sessions, in the profile's order.
+    private func publishSessions() {
+        guard let board else { return }
+        let order = profile.groups.map { GroupSettings(group: $0, profile: profile).key }
+        let listed = order.compactMap { links[$0]?.session }
+        let others = links.filter { !order.contains($0.key) }.map(\.value.session)
+        board.show(listed + others)
     }
 
     private func joined(_ key: String) {
@@ -207,6 +248,7 @@ public actor Daemon {
             guard !stopping else { return }
         }
         profile = new
+        publishSessions()
         logger.info("profile reloaded")
     }
 
@@ -217,7 +259,10 @@ public actor Daemon {
         watchdog?.cancel()
         for link in links.values { _ = try? await link.session.stop().get() }
         links.removeAll()
+        sampler?.cancel()
+        board?.show([])
         await statusEndpoint?.close()
+        if case .unix(let path) = profile.status?.listen { unlink(path) }
         try? await relay?.shutdown()
         try? await loops.shutdownGracefully()
     }

@@ -52,11 +52,34 @@ public struct RelaySettings: Equatable, Sendable {
     public var listen: TargetAddress
 }
 
-/// The daemon's own HTTP endpoint: GET /metrics (Prometheus text: UDP
-/// datagrams carried and dropped, and the embedded relay's figures) and
-/// GET /healthz.
+/// The daemon's own HTTP endpoint: GET / (the status page), /status.json,
+/// /metrics (Prometheus text) and /healthz. Nothing on it asks for a
+/// password, so it listens on loopback or on a Unix socket only.
 public struct StatusSettings: Equatable, Sendable {
-    public var listen: TargetAddress
+    public enum Listen: Equatable, Sendable, CustomStringConvertible {
+        case tcp(TargetAddress)
+        /// A Unix socket's path: only who may open it can ask.
+        case unix(String)
+
+        public var description: String {
+            switch self {
+            case .tcp(let address): "\(address)"
+            case .unix(let path): path
+            }
+        }
+
+        /// How a person reaches it: a URL, or curl's way to a socket.
+        public var url: String {
+            switch self {
+            case .tcp(let address): "http://\(address)/"
+            case .unix(let path): "http://localhost/ (curl --unix-socket \(path))"
+            }
+        }
+    }
+
+    public var listen: Listen
+
+    public init(listen: Listen) { self.listen = listen }
 }
 
 public struct GroupProfile: Equatable, Sendable {

@@ -149,14 +149,17 @@ public struct ProfileParser {
 
     private func parseStatus(_ node: Node) throws(ProfileError) -> StatusSettings {
         let fields = try mapping(node, "status", keys: ["listen"])
-        guard let listen = fields["listen"] else { throw error(at: node, "status needs \"listen\" (127.0.0.1:PORT)") }
+        guard let listen = fields["listen"] else { throw error(at: node, "status needs \"listen\" (127.0.0.1:PORT, or a Unix socket's path)") }
+        if let path = listen.scalar?.string, path.hasPrefix("/") || path.hasPrefix("./") || path.hasPrefix("~/") {
+            return StatusSettings(listen: .unix(resolve(path)))
+        }
         let address = try address(listen, key: "status.listen")
         let host = address.normalized.host
         // Nothing on it asks for a password: it must not be reachable from other machines.
         guard host.hasPrefix("127.") || host == "::1" else {
             throw error(at: listen, "status.listen must be a loopback address (127.0.0.1:PORT or [::1]:PORT), not \(address): it answers anyone who can reach it")
         }
-        return StatusSettings(listen: address)
+        return StatusSettings(listen: .tcp(address))
     }
 
     private func parseGroup(_ node: Node, listeners: inout [String: Node],

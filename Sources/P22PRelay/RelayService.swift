@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import P22PTransport
 import ServiceLifecycle
 
 /// The relay as a service: it runs until the group shuts down, then tells
@@ -24,9 +25,9 @@ public struct RelayService: Service {
 
 /// The metrics endpoint as a service, closed when the group shuts down.
 public struct MetricsService: Service {
-    let endpoint: MetricsEndpoint
+    let endpoint: HTTPEndpoint
 
-    public init(endpoint: MetricsEndpoint) { self.endpoint = endpoint }
+    public init(endpoint: HTTPEndpoint) { self.endpoint = endpoint }
 
     public func run() async throws {
         try? await gracefulShutdown()

@@ -35,7 +35,7 @@ public enum CommandCatalog {
         CommandHelp(names: ["deny"], usage: "deny TARGET...", summary: "take TARGET off the allow list",
                     details: "Open streams stay open; new requests for TARGET are refused. Use PORT/udp for a UDP entry.\nExample: deny 22"),
         CommandHelp(names: ["list"], usage: "list", summary: "forwards, open streams and UDP flows: peer, ports, bytes in/out, drops",
-                    details: "One line per forward (for UDP: datagrams each way and how many were dropped, and why),\nthen one per open stream, then one per UDP flow."),
+                    details: "One line per forward: its state (listening, waiting for link, waiting for peer), connections open\nand in all, and bytes each way (for UDP: datagrams each way and how many were dropped, and why);\nthen one per open stream, then one per UDP flow."),
         CommandHelp(names: ["peers"], usage: "peers", summary: "members of the group, with CID and whether a session is up",
                     details: "A session (end-to-end keys) is set up with a peer the first time a stream or ping needs it."),
         CommandHelp(names: ["ping"], usage: "ping PEER", summary: "round trip to PEER through the relay, in ms (3 pings)",

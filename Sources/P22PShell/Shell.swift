@@ -241,12 +241,17 @@ public final class Shell {
     private func list(_ arguments: [String]) throws {
         try expect(arguments, count: 0...0, "list")
         let session = try requireSession()
-        let forwards = try session.forwardList().wait()
+        let forwards = try session.status().wait().forwards
         let streams = try session.withMember { $0.streams() }.wait()
         let flows = try session.withMember { $0.flows() }.wait()
         var lines = forwards.isEmpty ? ["no forwards"] : forwards.map { forward in
-            guard let udp = forward.udp else { return "forward 127.0.0.1:\(forward.port) -> \(forward.spec.peer) \(forward.spec.target)" }
-            return "forward 127.0.0.1:\(forward.port)/udp -> \(forward.spec.peer) \(forward.spec.target)/udp: \(udp.flows) flow(s), "
+            let listen = "\(forward.spec.listen.host):\(forward.port)"
+            guard let udp = forward.datagrams else {
+                let traffic = forward.traffic
+                return "forward \(listen) -> \(forward.spec.peer) \(forward.spec.target): \(forward.state.rawValue), "
+                    + "\(traffic.open) connection(s) open (\(traffic.opened) in all), \(traffic.bytesIn) bytes in, \(traffic.bytesOut) bytes out"
+            }
+            return "forward \(listen)/udp -> \(forward.spec.peer) \(forward.spec.target)/udp: \(forward.state.rawValue), \(udp.flows) flow(s), "
                 + "\(udp.datagramsToPeer) datagrams to the peer (\(udp.bytesToPeer) bytes), \(udp.datagramsFromPeer) from it (\(udp.bytesFromPeer) bytes), "
                 + "dropped: \(udp.droppedDescription)"
         }

@@ -81,5 +81,14 @@ struct UpCommand: AsyncParsableCommand {
 /// The daemon, `p22p-up`. The executable only calls this, so one binary can
 /// also be all three tools under their names (see `p22p/main.swift`).
 public enum UpTool {
-    public static func main() async { await UpCommand.main() }
+    public static func main() async {
+        // `p22p-up status PROFILE` asks a running daemon; any other first
+        // argument is the profile to run (a profile named "status" runs as
+        // `p22p-up ./status`).
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "status" {
+            await CommandRunner.main(StatusCommand.self, tool: "p22p-up status", arguments: Array(arguments.dropFirst()))
+        }
+        await UpCommand.main()
+    }
 }

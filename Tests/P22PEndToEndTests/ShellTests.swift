@@ -31,8 +31,11 @@ final class ShellTests: ProcessTestCase {
         XCTAssertEqual(try connection.receive(exactly: 3000), message)
 
         let list = try await guest.command("list", expect: "BYTES OUT")
-        let row = try XCTUnwrap(list.split(separator: "\n").first { $0.contains("127.0.0.1:\(echo.port)") && $0.contains("out") },
+        let row = try XCTUnwrap(list.split(separator: "\n").first { $0.first?.isNumber == true && $0.contains("127.0.0.1:\(echo.port)") },
                                 "no stream row in:\n\(list)")
+        // The forward's own figures: every connection it carried.
+        XCTAssertTrue(list.contains("forward 127.0.0.1:\(port) -> host 127.0.0.1:\(echo.port): listening, 1 connection(s) open (1 in all), "
+                                    + "3000 bytes in, 3000 bytes out"), list)
         let cells = row.split(separator: " ")
         XCTAssertEqual(cells[4], "3000", "bytes in: \(row)")
         XCTAssertEqual(cells[5], "3000", "bytes out: \(row)")

@@ -319,7 +319,7 @@ final class UDPForwardTests: ProcessTestCase {
             XCTAssertEqual(client.receive()?.bytes, [UInt8](repeating: UInt8(index), count: 100))
         }
         let list = try await guest.command("list", expect: "dropped:")
-        XCTAssertTrue(list.contains("1 flow(s), 5 datagrams to the peer (500 bytes), 5 from it (500 bytes), dropped: none"), list)
+        XCTAssertTrue(list.contains("listening, 1 flow(s), 5 datagrams to the peer (500 bytes), 5 from it (500 bytes), dropped: none"), list)
         XCTAssertTrue(list.contains("127.0.0.1:\(echo.port)/udp"), list)
     }
 }

@@ -323,12 +323,18 @@ final class ProfileParserTests: XCTestCase {
 
     func testStatusListensOnLoopbackOnly() throws {
         let profile = try parse("status: { listen: 127.0.0.1:19600 }\ngroups: [ { name: home, password_env: PW } ]").profile
-        XCTAssertEqual(profile.status, StatusSettings(listen: TargetAddress(host: "127.0.0.1", port: 19600)))
+        XCTAssertEqual(profile.status, StatusSettings(listen: .tcp(TargetAddress(host: "127.0.0.1", port: 19600))))
         XCTAssertNil(try parse("groups: [ { name: home, password_env: PW } ]").profile.status, "off unless asked for")
         assertError("status: { listen: 0.0.0.0:19600 }\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 19,
                     mentions: ["status.listen must be a loopback address", "0.0.0.0:19600"])
         assertError("status: { }\ngroups: [ { name: home, password_env: PW } ]", line: 1, column: 9,
                     mentions: ["status needs \"listen\""])
+        // A Unix socket: absolute, or relative to the profile's folder.
+        let socket = try parse("status: { listen: /run/p22p/home.sock }\ngroups: [ { name: home, password_env: PW } ]").profile
+        XCTAssertEqual(socket.status, StatusSettings(listen: .unix("/run/p22p/home.sock")))
+        let relative = try parse("status: { listen: ./status.sock }\ngroups: [ { name: home, password_env: PW } ]").profile
+        guard case .unix(let path) = relative.status?.listen else { return XCTFail("not a socket: \(String(describing: relative.status))") }
+        XCTAssertTrue(path.hasSuffix("/status.sock") && path.hasPrefix("/"), path)
     }
 
     func testProxyAtTopLevelAndPerGroup() throws {

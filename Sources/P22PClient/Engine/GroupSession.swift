@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -46,6 +47,12 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     private var failbackCheck: Scheduled<Void>?
     /// The end-to-end sessions and their streams, kept across links.
     private let directory: PeerDirectory
+    /// What each TCP forward carried, kept while the forward exists.
+    var countersBySpec: [ForwardSpec: ForwardCounters] = [:]
+    /// The link as the status page tells it: since when, and why it last broke.
+    var linkState: GroupSessionStatus.Link = .connecting
+    var linkSince = Date()
+    var lastError: String?
 
     public init(configuration: GroupSessionConfiguration, keyring: GroupKeyring, eventLoop: EventLoop, logger: Logger,
                 onEvent: (@Sendable (Event) -> Void)? = nil) {
@@ -94,6 +101,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         let actions = link.handle(event)
         joinedNow.store(link.isJoined, ordering: .relaxed)
         for action in actions { perform(action, arrived: arrived) }
+        noteLinkState(link.state)
     }
 
     private func perform(_ action: LinkStateMachine.Action, arrived: Member?) {
@@ -106,6 +114,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
                 delay = min(delay, Self.retryCapWhileSuspended * Double.random(in: 0.5...1.0))
             }
             logger.warning("\(reason); reconnecting in \(delay.readable) (attempt \(attempt))")
+            lastError = reason
             schedule(after: delay)
         case .waitForCreator(let delay, let announce):
             if announce { logger.info("waiting for a member to create group \(group)") }
@@ -116,6 +125,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             guard let arrived else { return }
             joined(arrived)
         case .lost(let reason):
+            lastError = reason
             member = nil
             // After an outage, the most preferred relay first.
             serverIndex = 0
@@ -129,6 +139,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             retry?.cancel()
             retry = nil
         case .giveUp(let error):
+            lastError = "\(error)"
             end(error)
         }
     }
@@ -297,6 +308,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
     public func removeForward(_ spec: ForwardSpec) -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.configuration.forwards.removeAll { $0 == spec }
+            self.countersBySpec.removeValue(forKey: spec)
             for entry in self.waiting.removeAll(of: spec) { self.resetWaiting(entry.id) }
             if let listener = self.datagramListeners.removeValue(forKey: spec) {
                 self.logger.info("removing forward \(spec)", metadata: ["forward": "\(spec)"])
@@ -319,8 +331,35 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         }
     }
 
+    /// The session now, with `peers` as the member reported them.
+    func snapshot(peers: [PeerStatus]) -> GroupSessionStatus {
+        let forwards = configuration.forwards.compactMap { spec -> ForwardStatus? in
+            let port: Int
+            var datagrams: DatagramStats?
+            if let listener = datagramListeners[spec] {
+                port = listener.port
+                datagrams = listener.counters.stats
+            } else if let listener = listeners[spec] {
+                port = listener.port
+            } else {
+                return nil
+            }
+            let state: ForwardStatus.State = if let member, member.canOpenStreams {
+                member.isPresent(spec.peer) ? .listening : .waitingForPeer
+            } else {
+                .waitingForLink
+            }
+            return ForwardStatus(spec: spec, port: port, state: state, traffic: countersBySpec[spec]?.traffic ?? ForwardTraffic(),
+                                 datagrams: datagrams)
+        }
+        let servers = configuration.servers
+        return GroupSessionStatus(group: group, link: linkState, since: linkSince, lastError: lastError,
+                                  relay: "\(servers[serverIndex % servers.count])", memberName: configuration.member.name, member: member.map { Peer(cid: $0.cid, name: $0.name) },
+                                  peers: peers, forwards: forwards)
+    }
+
     private func accept(_ local: Channel, for spec: ForwardSpec) {
-        if let member, member.openStream(from: local, for: spec) { return }
+        if let member, member.openStream(from: local, for: spec, counters: counters(for: spec)) { return }
         let entry = waiting.add(spec, address: "\(spec.listen.host):\(local.localAddress?.port ?? spec.listen.port)",
                                 reason: member == nil ? .link : .peer(spec.peer), now: .now())
         logger.info("connection to \(entry.address) waits for \(entry.reason) (at most \(configuration.waitLimit.seconds) s)",
@@ -345,7 +384,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         for entry in waiting.ready(isPresent: member.isPresent) {
             guard let (channel, deadline) = waitingChannels.removeValue(forKey: entry.id) else { continue }
             deadline.cancel()
-            guard member.openStream(from: channel, for: entry.forward) else {
+            guard member.openStream(from: channel, for: entry.forward, counters: counters(for: entry.forward)) else {
                 logger.error("resetting connection to \(entry.address): no stream could be opened to peer \(entry.forward.peer)",
                              metadata: ["forward": "\(entry.forward)"])
                 resetLocal(channel)

@@ -414,6 +414,9 @@ final class PeerSession {
         }
     }
 
+    /// The last ping's round trip, for the status page.
+    private(set) var lastRoundTrip: TimeAmount?
+
     /// Round trip of a sealed ping through the relay to the peer and back
     /// (the first one includes the handshake if there was no session yet).
     func ping(timeout: TimeAmount = .seconds(5)) -> EventLoopFuture<TimeAmount> {
@@ -421,6 +424,7 @@ final class PeerSession {
         let promise = member.eventLoop.makePromise(of: TimeAmount.self)
         pendingPings[token] = (promise, .now())
         send(.ping(token: token), stream: 0)
+        promise.futureResult.assumeIsolated().whenSuccess { self.lastRoundTrip = $0 }
         member.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             self.pendingPings.removeValue(forKey: token)?.promise.fail(
                 MemberError.disconnected(reason: "no answer from \(self.peerName) within \(timeout.nanoseconds / 1_000_000_000) s"))
@@ -432,12 +436,13 @@ final class PeerSession {
 
     /// A local connection accepted by a forward: ask the peer to open `target`.
     /// With `pinnedKey`, only a peer that proves that key gets the stream.
-    func openStream(target: TargetAddress, local: Channel, pinnedKey: [UInt8]? = nil, compress: Bool = false) -> ForwardedStream {
+    func openStream(target: TargetAddress, local: Channel, pinnedKey: [UInt8]? = nil, compress: Bool = false,
+                    counters: ForwardCounters? = nil) -> ForwardedStream {
         let id = nextStreamID
         nextStreamID &+= 2
         let stream = ForwardedStream(id: id, session: self, target: target, initiatedLocally: true, pinnedKey: pinnedKey,
                                      compress: compress && compression != nil)
-        stream.attach(local)
+        stream.attach(local, counters: counters)
         streams[id] = stream
         if isEstablished, !accepts(stream) {
             refuseForPin(stream)

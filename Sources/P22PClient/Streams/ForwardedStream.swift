@@ -21,6 +21,8 @@ final class ForwardedStream {
     let openedAt = NIODeadline.now()
     private(set) var bytesIn = 0
     private(set) var bytesOut = 0
+    /// The figures of the forward this connection came through, if any.
+    private var counters: ForwardCounters?
     /// Data bytes handed to the session so far; our `finish` states it.
     private var bytesSent: UInt64 = 0
     /// Data sent but not yet delivered by the peer, from byte `retainedFrom`
@@ -83,8 +85,12 @@ final class ForwardedStream {
     var initiatedLocally: Bool { machine.initiatedLocally }
     var state: StreamStateMachine.State { machine.state }
 
-    func attach(_ channel: Channel) {
+    func attach(_ channel: Channel, counters: ForwardCounters? = nil) {
         self.channel = channel
+        if let counters {
+            self.counters = counters
+            counters.connectionOpened()
+        }
         let pipeline = channel.pipeline.syncOperations
         // What the program sent (and its FIN) while its connection waited.
         let held = try? pipeline.handler(type: HeldLocalInput.self)
@@ -109,6 +115,8 @@ final class ForwardedStream {
         let actions = machine.handle(event)
         for action in actions { perform(action) }
         guard machine.isEnded else { return }
+        counters?.connectionClosed()
+        counters = nil
         held.removeAll()
         if machine.state == .closed, machine.wasOpen, !finishAcknowledged {
             lingering = true
@@ -261,6 +269,7 @@ final class ForwardedStream {
             return handle(.protocolViolation("peer overran its window: \(error)"))
         }
         bytesIn += count
+        counters?.received(count)
         // Writes complete in order, so only the write after which a grant is
         // due needs to report back: it vouches for every byte before it. The
         // others go without a promise (one per small frame showed up in the
@@ -335,6 +344,7 @@ final class ForwardedStream {
     func localRead(_ buffer: ByteBuffer) {
         guard !machine.isEnded else { return }
         bytesOut += buffer.readableBytes
+        counters?.sent(buffer.readableBytes)
         held.append(buffer)
         sendHeld()
     }
