@@ -34,6 +34,8 @@ public actor Daemon {
     /// What the status endpoint reports, and its sampling of forwards.
     private var board: StatusBoard?
     private var sampler: RepeatedTask?
+    /// The Unix socket this daemon made, removed when it stops.
+    private var statusSocket: String?
 
     public init(profilePath: String, loaded: LoadedProfile, defaultName: String, logger: Logger,
                 renderMetrics: (@Sendable () -> [UInt8])? = nil) {
@@ -134,12 +136,18 @@ public actor Daemon {
         do {
             switch status.listen {
             case .tcp(let address):
-                statusEndpoint = try await HTTPEndpoint.start(host: address.host, port: address.port, on: loops, routes: routes)
+                statusEndpoint = try await HTTPEndpoint.start(host: address.host, port: address.port, on: loops, localOnly: true, routes: routes)
             case .unix(let path):
+                try StatusSocket.clear(path)
+                // Made with mode 0600 from the start: only this user may ask,
+                // the page names peers, targets and traffic.
+                let mask = umask(0o177)
+                defer { umask(mask) }
                 statusEndpoint = try await HTTPEndpoint.start(unixSocket: path, on: loops, routes: routes)
-                // Only this user asks: the page names peers, targets and traffic.
-                chmod(path, 0o600)
+                statusSocket = path
             }
+        } catch let error as DaemonError {
+            throw error
         } catch {
             throw DaemonError("cannot serve status on \(status.listen): \(describeSocketError(error))")
         }
@@ -262,7 +270,7 @@ public actor Daemon {
         sampler?.cancel()
         board?.show([])
         await statusEndpoint?.close()
-        if case .unix(let path) = profile.status?.listen { unlink(path) }
+        if let statusSocket { unlink(statusSocket) }
         try? await relay?.shutdown()
         try? await loops.shutdownGracefully()
     }

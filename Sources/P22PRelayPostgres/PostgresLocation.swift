@@ -4,9 +4,12 @@ import Foundation
 /// The password may instead come from the PGPASSWORD environment variable, so
 /// it need not appear in a process list or a unit file.
 public struct PostgresLocation: Equatable, Sendable, CustomStringConvertible {
-    /// How the relay talks TLS to the database, named as libpq names it.
+    /// How the relay talks TLS to the database, named and meant as libpq's
+    /// sslmode: prefer and require encrypt without checking the certificate;
+    /// verify-full checks it against the system's CAs and the host name.
     public enum TLSMode: String, Sendable, CaseIterable {
         case disable, prefer, require
+        case verifyFull = "verify-full"
     }
 
     public var host: String

@@ -52,6 +52,11 @@ public final class PostgresReservationStore: ReservationStore {
             database: location.database, tls: tlsSetting(location.tls))
         configuration.options.connectTimeout = deadline
         configuration.options.maximumConnections = 4
+        // The server gives up on a statement, or a wait for a lock, before the
+        // relay's deadline: a reservation the member was told failed is never
+        // committed late, and a slow server frees its connections.
+        let serverLimit = "\(max(1, deadline.components.seconds - 1) * 1000)"
+        configuration.options.additionalStartupParameters = [("statement_timeout", serverLimit), ("lock_timeout", serverLimit)]
         let libraryLogger = quiet(logger)
         // The pool keeps retrying a connection it cannot make; one direct
         // attempt first says why at once (nothing listening, no such database).
@@ -73,7 +78,9 @@ public final class PostgresReservationStore: ReservationStore {
         } catch {
             runner.cancel()
             logger.debug("database start failed", metadata: ["error": "\(String(reflecting: error))"])
-            if let tooNew = error as? ReservationSchema.TooNew { throw StartError(description: "cannot use \(location): \(tooNew)") }
+            // Thrown inside the migration's transaction, it comes back wrapped.
+            let inner = (error as? PostgresTransactionError)?.closureError ?? error
+            if let tooNew = inner as? ReservationSchema.TooNew { throw StartError(description: "cannot use \(location): \(tooNew)") }
             throw StartError(description: "cannot use \(location): \(DatabaseErrors.describe(error, at: location)); check that it runs and that the URL, user and password are right")
         }
     }
@@ -84,17 +91,19 @@ public final class PostgresReservationStore: ReservationStore {
         do {
             let tls: PostgresConnection.Configuration.TLS = switch location.tls {
             case .disable: .disable
-            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .prefer: .prefer(try NIOSSLContext(configuration: tlsConfiguration(location.tls)))
+            case .require, .verifyFull: .require(try NIOSSLContext(configuration: tlsConfiguration(location.tls)))
             }
             var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.user,
                                                                  password: location.password, database: location.database, tls: tls)
             configuration.options.connectTimeout = .nanoseconds(Int64(deadline.components.seconds) * 1_000_000_000)
             let settings = configuration
-            let connection = try await withDeadline(deadline) {
-                try await PostgresConnection.connect(configuration: settings, id: 0, logger: logger)
+            // Connected and closed within the deadline: a connection that
+            // comes after it is closed too, not left behind.
+            try await withDeadline(deadline) {
+                let connection = try await PostgresConnection.connect(configuration: settings, id: 0, logger: logger)
+                try? await connection.close()
             }
-            try? await connection.close()
             return nil
         } catch {
             logger.debug("database probe failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -105,9 +114,16 @@ public final class PostgresReservationStore: ReservationStore {
     private static func tlsSetting(_ mode: PostgresLocation.TLSMode) -> PostgresClient.Configuration.TLS {
         switch mode {
         case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
+        case .prefer: .prefer(tlsConfiguration(mode))
+        case .require, .verifyFull: .require(tlsConfiguration(mode))
         }
+    }
+
+    /// As libpq: only verify-full checks the server's certificate and name.
+    private static func tlsConfiguration(_ mode: PostgresLocation.TLSMode) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if mode != .verifyFull { configuration.certificateVerification = .none }
+        return configuration
     }
 
     /// The key every relay sharing the database signs with: made by the first
@@ -189,8 +205,10 @@ public final class PostgresReservationStore: ReservationStore {
         } catch {
             throw .storage("cannot sign: \(error)")
         }
-        // Only the current key of a name renews it: one superseded by an
-        // earlier renewal finds no row.
+        // The key must be for the name's current record: same mode, and not
+        // newer than it. Older copies of the holder's own key stay good until
+        // they expire, as with the state directory; a name that expired and
+        // was reserved again finds no row for the old key (it has expired).
         let updated = try await database("extend \(reservation.group)") { client, logger in
             // Every row sequence is read to its end: the pool gets the
             // connection back only then.

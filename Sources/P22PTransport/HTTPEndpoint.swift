@@ -31,21 +31,26 @@ public final class HTTPEndpoint: Sendable {
         self.localAddress = channel.localAddress
     }
 
-    public static func start(host: String, port: Int, on group: EventLoopGroup, routes: [String: Route]) async throws -> HTTPEndpoint {
-        HTTPEndpoint(channel: try await bootstrap(group, routes).bind(host: host, port: port).get())
+    /// `localOnly`: answer only requests whose Host is a loopback address or
+    /// localhost, so a web page cannot read the answers by pointing a name of
+    /// its own at 127.0.0.1 (DNS rebinding).
+    public static func start(host: String, port: Int, on group: EventLoopGroup, localOnly: Bool = false,
+                             routes: [String: Route]) async throws -> HTTPEndpoint {
+        HTTPEndpoint(channel: try await bootstrap(group, routes, localOnly: localOnly).bind(host: host, port: port).get())
     }
 
-    /// On a Unix socket at `path`, replacing a stale one left by a process that died.
+    /// On a Unix socket at `path`, which must not exist (the caller removes a
+    /// stale one).
     public static func start(unixSocket path: String, on group: EventLoopGroup, routes: [String: Route]) async throws -> HTTPEndpoint {
-        HTTPEndpoint(channel: try await bootstrap(group, routes).bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get())
+        HTTPEndpoint(channel: try await bootstrap(group, routes, localOnly: false).bind(unixDomainSocketPath: path).get())
     }
 
-    private static func bootstrap(_ group: EventLoopGroup, _ routes: [String: Route]) -> ServerBootstrap {
+    private static func bootstrap(_ group: EventLoopGroup, _ routes: [String: Route], localOnly: Bool) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(HTTPRouteHandler(routes: routes))
+                    try channel.pipeline.syncOperations.addHandler(HTTPRouteHandler(routes: routes, localOnly: localOnly))
                 }
             }
     }
@@ -60,9 +65,26 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: [String: HTTPEndpoint.Route]
+    private let localOnly: Bool
     private var head: HTTPRequestHead?
 
-    init(routes: [String: HTTPEndpoint.Route]) { self.routes = routes }
+    init(routes: [String: HTTPEndpoint.Route], localOnly: Bool) {
+        self.routes = routes
+        self.localOnly = localOnly
+    }
+
+    /// localhost, 127.x.x.x or [::1], with or without a port; no Host at all
+    /// (HTTP/1.0 tools) is a local tool too.
+    static func isLocal(host header: String?) -> Bool {
+        guard let header else { return true }
+        var name = header.lowercased()
+        if name.hasPrefix("[") {
+            name = String(name.dropFirst().prefix { $0 != "]" })
+        } else if let colon = name.lastIndex(of: ":") {
+            name = String(name[..<colon])
+        }
+        return name == "localhost" || name == "::1" || name.hasPrefix("127.")
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -73,6 +95,9 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
             self.head = nil
             // The path without a query: a browser may add one to dodge caches.
             let path = String(head.uri.prefix { $0 != "?" })
+            if localOnly, !Self.isLocal(host: head.headers.first(name: "Host")) {
+                return respond(.forbidden, .text("this endpoint answers only requests for localhost\n"), to: head, context: context)
+            }
             guard head.method == .GET || head.method == .HEAD, let route = routes[path] else {
                 let known = routes.keys.sorted().joined(separator: ", ")
                 return respond(.notFound, .text("nothing at \(path); try \(known)\n"), to: head, context: context)

@@ -48,6 +48,15 @@ final class StatusDocumentTests: XCTestCase {
                       && lines[3].contains("78 B") && lines[3].contains("2.0 KiB/s"), table)
     }
 
+    /// Names and errors come from peers and the relay: none can end the
+    /// element the first answer is embedded in, or start a comment there.
+    func testTheEmbeddedDocumentCannotEndItsScriptElement() {
+        let page = StatusPage.html(initial: #"{"last_error": "</script><!--<script>&amp;"}"#)
+        XCTAssertEqual(page.components(separatedBy: "</script>").count - 1, 2, "the embedded answer's and the page script's own")
+        XCTAssertFalse(page.contains("<!--"))
+        XCTAssertTrue(page.contains(#"\u003c/script\u003e\u003c!--\u003cscript\u003e\u0026amp;"#))
+    }
+
     func testRatesComeFromConsecutiveSamples() {
         var history = ForwardHistory(capacity: 3)
         history.record(time: 0, bytesIn: 0, bytesOut: 0)

@@ -237,7 +237,7 @@ final class SharedReservationTests: ProcessTestCase {
             (["--state", "/var/lib/p22p"], "--state takes a PostgreSQL URL such as postgres://"),
             (["--state", "postgres://127.0.0.1/p22p"], "names no user"),
             (["--state", "postgres://p22p@127.0.0.1:5432/"], "names no database"),
-            (["--state", "postgres://p22p@127.0.0.1/p22p?sslmode=maybe"], "sslmode must be one of disable, prefer, require"),
+            (["--state", "postgres://p22p@127.0.0.1/p22p?sslmode=maybe"], "sslmode must be one of disable, prefer, require, verify-full"),
             (["--state", database.url(), "--state-dir", "/tmp/x"], "--state and --state-dir exclude each other"),
             (["--state", database.url(database: "missing")], "says: database \"missing\" does not exist"),
         ]
@@ -253,6 +253,18 @@ final class SharedReservationTests: ProcessTestCase {
         let status = try await relay.waitForExit(timeout: 20)
         XCTAssertEqual(status, 1)
         XCTAssertTrue(relay.standardError.contains("nothing listens on 127.0.0.1:\(closed) (is PostgreSQL running?)"), relay.standardError)
+    }
+
+    /// A database that a newer relay migrated further is not used by an
+    /// older one, which says what to do.
+    func testASchemaNewerThanTheRelayStopsItWithASentence() async throws {
+        try database.sql("CREATE TABLE p22p_schema (version integer NOT NULL)")
+        try database.sql("INSERT INTO p22p_schema (version) VALUES (99)")
+        let relay = try run("p22p-server", ["--listen", "127.0.0.1:0", "--state", database.url()])
+        let status = try await relay.waitForExit(timeout: 20)
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(relay.standardError.contains("its p22p schema is version 99, newer than this relay knows (1); upgrade this relay"),
+                      relay.standardError)
     }
 
     /// A database that accepts the connection and then says nothing (a

@@ -76,6 +76,10 @@ final class StatusPageTests: ProcessTestCase {
         XCTAssertTrue(metrics.contains("p22p_forward_bytes_total{group=\"home\",listen=\"127.0.0.1:\(local)\",peer=\"host\",protocol=\"tcp\",direction=\"in\"} \(forward.bytesIn)"), metrics)
         XCTAssertTrue(metrics.contains("p22p_group_joined{group=\"home\"} 1"), metrics)
 
+        // A web page that points a name of its own at 127.0.0.1 reads nothing.
+        XCTAssertTrue(try httpGet(port: statusPort, path: "/status.json", host: "attacker.example:\(statusPort)").hasPrefix("HTTP/1.0 403"))
+        XCTAssertTrue(try httpGet(port: statusPort, path: "/status.json", host: "localhost:\(statusPort)").hasPrefix("HTTP/1.0 200"))
+
         // Without an endpoint, or without a daemon, it says so and exits 1.
         let none = try run("p22p-up", ["status", host])
         let noneStatus = try await none.waitForExit(timeout: 10)
@@ -99,6 +103,12 @@ final class StatusPageTests: ProcessTestCase {
         let statusStatus = try await status.waitForExit(timeout: 10)
         XCTAssertEqual(statusStatus, 0, status.output)
         XCTAssertTrue(status.output.contains("4.0 MiB"), status.output)
+
+        // A second daemon with the same socket does not take it over.
+        let second = try run("p22p-up", [guest])
+        let secondStatus = try await second.waitForExit(timeout: 10)
+        XCTAssertEqual(secondStatus, 1)
+        XCTAssertTrue(second.standardError.contains("cannot serve status on \(socket): another p22p-up answers there"), second.standardError)
     }
 
     /// The page in headless Chromium (Debian's chromium package): after a
@@ -131,10 +141,10 @@ final class StatusPageTests: ProcessTestCase {
         print("status page screenshot: \(screenshot)")
     }
 
-    private func httpGet(port: Int, path: String) throws -> String {
+    private func httpGet(port: Int, path: String, host: String? = nil) throws -> String {
         let connection = try TCPConnection.connect(port: port)
         defer { connection.close() }
-        try connection.send(Array("GET \(path) HTTP/1.0\r\n\r\n".utf8))
+        try connection.send(Array("GET \(path) HTTP/1.0\r\n\(host.map { "Host: \($0)\r\n" } ?? "")\r\n".utf8))
         var response: [UInt8] = []
         while let chunk = try? connection.receive(), !chunk.isEmpty { response += chunk }
         return String(decoding: response, as: UTF8.self)

@@ -350,7 +350,7 @@ extension UDPForwardTests {
         """
         let guest = try run("p22p-up", [try profiles.write("guest.yaml", guestYAML)])
         try await guest.waitForLine(containing: "peer host (CID 1) is in the group")
-        try await guest.waitForLine(containing: "metrics at http://127.0.0.1:\(metricsPort)/metrics")
+        try await guest.waitForLine(containing: "status at http://127.0.0.1:\(metricsPort)/")
 
         let client = try UDPSocket()
         defer { client.close() }

@@ -18,6 +18,8 @@ public struct DatagramStats: Sendable, Equatable {
     public var droppedRefused = 0
     /// Flows open right now.
     public var flows = 0
+    /// Flows since the forward started.
+    public var flowsOpened = 0
 
     public init() {}
 
@@ -60,6 +62,7 @@ final class DatagramCounters {
 
     func flowOpened() {
         stats.flows += 1
+        stats.flowsOpened += 1
         DatagramMetrics.flows.increment()
     }
 

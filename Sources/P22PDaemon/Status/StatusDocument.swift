@@ -106,7 +106,7 @@ extension StatusDocument.Forward {
         self.state = status.state.rawValue
         if let datagrams = status.datagrams {
             connections = datagrams.flows
-            connectionsTotal = datagrams.flows
+            connectionsTotal = datagrams.flowsOpened
             bytesIn = datagrams.bytesFromPeer
             bytesOut = datagrams.bytesToPeer
             dropped = StatusDocument.Dropped(tooBig: datagrams.droppedTooBig, busy: datagrams.droppedBusy,

@@ -5,9 +5,11 @@
 /// page by the daemon, so it shows the facts even before its script runs.
 enum StatusPage {
     static func html(initial json: String) -> String {
-        // The JSON is embedded in a <script type="application/json">: only
-        // "</" could end that element early.
-        let embedded = json.replacingOccurrences(of: "</", with: "<\\/")
+        // The JSON sits in a <script type="application/json">. Names and
+        // errors come from peers and the relay: with <, > and & as JSON
+        // escapes, no text can end that element or change how it is parsed.
+        let embedded = json.replacingOccurrences(of: "&", with: "\\u0026").replacingOccurrences(of: "<", with: "\\u003c")
+            .replacingOccurrences(of: ">", with: "\\u003e")
         return head + "<script id=\"initial\" type=\"application/json\">" + embedded + "</script>\n" + body
     }
 

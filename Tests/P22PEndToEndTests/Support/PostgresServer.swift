@@ -48,10 +48,15 @@ final class PostgresServer {
 
     /// Creates a database owned by the test user.
     func createDatabase(_ name: String = "p22p") throws {
-        let psql = try command("\(binaries)/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "-d", "postgres", "-q",
-                                                    "-c", "CREATE DATABASE \(name)"])
+        try sql("CREATE DATABASE \(name)", database: "postgres")
+    }
+
+    /// Runs one SQL statement with psql.
+    func sql(_ statement: String, database: String = "p22p") throws {
+        let psql = try command("\(binaries)/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "-d", database, "-q",
+                                                    "-v", "ON_ERROR_STOP=1", "-c", statement])
         psql.waitUntilExit()
-        guard psql.terminationStatus == 0 else { throw SocketError("psql could not create database \(name)") }
+        guard psql.terminationStatus == 0 else { throw SocketError("psql could not run: \(statement)") }
     }
 
     /// Kills the postmaster with -9 and waits until its port is closed and its
