@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import P22PClient
 import P22PWire
 import P22PCommandLine
@@ -58,5 +59,25 @@ struct JoinCommand: AsyncParsableCommand {
 /// The member tool, `p22p`: one-shot commands and the command loop. The executable only calls this, so one binary can
 /// also be all three tools under their names (see `p22p/main.swift`).
 public enum MemberTool {
-    public static func main() async { await P22PCommand.main() }
+    public static func main() async {
+        if let refusal = unknownCommand(Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("p22p: \(refusal)\n".utf8))
+            exit(1)
+        }
+        await P22PCommand.main()
+    }
+
+    /// The subcommands, and the argument parser's own `help`.
+    static var commands: [String] {
+        P22PCommand.configuration.subcommands.map { $0.configuration.commandName ?? "" } + ["help"]
+    }
+
+    /// Why the arguments name no command, if they don't. The command loop
+    /// takes no words of its own, so a first word that is not a command is a
+    /// mistyped one, not the loop's: say so instead of printing its usage.
+    static func unknownCommand(_ arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-"), !commands.contains(first) else { return nil }
+        return "unknown command \"\(first)\"\(Spelling.suggestion(for: first, among: commands))\n"
+            + "commands: \(commands.joined(separator: ", ")); p22p --help explains them"
+    }
 }

@@ -15,6 +15,8 @@ public struct ProfileParser {
     public let baseDirectory: String
     public let environment: [String: String]
     public let defaultName: String
+    /// The profile's text by line, for hints about what YAML made of it.
+    private var sourceLines: [String] = []
 
     public init(fileName: String, baseDirectory: String, environment: [String: String], defaultName: String) {
         self.fileName = fileName
@@ -28,11 +30,22 @@ public struct ProfileParser {
                             defaultName: String) throws(ProfileError) -> LoadedProfile {
         let url = URL(fileURLWithPath: path)
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw ProfileError(file: path, line: 1, column: 1, message: "cannot read the profile")
+            throw ProfileError(file: path, line: 1, column: 1, message: "cannot read the profile: \(Self.whyUnreadable(path))")
         }
         let parser = ProfileParser(fileName: path, baseDirectory: url.deletingLastPathComponent().path,
                                    environment: environment, defaultName: defaultName)
         return try parser.parse(text)
+    }
+
+    /// Why `path` cannot be read, in the words of the fix.
+    static func whyUnreadable(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return errno == ENOENT ? "no such file (check the path)" : String(cString: strerror(errno))
+        }
+        if info.st_mode & S_IFMT == S_IFDIR { return "it is a folder, not a file" }
+        if access(path, R_OK) != 0 { return "permission denied (make it readable by \(NSUserName()))" }
+        return "it is not UTF-8 text"
     }
 
     public func parse(_ text: String) throws(ProfileError) -> LoadedProfile {
@@ -48,7 +61,9 @@ public struct ProfileParser {
             throw self.error(at: nil, "cannot parse the profile: \(error)")
         }
         var warnings: [ProfileWarning] = []
-        let profile = try parseProfile(root, warnings: &warnings)
+        var parser = self
+        parser.sourceLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let profile = try parser.parseProfile(root, warnings: &warnings)
         return LoadedProfile(profile: profile, warnings: warnings)
     }
 
@@ -180,7 +195,7 @@ public struct ProfileParser {
         }
         let password: GroupProfile.PasswordSource
         if let file = fields["password_file"] {
-            password = .file(try existingFile(file, key: "password_file"))
+            password = .file(try passwordFile(file))
         } else if let variable = fields["password_env"] {
             let key = try string(variable, key: "password_env")
             guard environment[key]?.isEmpty == false else {
@@ -218,12 +233,36 @@ public struct ProfileParser {
                 if let earlier = listeners[socket] {
                     throw error(at: forwardNode, "listen address \(spec.listen)\(spec.ipProtocol.suffix) is already used by the forward at line \(line(earlier))")
                 }
+                if let (other, earlier) = listeners.first(where: { Self.overlap($0.key, socket) }) {
+                    throw error(at: forwardNode, "listen address \(spec.listen)\(spec.ipProtocol.suffix) overlaps \(other) of the forward at line \(line(earlier)): "
+                                + "a wildcard address takes its port on every address; use one of them, or another port")
+                }
                 listeners[socket] = forwardNode
                 forwards.append(spec)
             }
         }
         return GroupProfile(name: name, member: member, password: password, create: create, reservation: reservation,
                             allow: allow, forwards: forwards, server: servers?.first, fallbackServers: Array(servers?.dropFirst() ?? []), proxy: proxy)
+    }
+
+    /// Two listen sockets that cannot both be bound: the same port and
+    /// protocol, one of them on a wildcard address (0.0.0.0 covers every IPv4
+    /// address, :: every address).
+    static func overlap(_ a: String, _ b: String) -> Bool {
+        func split(_ socket: String) -> (host: String, port: String, udp: Bool)? {
+            let udp = socket.hasSuffix("/udp")
+            let text = udp ? String(socket.dropLast(4)) : socket
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            let host = text[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            return (host, String(text[text.index(after: colon)...]), udp)
+        }
+        guard let x = split(a), let y = split(b), x.port == y.port, x.udp == y.udp, x.host != y.host else { return false }
+        let ipv6 = { (host: String) in host.contains(":") }
+        for (wild, other) in [(x.host, y.host), (y.host, x.host)] {
+            if wild == "::" { return true }
+            if wild == "0.0.0.0", !ipv6(other) { return true }
+        }
+        return false
     }
 
     private func parseForward(_ node: Node) throws(ProfileError) -> ForwardSpec {
@@ -260,7 +299,7 @@ public struct ProfileParser {
         for (keyNode, value) in pairs {
             guard let key = keyNode.scalar?.string else { throw error(at: keyNode, "keys must be plain words") }
             guard allowed.contains(key) else {
-                throw error(at: keyNode, "unknown key \"\(key)\" in \(what) (known keys: \(allowed.joined(separator: ", ")))")
+                throw error(at: keyNode, "unknown key \"\(key)\" in \(what)\(Spelling.suggestion(for: key, among: allowed)) (known keys: \(allowed.joined(separator: ", ")))")
             }
             guard fields[key] == nil else { throw error(at: keyNode, "key \"\(key)\" appears twice in \(what)") }
             fields[key] = value
@@ -269,13 +308,17 @@ public struct ProfileParser {
     }
 
     private func sequence(_ node: Node, key: String) throws(ProfileError) -> [Node] {
-        guard case .sequence(let items) = node else { throw error(at: node, "\(key) must be a list") }
+        guard case .sequence(let items) = node else {
+            // A single value where a list belongs: show it as a list.
+            let example = node.scalar.map { "\(key): [\($0.string)]" } ?? "\(key): [ ... ]"
+            throw error(at: node, "\(key) must be a list, as in \(example)")
+        }
         return Array(items)
     }
 
     private func string(_ node: Node, key: String) throws(ProfileError) -> String {
         guard case .scalar(let scalar) = node else { throw error(at: node, "\(key) must be a single value, not a list or mapping") }
-        guard !scalar.string.isEmpty else { throw error(at: node, "\(key) is empty") }
+        guard !scalar.string.isEmpty else { throw error(at: node, "\(key) is empty\(commentHint(node, key: key))") }
         return scalar.string
     }
 
@@ -290,7 +333,8 @@ public struct ProfileParser {
     private func choice<T: RawRepresentable & CaseIterable>(_ node: Node, key: String) throws(ProfileError) -> T where T.RawValue == String {
         let text = try string(node, key: key)
         guard let value = T(rawValue: text) else {
-            throw error(at: node, "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(text)\"")
+            let known = T.allCases.map(\.rawValue)
+            throw error(at: node, "\(key) must be one of \(known.joined(separator: ", ")), not \"\(text)\"\(Spelling.suggestion(for: text, among: known))")
         }
         return value
     }
@@ -349,6 +393,31 @@ public struct ProfileParser {
             throw error(at: node, "\(key): file \(text) does not exist or cannot be read" + (text == path ? "" : " (looked at \(path))"))
         }
         return path
+    }
+
+    /// A password file whose first line is a password: an empty one fails at
+    /// start, so `--check` says so here, with the line that names it.
+    private func passwordFile(_ node: Node) throws(ProfileError) -> String {
+        let path = try existingFile(node, key: "password_file")
+        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw error(at: node, "password_file: \(path) is not UTF-8 text")
+        }
+        let first = contents.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard !(first.hasSuffix("\r") ? String(first.dropLast()) : first).isEmpty else {
+            throw error(at: node, "password_file: \(path) is empty; put the password on its first line")
+        }
+        return path
+    }
+
+    /// When a value is empty because an unquoted `#` began a YAML comment
+    /// (`name: #club`), the way to write it.
+    private func commentHint(_ node: Node, key: String) -> String {
+        let index = line(node) - 1
+        guard sourceLines.indices.contains(index) else { return "" }
+        let text = sourceLines[index]
+        guard let keyRange = text.range(of: "\(key):"), let hash = text[keyRange.upperBound...].firstIndex(of: "#") else { return "" }
+        let comment = text[hash...].prefix { !$0.isWhitespace && $0 != "," && $0 != "}" && $0 != "]" }
+        return ": in YAML an unquoted # starts a comment; quote the value, as in \(key): \"\(comment)\""
     }
 
     /// A key file from `p22p reserve` for this very group.

@@ -118,6 +118,20 @@ final class CommandLineTests: ProcessTestCase {
         }
     }
 
+    /// A mistyped command is named as one, with the command it looks like,
+    /// instead of the command loop's usage.
+    func testAnUnknownCommandSuggestsTheNearestOne() async throws {
+        let typo = try run("p22p", ["craete", "demo"])
+        let status = try await typo.waitForExit()
+        XCTAssertEqual(status, 1)
+        XCTAssertEqual(typo.standardError, "p22p: unknown command \"craete\"; did you mean \"create\"?\n"
+                       + "commands: shell, create, join, ping, peers, reserve, extend, password, identity, help; p22p --help explains them\n")
+        let nonsense = try run("p22p", ["frobnicate"])
+        let nonsenseStatus = try await nonsense.waitForExit()
+        XCTAssertEqual(nonsenseStatus, 1)
+        XCTAssertTrue(nonsense.standardError.hasPrefix("p22p: unknown command \"frobnicate\"\ncommands: "), nonsense.standardError)
+    }
+
     func testUnreachableRelayExitsTwo() async throws {
         let tool = try run("p22p", ["join", "demo", "--server", "ws://127.0.0.1:1", "--name", "a"], environment: ["P22P_PASSWORD": "pw"])
         let status = try await tool.waitForExit()

@@ -321,6 +321,45 @@ final class ProfileParserTests: XCTestCase {
                     mentions: ["udp_idle_timeout must be more than 0"])
     }
 
+    /// What `--check` catches that would otherwise fail only at start, and
+    /// the messages that point at the fix.
+    func testCheckPointsAtTheFix() throws {
+        assertError("groups:\n  - name: #club\n    password_env: PW\n", line: 2, column: 10,
+                    mentions: ["name is empty", "in YAML an unquoted # starts a comment", "name: \"#club\""])
+        assertError("groups:\n  - name: home\n    pasword_file: secrets/friends.pass\n", line: 3, column: 5,
+                    mentions: ["unknown key \"pasword_file\"", "did you mean \"password_file\"?"])
+        assertError("groups:\n  - name: home\n    password_env: PW\n    allow: 8000\n", line: 4, column: 12,
+                    mentions: ["allow must be a list, as in allow: [8000]"])
+        assertError("groups:\n  - name: home\n    password_env: PW\n    create: alwyas\n", line: 4, column: 13,
+                    mentions: ["create must be one of auto, always, never, not \"alwyas\"", "did you mean \"always\"?"])
+        try write("secrets/empty.pass", "\nsecond line\n")
+        assertError("groups:\n  - name: home\n    password_file: secrets/empty.pass\n", line: 3, column: 20,
+                    mentions: ["password_file", "empty.pass is empty; put the password on its first line"])
+        assertError("""
+        groups:
+          - name: home
+            password_env: PW
+            forwards: [ { listen: 0.0.0.0:19500, peer: nas, target: 80 } ]
+          - name: work
+            password_env: PW
+            forwards: [ { listen: 127.0.0.1:19500, peer: pc, target: 80 } ]
+        """, line: 7, column: 17, mentions: ["127.0.0.1:19500 overlaps 0.0.0.0:19500 of the forward at line 4", "wildcard"])
+        // Different ports, or TCP beside UDP, do not overlap.
+        XCTAssertNoThrow(try parser(["PW": "pw"]).parse("""
+        groups:
+          - name: home
+            password_env: PW
+            forwards: [ { listen: 0.0.0.0:19500, peer: nas, target: 80 }, { listen: 127.0.0.1:19500, peer: nas, target: 80, protocol: udp },
+                        { listen: 127.0.0.1:19501, peer: nas, target: 80 } ]
+        """))
+        XCTAssertThrowsError(try ProfileParser.load(path: directory + "/missing.yaml", defaultName: "x")) { error in
+            XCTAssertEqual("\(error)", "\(directory)/missing.yaml:1:1: cannot read the profile: no such file (check the path)")
+        }
+        XCTAssertThrowsError(try ProfileParser.load(path: directory + "/secrets", defaultName: "x")) { error in
+            XCTAssertTrue("\(error)".hasSuffix("cannot read the profile: it is a folder, not a file"), "\(error)")
+        }
+    }
+
     func testStatusListensOnLoopbackOnly() throws {
         let profile = try parse("status: { listen: 127.0.0.1:19600 }\ngroups: [ { name: home, password_env: PW } ]").profile
         XCTAssertEqual(profile.status, StatusSettings(listen: .tcp(TargetAddress(host: "127.0.0.1", port: 19600))))
