@@ -455,8 +455,11 @@ final class RelayConnectionHandler: ChannelDuplexHandler {
     private func refuse(_ code: RefusalCode, _ message: String) {
         guard let context else { return }
         stats.metrics.refused("\(code)")
-        // A member waiting for its group's creator asks every second: not news.
-        logger.log(level: code == .noSuchGroup ? .debug : .info, "refused", metadata: ["reason": "\(message)"])
+        // Join or create? Members find out by asking: a missing group (a member
+        // waiting for its creator asks every second) or one that exists is an
+        // expected step of that, not news.
+        let expected = code == .noSuchGroup || code == .groupExists
+        logger.log(level: expected ? .debug : .info, "refused", metadata: ["reason": "\(message)"])
         send(.refused(code, message: message), context: context)
         // A refused connection gets no second try: the client reconnects with a fresh challenge.
         context.pipeline.triggerUserOutboundEvent(CloseWithReason(code: .normalClosure, reason: message), promise: nil)

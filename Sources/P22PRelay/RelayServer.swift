@@ -109,9 +109,9 @@ public final class RelayServer: Sendable {
         }
         let server = RelayServer(shared: shared, channel: bound[0], streamChannels: Array(bound.dropFirst()), ownedGroup: owned, logger: logger)
         if let certificate = configuration.tls?.certificateFile { logger.info("serving wss:// with \(certificate)") }
-        logger.info("relay listening", metadata: ["address": "\(server.localAddress)"])
+        logger.info("relay listening", metadata: ["address": "\(server.localAddress.readable)"])
         for address in server.streamAddresses {
-            logger.info("relay listening for \(streamScheme(configuration)):// members", metadata: ["address": "\(address)"])
+            logger.info("relay listening for \(streamScheme(configuration)):// members", metadata: ["address": "\(address.readable)"])
         }
         return server
     }
@@ -128,7 +128,7 @@ public final class RelayServer: Sendable {
     private static func accept(channel: Channel, shared: Shared, logger: Logger) throws -> (NIOLoopBound<ConnectionOrigin>, Scheduled<Void>)? {
         let configuration = shared.configuration
         var logger = logger
-        logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+        logger[metadataKey: "peer"] = "\(channel.remoteAddress?.readable ?? "?")"
         let origin = NIOLoopBound(ConnectionOrigin(channel: channel, limits: shared.limits, metrics: shared.stats.metrics, logger: logger),
                                   eventLoop: channel.eventLoop)
         guard origin.value.accepted() else { return nil }

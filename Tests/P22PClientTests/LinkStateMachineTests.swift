@@ -61,11 +61,13 @@ final class LinkStateMachineTests: XCTestCase {
         let missing = MemberError.refused(.noSuchGroup, message: "no")
         let exists = MemberError.refused(.groupExists, message: "exists")
         XCTAssertEqual(link.handle(.failed(missing)).last, .dial(.create))
-        let second = link.handle(.failed(exists))
-        XCTAssertNotNil(retryDelay(second), "a second switch in a row backs off: \(second)")
+        // Another member created it meanwhile: joining is an expected step, at once.
+        XCTAssertEqual(link.handle(.failed(exists)), [.switchMode(to: .join, reason: "group exists; joining it"), .dial(.join)])
+        let third = link.handle(.failed(missing))
+        XCTAssertNotNil(retryDelay(third), "a third switch in a row backs off: \(third)")
         XCTAssertEqual(link.state, .backingOff)
-        XCTAssertEqual(link.handle(.retryDue), [.dial(.join)], "it tries the other way next")
-        XCTAssertEqual(link.handle(.failed(missing)).last, .dial(.create), "after a backoff, one switch is immediate again")
+        XCTAssertEqual(link.handle(.retryDue), [.dial(.create)], "it tries the other way next")
+        XCTAssertEqual(link.handle(.failed(exists)).last, .dial(.join), "after a backoff, switches are immediate again")
     }
 
     /// A member without the key of a reserved `#` group cannot create it:

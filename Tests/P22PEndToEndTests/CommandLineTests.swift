@@ -16,11 +16,12 @@ final class CommandLineTests: ProcessTestCase {
         defer { web.stop() }
         let relay = try await startRelay()
         let pw = try passwordFile("s3cret pass")
+        let closed = try freePort()
         let host = try run("p22p", ["create", "demo", "--server", relay.url, "--name", "host", "--password-file", pw,
-                                    "--allow", "127.0.0.1:\(web.port)"])
+                                    "--allow", "127.0.0.1:\(web.port)", "--allow", "127.0.0.1:\(closed)"])
         try await host.waitForLine(containing: "created group demo as host (CID 1)")
         let guest = try run("p22p", ["join", "demo", "--server", relay.url, "--name", "guest", "--password-file", pw,
-                                     "--relay", "host:0:\(web.port)", "--relay", "1:0:127.0.0.1:9"])
+                                     "--relay", "host:0:\(web.port)", "--relay", "1:0:127.0.0.1:9", "--relay", "host:0:\(closed)"])
         try await guest.waitForLine(containing: "joined group demo as guest (CID 2)")
         try await host.waitForLine(containing: "peer guest (CID 2) joined")
         let line = try await guest.waitForLine(containing: "to host 127.0.0.1:\(web.port)")
@@ -40,6 +41,13 @@ final class CommandLineTests: ProcessTestCase {
         XCTAssertEqual(try refused.receive(), [], "the local connection is closed")
         refused.close()
         try await guest.waitForLine(containing: "refused by host: 127.0.0.1:9 is not allowed")
+        // An allowed target where nothing listens: said in those words.
+        let closedLine = try await guest.waitForLine(containing: "to host 127.0.0.1:\(closed)")
+        let closedPort = try XCTUnwrap(Int(closedLine.components(separatedBy: "127.0.0.1:")[1].split(separator: " ")[0]))
+        let nothing = try TCPConnection.connect(port: closedPort)
+        XCTAssertEqual(try nothing.receive(), [], "the local connection is closed")
+        nothing.close()
+        try await guest.waitForLine(containing: "refused by host: nothing listens on 127.0.0.1:\(closed)")
 
         guest.send(SIGINT)
         let guestStatus = try await guest.waitForExit(timeout: 5)

@@ -107,7 +107,7 @@ struct LinkStateMachine {
             state = .joined(since: now)
             everJoined = true
             wasWaiting = false
-            justSwitched = false
+            switchesInARow = 0
             if options.policy == .auto { mode = .join }
             return [.joined]
         case (.failed(let error), .connecting(let mode)), (.failed(let error), .awaitingWelcome(let mode)):
@@ -156,18 +156,20 @@ struct LinkStateMachine {
         }
     }
 
-    /// Switching between create and join is immediate once. A second switch
-    /// before any welcome (the group came and went meanwhile) backs off
+    /// Switching between create and join is immediate twice: two members
+    /// that both found the group missing both try to create it, and the one
+    /// that lost joins at once (an expected step, not a failure). A third
+    /// switch before any welcome (the group keeps coming and going) backs off
     /// instead of spinning between the two.
     private mutating func switchMode(to next: MemberConfiguration.JoinMode, reason: String, after error: MemberError) -> [Action] {
         mode = next
-        guard !justSwitched else { return backOff("\(error)") }
-        justSwitched = true
+        guard switchesInARow < 2 else { return backOff("\(error)") }
+        switchesInARow += 1
         return [.switchMode(to: next, reason: reason)] + dial()
     }
 
-    /// Set by an immediate switch, cleared by a welcome or a backoff.
-    private var justSwitched = false
+    /// Immediate switches since the last welcome or backoff.
+    private var switchesInARow = 0
 
     /// Set while the group is missing, so a wait that a failed attempt
     /// interrupts is not announced again.
@@ -175,7 +177,7 @@ struct LinkStateMachine {
 
     private mutating func backOff(_ reason: String) -> [Action] {
         wasWaiting = false
-        justSwitched = false
+        switchesInARow = 0
         state = .backingOff
         let delay = backoff.nextDelay()
         return [.scheduleRetry(after: delay, reason: reason, attempt: backoff.attempt)]

@@ -208,7 +208,7 @@ final class ForwardedStream {
                 self.attach(channel)
                 self.handle(.targetConnected)
             case .failure(let error):
-                self.handle(.targetFailed(reason: "cannot connect to \(target): \(describeSocketError(error))"))
+                self.handle(.targetFailed(reason: describeConnectFailure(to: "\(target)", error)))
             }
         }
     }

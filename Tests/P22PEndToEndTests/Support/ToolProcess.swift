@@ -155,8 +155,8 @@ final class RelayProcess {
     init(extraArguments: [String] = []) async throws {
         tool = try ToolProcess("p22p-server", ["--listen", "127.0.0.1:0"] + extraArguments)
         let line = try await tool.waitForLine(containing: "relay listening")
-        // The address reads …/127.0.0.1:PORT in text and JSON logs alike.
-        let match = line.range(of: #"/127\.0\.0\.1:[0-9]+"#, options: .regularExpression)
+        // The address reads 127.0.0.1:PORT in text and JSON logs alike.
+        let match = line.range(of: #"127\.0\.0\.1:[0-9]+"#, options: .regularExpression)
         guard let match, let port = Int(line[match].split(separator: ":")[1]) else {
             throw SocketError("no port in \(line)")
         }
