@@ -135,9 +135,12 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // libedit (Debian: libedit-dev) for the command loop's line editing.
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .target(
             name: "P22PShell",
             dependencies: [
+                "CLibEdit",
                 "P22PClient",
                 "P22PLogging",
                 "P22PCrypto",

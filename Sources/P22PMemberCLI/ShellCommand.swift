@@ -28,15 +28,40 @@ struct ShellCommand: ParsableCommand {
         let interactive = isatty(STDIN_FILENO) == 1
         let tls = try TLSOptions.fromCommandLine(caFile: caFile, pinSHA256: pinSha256)
         let identity = try self.identity.map { path throws(CommandError) in try MemberIdentity.fromCommandLine(path) } ?? MemberConfiguration.processIdentity
-        let shell = Shell(console: Console(interactive: interactive), name: name, tls: tls, identity: identity) { group in
+        // On a terminal, libedit edits the line; from a pipe or a script,
+        // lines are read as they come.
+        let completer = ShellCompleter()
+        let editor = interactive ? LineEditor(historyPath: LineEditor.defaultHistoryPath) { completer.words(firstWord: $0) } : nil
+        let shell = Shell(console: Console(interactive: interactive, editor: editor), name: name, tls: tls, identity: identity) { group in
             guard let password = try PasswordSource.environmentOrPrompt(group: group) else { throw ShellPasswordError(group: group) }
             return password
         }
-        throw ExitCode(shell.run { readLine(strippingNewline: true) })
+        completer.shell = shell
+        guard let editor else { throw ExitCode(shell.run { readLine(strippingNewline: true) }) }
+        throw ExitCode(shell.run {
+            switch editor.read(prompt: Console.prompt) {
+            case .line(let line): return line
+            case .interrupted:
+                // The half-typed line is dropped; the loop goes on.
+                print("^C")
+                return ""
+            case .end:
+                print()
+                return nil
+            }
+        })
     }
 }
 
 struct ShellPasswordError: Error, CustomStringConvertible {
     let group: String
     var description: String { "no password for group \(group): set P22P_PASSWORD or run on a terminal" }
+}
+
+/// Tab's words, from the shell once it exists. Asked only from the loop's
+/// own thread, inside the line editor.
+final class ShellCompleter: @unchecked Sendable {
+    var shell: Shell?
+
+    func words(firstWord: Bool) -> [String] { shell?.completions(firstWord: firstWord) ?? [] }
 }

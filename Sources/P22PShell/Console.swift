@@ -10,8 +10,14 @@ public final class Console: @unchecked Sendable {  // every mutable field is rea
     private let lock = NSLock()
     private let interactive: Bool
     private var promptShown = false
+    /// When a line editor draws the prompt and the line being typed, events
+    /// are printed over it and it draws both again.
+    private let editor: LineEditor?
 
-    public init(interactive: Bool) { self.interactive = interactive }
+    public init(interactive: Bool, editor: LineEditor? = nil) {
+        self.interactive = interactive
+        self.editor = editor
+    }
 
     /// A reply to the command just typed.
     public func say(_ text: String) {
@@ -27,7 +33,7 @@ public final class Console: @unchecked Sendable {  // every mutable field is rea
         guard interactive else { return }
         lock.lock()
         defer { lock.unlock() }
-        FileHandle.standardOutput.write(Data(Self.prompt.utf8))
+        if editor == nil { FileHandle.standardOutput.write(Data(Self.prompt.utf8)) }
         promptShown = true
     }
 
@@ -40,7 +46,11 @@ public final class Console: @unchecked Sendable {  // every mutable field is rea
     private func write(_ text: String, isEvent: Bool) {
         lock.lock()
         defer { lock.unlock() }
-        if isEvent, interactive, promptShown {
+        if isEvent, interactive, promptShown, let editor {
+            // Over the line being typed; the editor draws prompt and line again.
+            FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text).utf8))
+            editor.redraw()
+        } else if isEvent, interactive, promptShown {
             // Clear the prompt line, print the event, put the prompt back.
             FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + text + Self.prompt).utf8))
         } else {

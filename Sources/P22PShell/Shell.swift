@@ -50,6 +50,15 @@ public final class Shell {
         return 0
     }
 
+    /// What Tab completes to: the commands as the first word, peer names
+    /// (and commands, for `help`) after it.
+    public func completions(firstWord: Bool) -> [String] {
+        let commands = CommandCatalog.commands.flatMap(\.names)
+        guard !firstWord else { return commands }
+        let peers = (try? session?.withMember { $0.peerStatus() }.wait().map(\.peer.name)) ?? []
+        return peers + commands
+    }
+
     /// Runs one command line; every failure is one line, never a crash.
     public func execute(_ line: String) -> Outcome {
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)

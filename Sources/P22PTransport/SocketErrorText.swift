@@ -10,6 +10,7 @@ public func describeSocketError(_ error: Error) -> String {
     if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
         return describeSocketError(first.error)
     }
+    if case ChannelError.connectTimeout(let limit) = error { return "timed out after \(limit.nanoseconds / 1_000_000_000) s" }
     if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
     return "\(error)"
 }

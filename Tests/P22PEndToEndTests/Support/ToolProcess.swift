@@ -77,6 +77,11 @@ final class ToolProcess: @unchecked Sendable {  // output in locked boxes; Proce
         input?.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
 
+    /// Sends keys as they are, without a newline (arrow keys, Ctrl-C, Tab).
+    func press(_ keys: String) {
+        input?.fileHandleForWriting.write(Data(keys.utf8))
+    }
+
     /// Ends standard input (Ctrl-D).
     func endInput() {
         try? input?.fileHandleForWriting.close()
