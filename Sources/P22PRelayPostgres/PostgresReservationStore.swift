@@ -150,13 +150,7 @@ public final class PostgresReservationStore: ReservationStore {
     public func reserve(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String,
                         heldPerAddress: Int) async throws(ReservationFailure) -> Reservation {
         try ReservationRules.requireReservable(group)
-        let reservation: Reservation
-        do {
-            reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey,
-                                                expires: now + Reservation.lifetime, key: signingKey)
-        } catch {
-            throw .storage("cannot sign: \(error)")
-        }
+        let reservation = try ReservationRules.sign(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, key: signingKey)
         let outcome = try await database("reserve \(group)") { client, logger in
             try await client.withTransaction(logger: logger) { connection -> ReserveOutcome in
                 // One holder's reservations are counted and added one request
@@ -198,13 +192,8 @@ public final class PostgresReservationStore: ReservationStore {
 
     public func extend(_ reservation: Reservation, now: Int64) async throws(ReservationFailure) -> Reservation {
         try ReservationRules.requireSigned(reservation, by: signingKey.publicKey, now: now)
-        let renewed: Reservation
-        do {
-            renewed = try Reservation.issue(group: reservation.group, creatorOnly: reservation.creatorOnly, creatorKey: reservation.creatorKey ?? [],
-                                            expires: now + Reservation.lifetime, key: signingKey)
-        } catch {
-            throw .storage("cannot sign: \(error)")
-        }
+        let renewed = try ReservationRules.sign(group: reservation.group, creatorOnly: reservation.creatorOnly,
+                                                creatorKey: reservation.creatorKey ?? [], now: now, key: signingKey)
         // The key must be for the name's current record: same mode, and not
         // newer than it. Older copies of the holder's own key stay good until
         // they expire, as with the state directory; a name that expired and

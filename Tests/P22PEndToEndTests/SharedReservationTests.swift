@@ -43,6 +43,14 @@ final class SharedReservationTests: ProcessTestCase {
 
     private func keyPath(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
+    /// Two stores on the test's database, each with its own connections, as
+    /// two relays have.
+    private func twoStores() async throws -> [PostgresReservationStore] {
+        let location = try PostgresLocation(parsing: database.url())
+        return [try await PostgresReservationStore.open(location, logger: Logger(label: "relay1")),
+                try await PostgresReservationStore.open(location, logger: Logger(label: "relay2"))]
+    }
+
     func testAReservationMadeThroughOneRelayHoldsOnAnother() async throws {
         let first = try await sharedRelay()
         try await first.tool.waitForLine(containing: "p22p schema created at version 1")
@@ -99,10 +107,7 @@ final class SharedReservationTests: ProcessTestCase {
 
         // Closer than processes can start: two stores, each with its own
         // connections, 16 requests for each name at once.
-        let logger = Logger(label: "race")
-        let location = try PostgresLocation(parsing: database.url())
-        let stores = [try await PostgresReservationStore.open(location, logger: logger),
-                      try await PostgresReservationStore.open(location, logger: logger)]
+        let stores = try await twoStores()
         defer { stores.forEach { $0.close() } }
         let creator = MemberIdentity().publicKey
         let now = Int64(Date().timeIntervalSince1970)
@@ -158,10 +163,7 @@ final class SharedReservationTests: ProcessTestCase {
     /// The per-address cap holds across relays: they count one holder's
     /// reservations in the database, one request at a time.
     func testTheCapOfAnAddressHoldsAcrossRelays() async throws {
-        let logger = Logger(label: "cap")
-        let location = try PostgresLocation(parsing: database.url())
-        let stores = [try await PostgresReservationStore.open(location, logger: logger),
-                      try await PostgresReservationStore.open(location, logger: logger)]
+        let stores = try await twoStores()
         defer { stores.forEach { $0.close() } }
         let creator = MemberIdentity().publicKey
         let now = Int64(Date().timeIntervalSince1970)

@@ -123,13 +123,7 @@ final class FileReservationStore: ReservationStore, @unchecked Sendable {  // ev
     /// Signs a reservation for a full lifetime from `now` and records it,
     /// dropping expired records on the way. Called with `writer` held.
     private func issue(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64, holder: String?) throws(ReservationFailure) -> Reservation {
-        let reservation: Reservation
-        do {
-            reservation = try Reservation.issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey,
-                                                expires: now + Reservation.lifetime, key: signingKey)
-        } catch {
-            throw .storage("cannot sign: \(error)")
-        }
+        let reservation = try ReservationRules.sign(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey, now: now, key: signingKey)
         var updated = lock.withLock { records }.filter { $0.value.expires > now }
         updated[group] = Record(mode: reservation.mode, expires: reservation.expires, holder: holder)
         try persist(updated)

@@ -78,6 +78,17 @@ public enum ReservationRules {
         .invalid("this relay has no such reservation of \(group) (superseded or unknown)")
     }
 
+    /// A reservation signed by `key` for a full lifetime from `now`.
+    public static func sign(group: String, creatorOnly: Bool, creatorKey: [UInt8], now: Int64,
+                            key: Curve25519.Signing.PrivateKey) throws(ReservationFailure) -> Reservation {
+        do {
+            return try Reservation.issue(group: group, creatorOnly: creatorOnly, creatorKey: creatorKey,
+                                         expires: now + Reservation.lifetime, key: key)
+        } catch {
+            throw .storage("cannot sign: \(error)")
+        }
+    }
+
     /// The refusal for a name someone else holds.
     public static func taken(until expires: Int64) -> ReservationFailure {
         .taken(until: Reservation.describeExpiry(expires))
