@@ -167,11 +167,3 @@ struct DatagramQueue {
         return datagrams
     }
 }
-
-extension SocketAddress {
-    /// `127.0.0.1:5000` or `[::1]:5000`, as people write addresses.
-    var readable: String {
-        guard let ip = ipAddress, let port else { return "\(self)" }
-        return self.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-    }
-}

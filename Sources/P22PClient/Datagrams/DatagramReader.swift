@@ -22,7 +22,7 @@ final class DatagramReader: ChannelInboundHandler {
     /// A connected UDP socket reports an ICMP "port unreachable" from its
     /// target as a read error; the flow goes on (the target may come back).
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.debug("UDP socket \(context.channel.localAddress.map { "\($0)" } ?? "?"): \(error)")
+        logger.debug("UDP socket \(context.channel.localAddress?.readable ?? "?"): \(error)")
     }
 }
 
