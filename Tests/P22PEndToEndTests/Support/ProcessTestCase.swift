@@ -13,6 +13,9 @@ class ProcessTestCase: XCTestCase {
         processes.removeAll()
         for server in servers { server.stop() }
         servers.removeAll()
+        // The processes are gone: their profiles, sockets and state go too.
+        if let madeProfiles { try? FileManager.default.removeItem(at: madeProfiles.directory) }
+        madeProfiles = nil
         super.tearDown()
     }
 
