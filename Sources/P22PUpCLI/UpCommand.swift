@@ -18,7 +18,8 @@ struct UpCommand: AsyncParsableCommand {
             forward working, reconnecting with exponential backoff when the relay goes away.
             SIGHUP reloads the profile; SIGINT and SIGTERM leave cleanly (exit 0). Under
             systemd (NOTIFY_SOCKET) it reports READY=1 once every group is joined and
-            honours WatchdogSec. See p22p-up(1).
+            honours WatchdogSec. `p22p-up status PROFILE` asks the daemon running PROFILE
+            through its status endpoint (see --help there). See p22p-up(1).
             """,
         version: P22PVersion.withProtocol)
 
