@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "P22PRelay",
                 "P22PCrypto",
+                "P22PTransport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import P22PTransport
 
 /// Where the shared state lives, from `--state postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=MODE]`.
 /// The password may instead come from the PGPASSWORD environment variable, so
@@ -64,7 +65,7 @@ public struct PostgresLocation: Equatable, Sendable, CustomStringConvertible {
 
     /// Names the database without its password: what logs and errors show.
     public var description: String {
-        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let address = readableAddress(host: host, port: port)
         return "PostgreSQL database \(database) at \(address) (user \(user))"
     }
 

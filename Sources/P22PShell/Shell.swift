@@ -141,7 +141,7 @@ public final class Shell {
             let channel = try reachable.wait()
             try? channel.close().wait()
         } catch {
-            throw ShellError.failed("cannot connect to \(url): \(describeSocketError(error))")
+            throw ShellError.failed("cannot connect to \(url): \(describeConnectFailure(to: url.address, error))")
         }
         server = url
         console.say("connected to \(url); now create or join a group")

@@ -14,3 +14,9 @@ extension SocketAddress {
         }
     }
 }
+
+/// A host and port as a person writes them: relay.example.net:443,
+/// 127.0.0.1:8001, [::1]:8001 (an IPv6 address needs its brackets).
+public func readableAddress(host: String, port: Int) -> String {
+    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+}

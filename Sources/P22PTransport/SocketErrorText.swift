@@ -19,8 +19,9 @@ public func describeSocketError(_ error: Error) -> String {
 /// sentence about it: "nothing listens on 127.0.0.1:8001" rather than
 /// "connection refused".
 public func describeConnectFailure(to place: String, _ error: Error) -> String {
-    if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
-        return describeConnectFailure(to: place, first.error)
+    if let connection = error as? NIOConnectionError {
+        if let first = connection.connectionErrors.first { return describeConnectFailure(to: place, first.error) }
+        return "the name \(connection.host) does not resolve to an address (check its spelling and this machine's DNS)"
     }
     if case ChannelError.connectTimeout(let limit) = error {
         return "connection to \(place) timed out after \(limit.nanoseconds / 1_000_000_000) s"
@@ -33,5 +34,5 @@ public func describeConnectFailure(to place: String, _ error: Error) -> String {
         default: break
         }
     }
-    return "cannot connect to \(place): \(describeSocketError(error))"
+    return "\(place): \(describeSocketError(error))"
 }

@@ -144,7 +144,25 @@ final class CommandLineTests: ProcessTestCase {
         let tool = try run("p22p", ["join", "demo", "--server", "ws://127.0.0.1:1", "--name", "a"], environment: ["P22P_PASSWORD": "pw"])
         let status = try await tool.waitForExit()
         XCTAssertEqual(status, 2)
-        XCTAssertEqual(tool.standardError, "p22p: cannot connect to ws://127.0.0.1:1: connection refused\n")
+        XCTAssertEqual(tool.standardError, "p22p: cannot connect to ws://127.0.0.1:1: nothing listens on 127.0.0.1:1\n")
+    }
+
+    /// A relay address where packets are dropped: the one-shot command and
+    /// the loop's connect both name the address and how long they waited.
+    func testARelayThatNeverAnswersTimesOutWithASentence() async throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let started = Date()
+        let tool = try run("p22p", ["peers", "demo", "--server", "ws://127.0.0.1:\(silent.port)"], environment: ["P22P_PASSWORD": "pw"])
+        let loop = try run("p22p", ["--name", "user"], interactive: true)
+        try await loop.waitForLine(containing: "type help")
+        try await loop.command("connect ws://127.0.0.1:\(silent.port)",
+                               expect: "cannot connect to ws://127.0.0.1:\(silent.port): connection to 127.0.0.1:\(silent.port) timed out after 5 s")
+        let status = try await tool.waitForExit(timeout: 20)
+        XCTAssertEqual(status, 2)
+        XCTAssertEqual(tool.standardError,
+                       "p22p: cannot connect to ws://127.0.0.1:\(silent.port): connection to 127.0.0.1:\(silent.port) timed out after 10 s\n")
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 9.5, "the timeout is the one the message names")
     }
 
     /// A member frozen mid-session (no FIN, no answers) is dropped by the

@@ -97,6 +97,24 @@ final class RelayDeploymentTests: ProcessTestCase {
         XCTAssertNotEqual(plainStatus, 0, "plain ws:// to a TLS relay must fail, not downgrade")
     }
 
+    /// A relay whose certificate has run out: the member names the host and
+    /// the day it expired, instead of a generic "not trusted".
+    func testAnExpiredRelayCertificateIsNamedWithItsDate() async throws {
+        let certificates = try TestCertificates(serverDays: -1)
+        let relay = try await startRelay(["--tls-cert", certificates.certificateFile, "--tls-key", certificates.keyFile])
+        let member = try run("p22p", ["peers", "demo", "--server", "wss://127.0.0.1:\(relay.port)", "--ca-file", certificates.caFile],
+                             environment: ["P22P_PASSWORD": "pw"])
+        let status = try await member.waitForExit()
+        XCTAssertEqual(status, 2)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let yesterday = formatter.string(from: Date().addingTimeInterval(-86_400))
+        XCTAssertTrue(member.standardError.contains("TLS: the certificate of 127.0.0.1 expired on \(yesterday) "), member.standardError)
+        XCTAssertTrue(member.standardError.contains("must renew it"), member.standardError)
+    }
+
     /// Each bad file is named, so the user knows which one to fix.
     func testBadTLSFilesAreAClearError() async throws {
         let certificates = try TestCertificates()

@@ -1,4 +1,5 @@
 import Foundation
+import P22PTransport
 
 /// A proxy to reach the relay through: `http://[user:pass@]HOST[:PORT]` (HTTP
 /// CONNECT) or `socks5://[user:pass@]HOST[:PORT]`. The port defaults to 1080,
@@ -57,7 +58,7 @@ public struct ProxyURL: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `host:port`, for messages.
-    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var address: String { readableAddress(host: host, port: port) }
 
     /// Never shows the password.
     public var description: String {

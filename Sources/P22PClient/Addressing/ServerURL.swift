@@ -59,6 +59,9 @@ public struct ServerURL: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// relay.example.net:443: where the member connects.
+    public var address: String { readableAddress(host: host, port: port) }
+
     public var description: String {
         let host = host.contains(":") ? "[\(host)]" : host
         return "\(scheme)://\(host):\(port)\(pathPrefix)"

@@ -1,3 +1,5 @@
+import P22PTransport
+
 /// A host and port as users write them: `8000`, `127.0.0.1:8000`,
 /// `db.local:5432`, `[::1]:22`.
 public struct TargetAddress: Hashable, Sendable, CustomStringConvertible {
@@ -9,7 +11,7 @@ public struct TargetAddress: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String { readableAddress(host: host, port: port) }
 
     /// The same address compared as users mean it: case-insensitive, with
     /// `localhost` as 127.0.0.1.

@@ -54,7 +54,7 @@ final class ProxyTunnel: ChannelInboundHandler, RemovableChannelHandler {
         started = true
         switch proxy.kind {
         case .http:
-            let authority = targetHost.contains(":") ? "[\(targetHost)]:\(targetPort)" : "\(targetHost):\(targetPort)"
+            let authority = readableAddress(host: targetHost, port: targetPort)
             var request = "CONNECT \(authority) HTTP/1.1\r\nHost: \(authority)\r\n"
             if let username = proxy.username {
                 let token = Data("\(username):\(proxy.password ?? "")".utf8).base64EncodedString()

@@ -86,7 +86,7 @@ enum RelayDialer {
         return bootstrap.connect(host: dialled.host, port: dialled.port)
             .flatMapErrorThrowing { error in
                 let failure = proxy.map { MemberError.proxyFailed($0, reason: "cannot be reached: \(describeSocketError(error))") }
-                    ?? MemberError.cannotConnect(url, reason: describeSocketError(error))
+                    ?? MemberError.cannotConnect(url, reason: describeConnectFailure(to: url.address, error))
                 upgraded.fail(failure)
                 tlsReady.fail(failure)
                 tunnel.fail(failure)
@@ -153,7 +153,7 @@ enum RelayDialer {
     /// Sends the WebSocket upgrade request; `upgraded` tells how it went.
     private static func requestUpgrade(on channel: Channel, url: ServerURL, path: String, upgraded: EventLoopPromise<Void>) {
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)")
+        headers.add(name: "Host", value: url.address)
         headers.add(name: "Sec-WebSocket-Protocol", value: ProtocolVersion.subprotocol)
         headers.add(name: "Content-Length", value: "0")
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
@@ -235,15 +235,33 @@ extension String {
 }
 
 /// A TLS failure in words a user can act on; never a silent fallback to ws://.
-func describeTLSFailure(_ error: Error) -> String {
+/// `certificate` is the one the relay presented, when the handshake got that
+/// far: its dates explain the commonest refusal, an expired certificate.
+func describeTLSFailure(_ error: Error, certificate: NIOSSLCertificate? = nil, host: String = "the relay") -> String {
     let text = "\(error)"
     if text.contains("CERTIFICATE_VERIFY_FAILED") {
+        let now = time(nil)
+        if let certificate, certificate.notValidAfter < now {
+            return "TLS: the certificate of \(host) expired on \(certificateDate(certificate.notValidAfter)); whoever runs the relay must renew it"
+        }
+        if let certificate, certificate.notValidBefore > now {
+            return "TLS: the certificate of \(host) is not valid until \(certificateDate(certificate.notValidBefore)); check this machine's clock"
+        }
         return "TLS: the relay's certificate is not trusted (CERTIFICATE_VERIFY_FAILED); if a private CA signed it, pass its certificate with --ca-file"
     }
     if text.contains("hostname") || text.contains("HostnameMismatch") || text.contains("unableToValidateCertificate") {
         return "TLS: the relay's certificate does not match its address: \(text)"
     }
     return "TLS handshake failed: \(text)"
+}
+
+/// "2026-11-30 10:03 UTC": a certificate's dates are in UTC.
+private func certificateDate(_ seconds: time_t) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+    return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
 }
 
 /// Fails the connection before any request is sent if the relay's
@@ -280,7 +298,9 @@ private final class CertificatePinCheck: ChannelInboundHandler, RemovableChannel
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        ready.fail(MemberError.cannotConnect(url, reason: describeTLSFailure(error)))
+        // The certificate the relay presented, kept although it failed the checks.
+        let presented = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self))?.peerCertificate
+        ready.fail(MemberError.cannotConnect(url, reason: describeTLSFailure(error, certificate: presented, host: url.host)))
         context.fireErrorCaught(error)
     }
 }

@@ -75,14 +75,15 @@ final class TLSTerminator: @unchecked Sendable {  // all `let`: a channel and it
 }
 
 /// A throwaway certificate authority and a server certificate for 127.0.0.1,
-/// made with the openssl command at test time.
+/// made with the openssl command at test time. `serverDays: -1` makes a
+/// server certificate that expired a day ago.
 struct TestCertificates {
     let directory: URL
     var caFile: String { directory.appendingPathComponent("ca.pem").path }
     var certificateFile: String { directory.appendingPathComponent("server.pem").path }
     var keyFile: String { directory.appendingPathComponent("server.key").path }
 
-    init() throws {
+    init(serverDays: Int = 2) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("p22p-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
@@ -91,7 +92,7 @@ struct TestCertificates {
                      "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"])
         try "subjectAltName=IP:127.0.0.1\n".write(to: directory.appendingPathComponent("ext.cnf"), atomically: true, encoding: .utf8)
         try openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                     "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"])
+                     "-out", "server.pem", "-days", "\(serverDays)", "-extfile", "ext.cnf"])
     }
 
     private func openssl(_ arguments: [String]) throws {

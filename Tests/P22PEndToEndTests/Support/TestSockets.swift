@@ -127,23 +127,7 @@ final class TCPTestServer: @unchecked Sendable {  // all `let`: a descriptor, a 
     private let handle: @Sendable (TCPConnection) -> Void
 
     init(handle: @escaping @Sendable (TCPConnection) -> Void) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard bound == 0, listen(fd, 512) == 0 else { throw SocketError("cannot listen") }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (fd, port) = try listeningSocket(backlog: 512)
         self.handle = handle
         let listener = fd
         Thread { Self.acceptLoop(listener, handle) }.start()
@@ -168,6 +152,48 @@ final class TCPTestServer: @unchecked Sendable {  // all `let`: a descriptor, a 
     static func echo() throws -> TCPTestServer {
         try TCPTestServer { $0.echoUntilEOF() }
     }
+}
+
+/// A port on 127.0.0.1 where a connection never completes, as behind a
+/// firewall that drops packets: nothing accepts, and the one place in the
+/// listener's queue is taken at once, so the kernel drops every later SYN.
+final class SilentListener {
+    let port: Int
+    private let fd: Int32
+    private let queued: TCPConnection
+
+    init() throws {
+        (fd, port) = try listeningSocket(backlog: 0)
+        queued = try TCPConnection.connect(port: port)
+    }
+
+    func close() {
+        queued.close()
+        Glibc.close(fd)
+    }
+}
+
+/// A socket listening on a free port of 127.0.0.1.
+private func listeningSocket(backlog: Int32) throws -> (fd: Int32, port: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var one: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(fd, pointer, length) == 0 else { return -1 }
+            return getsockname(fd, pointer, &length)
+        }
+    }
+    guard bound == 0, listen(fd, backlog) == 0 else {
+        close(fd)
+        throw SocketError("cannot listen")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 func randomBytes(_ count: Int) -> [UInt8] {
