@@ -74,9 +74,14 @@ public actor Daemon {
                 throw DaemonError(error.description)
             }
         }
+        // Two members of one group (the quick start) share a password file:
+        // one warning about it is enough.
+        var warned = Set<String>()
         for group in profile.groups {
-            if let warning = group.password.exposureWarning(group: group.name) { logger.warning("\(warning)") }
-            if let key = group.reservation, let warning = ReservationFile.exposureWarning(key) { logger.warning("\(warning)") }
+            let warnings = [group.password.exposureWarning(group: group.name), group.reservation.flatMap(ReservationFile.exposureWarning)]
+            for warning in warnings.compactMap({ $0 }) where warned.insert(warning).inserted {
+                logger.warning("\(warning)")
+            }
         }
         expected = Set(profile.groups.map { GroupSettings(group: $0, profile: profile).key })
         for group in profile.groups {

@@ -43,7 +43,7 @@ final class LinkStateMachineTests: XCTestCase {
         var link = machine(.auto)
         _ = link.handle(.start)
         XCTAssertEqual(link.handle(.failed(.refused(.noSuchGroup, message: "no"))),
-                       [.switchMode(to: .create, reason: "group does not exist yet; creating it"), .dial(.create)])
+                       [.switchMode(to: .create, reason: "does not exist yet; creating it"), .dial(.create)])
         XCTAssertEqual(link.handle(.welcomed(at: t0)), [.joined])
 
         var creating = machine(.auto)
@@ -62,7 +62,7 @@ final class LinkStateMachineTests: XCTestCase {
         let exists = MemberError.refused(.groupExists, message: "exists")
         XCTAssertEqual(link.handle(.failed(missing)).last, .dial(.create))
         // Another member created it meanwhile: joining is an expected step, at once.
-        XCTAssertEqual(link.handle(.failed(exists)), [.switchMode(to: .join, reason: "group exists; joining it"), .dial(.join)])
+        XCTAssertEqual(link.handle(.failed(exists)), [.switchMode(to: .join, reason: "exists; joining it"), .dial(.join)])
         let third = link.handle(.failed(missing))
         XCTAssertNotNil(retryDelay(third), "a third switch in a row backs off: \(third)")
         XCTAssertEqual(link.state, .backingOff)
@@ -116,7 +116,7 @@ final class LinkStateMachineTests: XCTestCase {
         XCTAssertEqual(lost.first, .lost(reason: "relay died"))
         XCTAssertNotNil(retryDelay(lost))
         XCTAssertEqual(link.handle(.retryDue), [.dial(.create)], "the creator re-creates its group")
-        XCTAssertEqual(link.handle(.failed(exists)), [.switchMode(to: .join, reason: "group exists; joining it"), .dial(.join)])
+        XCTAssertEqual(link.handle(.failed(exists)), [.switchMode(to: .join, reason: "exists; joining it"), .dial(.join)])
     }
 
     func testFailuresBackOffExponentiallyAndAStableLinkResetsIt() throws {

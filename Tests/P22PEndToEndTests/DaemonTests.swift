@@ -38,6 +38,31 @@ final class DaemonTests: ProcessTestCase {
         }
     }
 
+    /// The quick start's first run: the group does not exist until one of
+    /// its two members creates it. That is an expected step, said at info in
+    /// words about the group, never a "refused" or a warning.
+    func testTheQuickStartsFirstRunReadsAsExpectedSteps() async throws {
+        let echo = try echoServer()
+        let (relayPort, localPort) = (try freePort(), try freePort())
+        let example = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/quickstart.yaml"), encoding: .utf8)
+        let profile = example.replacingOccurrences(of: "39453", with: "\(relayPort)")
+            .replacingOccurrences(of: "18000", with: "\(localPort)")
+            .replacingOccurrences(of: "8000", with: "\(echo.port)")
+        let password = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/quickstart.pass"), encoding: .utf8)
+        // As in a fresh clone: the example's password file is readable by all.
+        let passwordFile = try directory.appendingPathComponent("quickstart.pass").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: passwordFile, contents: Data(password.utf8), attributes: [.posixPermissions: 0o644]))
+        let daemon = try run("p22p-up", [try write("quickstart.yaml", profile)])
+        try await waitUntilForwarding(port: localPort)
+        XCTAssertTrue(daemon.output.contains("group quickstart does not exist yet; creating it")
+                      || daemon.output.contains("group quickstart exists; joining it"), daemon.output)
+        XCTAssertFalse(daemon.output.contains("refused"), daemon.output)
+        // The one warning is the password file's, once although two members use it.
+        let warnings = daemon.output.split(separator: "\n").filter { $0.contains(" warning ") }
+        XCTAssertEqual(warnings.count, 1, daemon.output)
+        XCTAssertTrue(warnings.first?.contains("quickstart.pass of group quickstart is readable by other users; run chmod 600") ?? false, daemon.output)
+    }
+
     func testCheckPointsAtTheMistake() async throws {
         let path = try write("typo.yaml", """
         server: ws://127.0.0.1:39453
@@ -51,6 +76,7 @@ final class DaemonTests: ProcessTestCase {
         let status = try await tool.waitForExit()
         XCTAssertEqual(status, 1)
         XCTAssertTrue(tool.standardError.hasPrefix("\(path):5:5: unknown key \"forwads\""), tool.standardError)
+        XCTAssertTrue(tool.standardError.contains("did you mean \"forwards\"?"), tool.standardError)
         XCTAssertEqual(tool.standardError.split(separator: "\n").count, 1)
         XCTAssertFalse(tool.output.contains("relay listening"), "nothing may connect or listen on a bad profile")
     }

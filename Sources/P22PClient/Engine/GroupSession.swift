@@ -120,7 +120,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
             if announce { logger.info("waiting for a member to create group \(group)") }
             schedule(after: delay)
         case .switchMode(_, let reason):
-            logger.info("group \(group): \(reason)")
+            logger.info("group \(group) \(reason)")
         case .joined:
             guard let arrived else { return }
             joined(arrived)

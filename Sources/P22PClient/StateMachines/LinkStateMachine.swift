@@ -136,16 +136,16 @@ struct LinkStateMachine {
         let mayRetry = options.keepJoined && (everJoined || !options.giveUpBeforeFirstJoin)
         switch (error, tried, options.policy) {
         case (.refused(.noSuchGroup, _), .join, .auto), (.refused(.noSuchGroup, _), .join, .create):
-            return switchMode(to: .create, reason: "group does not exist yet; creating it", after: error)
+            return switchMode(to: .create, reason: "does not exist yet; creating it", after: error)
         case (.refused(.noSuchGroup, _), .join, .join) where options.keepJoined && (everJoined || options.waitForCreatorAtStart):
             let announce = !wasWaiting
             wasWaiting = true
             state = .waitingForCreator
             return [.waitForCreator(after: options.creatorPollInterval, announce: announce)]
         case (.refused(.groupExists, _), .create, .auto):
-            return switchMode(to: .join, reason: "group exists; joining it", after: error)
+            return switchMode(to: .join, reason: "exists; joining it", after: error)
         case (.refused(.groupExists, _), .create, .create) where mayRetry:
-            return switchMode(to: .join, reason: "group exists; joining it", after: error)
+            return switchMode(to: .join, reason: "exists; joining it", after: error)
         default:
             guard mayRetry else {
                 state = .stopped
