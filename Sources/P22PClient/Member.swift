@@ -81,7 +81,7 @@ public final class Member: @unchecked Sendable {  // state confined to `eventLoo
         }
         return RelayDialer.connect(
             to: configuration.server, group: configuration.group, tls: configuration.tls,
-            keepalive: configuration.keepalive, maxFrameSize: configuration.maxFrameSize, on: eventLoop, proxy: proxy,
+            keepalive: configuration.keepalive, maxFrameSize: configuration.maxFrameSize, on: eventLoop, proxy: proxy, logger: logger,
             makeHandler: { MemberConnectionHandler(member: member) }
         ).flatMapError { error in
             member.joinPromise = nil

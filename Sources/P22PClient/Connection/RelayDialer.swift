@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -21,7 +22,7 @@ import P22PWire
 enum RelayDialer {
     static func connect(
         to url: ServerURL, group: String, tls: TLSOptions, keepalive: Keepalive, maxFrameSize: Int,
-        on eventLoop: EventLoop, proxy: ProxyURL? = nil, connectTimeout: TimeAmount = .seconds(10),
+        on eventLoop: EventLoop, proxy: ProxyURL? = nil, connectTimeout: TimeAmount = .seconds(10), logger: Logger? = nil,
         makeHandler: @escaping @Sendable () -> ChannelHandler
     ) -> EventLoopFuture<Channel> {
         let sslContext: NIOSSLContext?
@@ -41,7 +42,7 @@ enum RelayDialer {
                 if let sslContext {
                     let handler = try NIOSSLClientHandler(context: sslContext, serverHostname: url.host.isIPAddress ? nil : url.host)
                     try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(CertificatePinCheck(pin: tls.pinSHA256, url: url, ready: tlsReady))
+                    try channel.pipeline.syncOperations.addHandler(CertificatePinCheck(pin: tls.pinSHA256, url: url, ready: tlsReady, logger: logger))
                 } else {
                     tlsReady.succeed(())
                 }
@@ -85,6 +86,8 @@ enum RelayDialer {
         let dialled: (host: String, port: Int) = proxy.map { ($0.host, $0.port) } ?? (url.host, url.port)
         return bootstrap.connect(host: dialled.host, port: dialled.port)
             .flatMapErrorThrowing { error in
+                // The sentence below is for the user; NIO's own account is for debugging.
+                logger?.debug("connecting to \(readableAddress(host: dialled.host, port: dialled.port)) failed: \(error)")
                 let failure = proxy.map { MemberError.proxyFailed($0, reason: "cannot be reached: \(describeSocketError(error))") }
                     ?? MemberError.cannotConnect(url, reason: describeConnectFailure(to: url.address, error))
                 upgraded.fail(failure)
@@ -272,11 +275,13 @@ private final class CertificatePinCheck: ChannelInboundHandler, RemovableChannel
     private let pin: [UInt8]?
     private let url: ServerURL
     private let ready: EventLoopPromise<Void>
+    private let logger: Logger?
 
-    init(pin: [UInt8]?, url: ServerURL, ready: EventLoopPromise<Void>) {
+    init(pin: [UInt8]?, url: ServerURL, ready: EventLoopPromise<Void>, logger: Logger?) {
         self.pin = pin
         self.url = url
         self.ready = ready
+        self.logger = logger
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -300,6 +305,7 @@ private final class CertificatePinCheck: ChannelInboundHandler, RemovableChannel
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // The certificate the relay presented, kept although it failed the checks.
         let presented = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self))?.peerCertificate
+        logger?.debug("TLS with \(url.address) failed: \(error)")
         ready.fail(MemberError.cannotConnect(url, reason: describeTLSFailure(error, certificate: presented, host: url.host)))
         context.fireErrorCaught(error)
     }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import P22PCrypto
+import P22PTransport
 import Synchronization
 
 /// One group, kept joined: the link to the relay under a reconnect policy
@@ -360,7 +361,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
 
     private func accept(_ local: Channel, for spec: ForwardSpec) {
         if let member, member.openStream(from: local, for: spec, counters: counters(for: spec)) { return }
-        let entry = waiting.add(spec, address: "\(spec.listen.host):\(local.localAddress?.port ?? spec.listen.port)",
+        let entry = waiting.add(spec, address: readableAddress(host: spec.listen.host, port: local.localAddress?.port ?? spec.listen.port),
                                 reason: member == nil ? .link : .peer(spec.peer), now: .now())
         logger.info("connection to \(entry.address) waits for \(entry.reason) (at most \(configuration.waitLimit.seconds) s)",
                     metadata: ["forward": "\(spec)"])

@@ -208,6 +208,7 @@ final class ForwardedStream {
                 self.attach(channel)
                 self.handle(.targetConnected)
             case .failure(let error):
+                self.member.logger.debug("connecting to \(target) failed: \(error)")
                 self.handle(.targetFailed(reason: describeConnectFailure(to: "\(target)", error)))
             }
         }
