@@ -28,14 +28,19 @@ final class ResumptionTests: ProcessTestCase {
         return Scene(relayPort: relayPort, relay: relay, host: host, guest: guest, localPort: localPort)
     }
 
-    /// kill -9, then a new relay on the same port `after` seconds later.
-    private func restartRelay(_ scene: inout Scene, after seconds: Double) async throws -> Date {
+    /// kill -9, then a new relay on the same port `after` seconds later:
+    /// `standby` if given, else a new process.
+    private func restartRelay(_ scene: inout Scene, after seconds: Double, standby: ToolProcess? = nil) async throws -> Date {
         scene.relay.send(SIGKILL)
         _ = try await scene.relay.waitForExit()
         try await scene.guest.waitForLine(containing: "wait for it to come back")
         // The outage itself is the scenario: a relay that is away this long.
         try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-        scene.relay = try await self.relay(onPort: scene.relayPort)
+        if let standby {
+            scene.relay = try await start(standby)
+        } else {
+            scene.relay = try await self.relay(onPort: scene.relayPort)
+        }
         return Date()
     }
 
@@ -173,6 +178,8 @@ final class ResumptionTests: ProcessTestCase {
     func testAThousandSuspendedStreamsCostLittleAndAllResume() async throws {
         let echo = try echoServer()
         var scene = try await scene(target: echo.port)
+        // Spawned before this process holds 2,000 sockets (see standbyRelay).
+        let standby = try standbyRelay(onPort: scene.relayPort)
         let pid = scene.guest
         let before = pid.usage.rssKiB
         let payload = randomBytes(1024)
@@ -185,7 +192,7 @@ final class ResumptionTests: ProcessTestCase {
             XCTAssertEqual(try connection.receive(exactly: payload.count), payload)
         }
         let open = pid.usage.rssKiB
-        _ = try await restartRelay(&scene, after: 0.5)
+        _ = try await restartRelay(&scene, after: 0.5, standby: standby)
         let suspended = pid.usage.rssKiB
         try await scene.guest.waitForLine(containing: "1000 connection(s) with host resumed after", timeout: 20)
         for (index, connection) in connections.enumerated() {

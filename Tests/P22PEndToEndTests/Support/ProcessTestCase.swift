@@ -57,6 +57,27 @@ class ProcessTestCase: XCTestCase {
         return relay
     }
 
+    /// A relay on a given port that starts only when `start(standby)` says
+    /// so: its process is spawned now, and execs p22p-server later. For a
+    /// test that holds thousands of sockets when it needs the relay: there,
+    /// Foundation's Process.run could crash the test run, because it reads
+    /// each /proc/self/fd entry as a whole 256-byte name, past the end of
+    /// readdir's buffer once that buffer is full.
+    func standbyRelay(onPort port: Int) throws -> ToolProcess {
+        let server = ToolProcess.binDirectory.appendingPathComponent("p22p-server").path
+        let standby = try ToolProcess(executable: "/bin/sh", ["-c", "read go && exec \"$0\" --listen 127.0.0.1:\(port)", server],
+                                      interactive: true)
+        adopt(standby)
+        return standby
+    }
+
+    /// Starts a standby relay; returns it once it listens.
+    func start(_ standby: ToolProcess) async throws -> ToolProcess {
+        standby.type("go")
+        try await standby.waitForLine(containing: "relay listening")
+        return standby
+    }
+
     /// Keeps a process started elsewhere (a restarted relay) in the list to stop.
     func adopt(_ process: ToolProcess) { processes.append(process) }
 
