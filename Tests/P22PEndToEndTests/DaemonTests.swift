@@ -45,9 +45,11 @@ final class DaemonTests: ProcessTestCase {
         let echo = try echoServer()
         let (relayPort, localPort) = (try freePort(), try freePort())
         let example = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/quickstart.yaml"), encoding: .utf8)
-        let profile = example.replacingOccurrences(of: "39453", with: "\(relayPort)")
-            .replacingOccurrences(of: "18000", with: "\(localPort)")
-            .replacingOccurrences(of: "8000", with: "\(echo.port)")
+        // Each port in its context, so no replacement can touch another's digits.
+        let profile = example.replacingOccurrences(of: "127.0.0.1:18000", with: "127.0.0.1:\(localPort)")
+            .replacingOccurrences(of: "127.0.0.1:39453", with: "127.0.0.1:\(relayPort)")
+            .replacingOccurrences(of: "allow: [8000]", with: "allow: [\(echo.port)]")
+            .replacingOccurrences(of: "target: 8000", with: "target: \(echo.port)")
         let password = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/quickstart.pass"), encoding: .utf8)
         // As in a fresh clone: the example's password file is readable by all.
         let passwordFile = try directory.appendingPathComponent("quickstart.pass").path

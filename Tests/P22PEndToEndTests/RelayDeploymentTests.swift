@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import P22PClient
 import P22PWire
 import XCTest
@@ -106,12 +107,15 @@ final class RelayDeploymentTests: ProcessTestCase {
                              environment: ["P22P_PASSWORD": "pw"])
         let status = try await member.waitForExit()
         XCTAssertEqual(status, 2)
+        // The date the certificate itself carries, as the message writes it.
+        let expiry = try XCTUnwrap(NIOSSLCertificate.fromPEMFile(certificates.certificateFile).first).notValidAfter
+        XCTAssertLessThan(expiry, time(nil), "the test needs an expired certificate")
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        let yesterday = formatter.string(from: Date().addingTimeInterval(-86_400))
-        XCTAssertTrue(member.standardError.contains("TLS: the certificate of 127.0.0.1 expired on \(yesterday) "), member.standardError)
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        let shown = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(expiry)))
+        XCTAssertTrue(member.standardError.contains("TLS: the certificate of 127.0.0.1 expired on \(shown) UTC; "), member.standardError)
         XCTAssertTrue(member.standardError.contains("must renew it"), member.standardError)
     }
 

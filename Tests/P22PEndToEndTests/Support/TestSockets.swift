@@ -165,6 +165,31 @@ final class SilentListener {
     init() throws {
         (fd, port) = try listeningSocket(backlog: 0)
         queued = try TCPConnection.connect(port: port)
+        do {
+            try Self.confirmSilence(port: port)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// A kernel that queues more than backlog + 1 (or refuses instead of
+    /// dropping) would make a timeout test fail for the wrong reason: say so.
+    private static func confirmSilence(port: Int) throws {
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        defer { Glibc.close(probe) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let started = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard started < 0, errno == EINPROGRESS else { throw SocketError("a connection to the silent listener did not stay pending") }
+        var waiting = pollfd(fd: probe, events: Int16(POLLOUT), revents: 0)
+        guard poll(&waiting, 1, 300) == 0 else {
+            throw SocketError("this kernel answered a connection beyond the listener's queue; the timeout tests need it dropped")
+        }
     }
 
     func close() {
