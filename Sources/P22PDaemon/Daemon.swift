@@ -74,15 +74,7 @@ public actor Daemon {
                 throw DaemonError(error.description)
             }
         }
-        // Two members of one group (the quick start) share a password file:
-        // one warning about it is enough.
-        var warned = Set<String>()
-        for group in profile.groups {
-            let warnings = [group.password.exposureWarning(group: group.name), group.reservation.flatMap(ReservationFile.exposureWarning)]
-            for warning in warnings.compactMap({ $0 }) where warned.insert(warning).inserted {
-                logger.warning("\(warning)")
-            }
-        }
+        warnAboutExposedSecrets(profile.groups)
         expected = Set(profile.groups.map { GroupSettings(group: $0, profile: profile).key })
         for group in profile.groups {
             try await startLink(GroupSettings(group: group, profile: profile))
@@ -95,6 +87,28 @@ public actor Daemon {
                     try? await Task.sleep(for: interval)
                 }
             }
+        }
+    }
+
+    /// One warning per secret file that others can read, naming every group
+    /// that uses it: the quick start's two members share one password file.
+    private func warnAboutExposedSecrets(_ groups: [GroupProfile]) {
+        var passwordFiles: [(password: GroupPassword, groups: [String])] = []
+        for group in groups {
+            guard let file = group.password.resolvedFile else { continue }
+            if let index = passwordFiles.firstIndex(where: { $0.password.resolvedFile == file }) {
+                if !passwordFiles[index].groups.contains(group.name) { passwordFiles[index].groups.append(group.name) }
+            } else {
+                passwordFiles.append((group.password, [group.name]))
+            }
+        }
+        for (password, names) in passwordFiles {
+            if let warning = password.exposureWarning(groups: names) { logger.warning("\(warning)") }
+        }
+        var keyFiles = Set<String>()
+        for group in groups {
+            guard let key = group.reservation, keyFiles.insert(LocalPath.resolve(key)).inserted else { continue }
+            if let warning = ReservationFile.exposureWarning(key) { logger.warning("\(warning)") }
         }
     }
 

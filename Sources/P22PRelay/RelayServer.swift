@@ -99,7 +99,7 @@ public final class RelayServer: Sendable {
                     bound.append(try await bootstrap { initializeStream(channel: $0, shared: shared, logger: logger) }
                         .bind(host: address.host, port: address.port).get())
                 } catch {
-                    throw RelayStartError("cannot listen for \(streamScheme(configuration)):// members on \(address.host):\(address.port): \(describeSocketError(error))")
+                    throw RelayStartError("cannot listen for \(streamScheme(configuration)):// members on \(readableAddress(host: address.host, port: address.port)): \(describeSocketError(error))")
                 }
             }
         } catch {

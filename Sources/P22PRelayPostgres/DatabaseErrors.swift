@@ -1,12 +1,13 @@
 import NIOCore
 import NIOPosix
+import P22PTransport
 import PostgresNIO
 
 /// Database failures as sentences about the operator's world; the library's
 /// own dump goes to the debug log.
 enum DatabaseErrors {
     static func describe(_ error: any Error, at location: PostgresLocation) -> String {
-        let place = "\(location.host):\(location.port)"
+        let place = readableAddress(host: location.host, port: location.port)
         switch error {
         case let passed as DeadlinePassed:
             return "\(location) did not answer within \(passed.limit.components.seconds) s"

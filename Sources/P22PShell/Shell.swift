@@ -141,6 +141,7 @@ public final class Shell {
             let channel = try reachable.wait()
             try? channel.close().wait()
         } catch {
+            logger.debug("connecting to \(url.address) failed: \(error)")
             throw ShellError.failed("cannot connect to \(url): \(describeConnectFailure(to: url.address, error))")
         }
         server = url
@@ -254,7 +255,7 @@ public final class Shell {
         let streams = try session.withMember { $0.streams() }.wait()
         let flows = try session.withMember { $0.flows() }.wait()
         var lines = forwards.isEmpty ? ["no forwards"] : forwards.map { forward in
-            let listen = "\(forward.spec.listen.host):\(forward.port)"
+            let listen = readableAddress(host: forward.spec.listen.host, port: forward.port)
             guard let udp = forward.datagrams else {
                 let traffic = forward.traffic
                 return "forward \(listen) -> \(forward.spec.peer) \(forward.spec.target): \(forward.state.rawValue), "

@@ -21,8 +21,9 @@ public func describeSocketError(_ error: Error) -> String {
 public func describeConnectFailure(to place: String, _ error: Error) -> String {
     if let connection = error as? NIOConnectionError {
         if let first = connection.connectionErrors.first { return describeConnectFailure(to: place, first.error) }
-        return "the name \(connection.host) does not resolve to an address (check its spelling and this machine's DNS)"
+        return unresolvable(connection.host)
     }
+    if case SocketAddressError.unknown(let host, _) = error { return unresolvable(host) }
     if case ChannelError.connectTimeout(let limit) = error {
         return "connection to \(place) timed out after \(limit.nanoseconds / 1_000_000_000) s"
     }
@@ -35,4 +36,8 @@ public func describeConnectFailure(to place: String, _ error: Error) -> String {
         }
     }
     return "\(place): \(describeSocketError(error))"
+}
+
+private func unresolvable(_ host: String) -> String {
+    "the name \(host) does not resolve to an address (check its spelling and this machine's DNS)"
 }

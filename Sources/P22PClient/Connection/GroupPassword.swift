@@ -14,9 +14,19 @@ public enum GroupPassword: Equatable, Sendable {
 
     /// A sentence if the password file can be read by other users of this
     /// machine (as ssh checks private keys), else nil.
-    public func exposureWarning(group: String) -> String? {
+    public func exposureWarning(group: String) -> String? { exposureWarning(groups: [group]) }
+
+    /// As above, for a file that several groups (or members) read.
+    public func exposureWarning(groups: [String]) -> String? {
         guard case .file(let path) = self, SecretFile.isReadableByOthers(LocalPath.resolve(path)) else { return nil }
-        return "the password file \(path) of group \(group) is readable by other users; run chmod 600 \(path)"
+        let names = groups.count == 1 ? "group \(groups[0])" : "groups \(groups.joined(separator: ", "))"
+        return "the password file \(path) of \(names) is readable by other users; run chmod 600 \(path)"
+    }
+
+    /// The file's absolute path, so two spellings of one file are one file.
+    public var resolvedFile: String? {
+        guard case .file(let path) = self else { return nil }
+        return LocalPath.resolve(path)
     }
 
     /// The password, or a sentence naming the file or variable that lacks one.

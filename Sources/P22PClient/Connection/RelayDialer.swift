@@ -88,7 +88,7 @@ enum RelayDialer {
             .flatMapErrorThrowing { error in
                 // The sentence below is for the user; NIO's own account is for debugging.
                 logger?.debug("connecting to \(readableAddress(host: dialled.host, port: dialled.port)) failed: \(error)")
-                let failure = proxy.map { MemberError.proxyFailed($0, reason: "cannot be reached: \(describeSocketError(error))") }
+                let failure = proxy.map { MemberError.proxyFailed($0, reason: "cannot be reached: \(describeConnectFailure(to: $0.address, error))") }
                     ?? MemberError.cannotConnect(url, reason: describeConnectFailure(to: url.address, error))
                 upgraded.fail(failure)
                 tlsReady.fail(failure)
@@ -98,7 +98,7 @@ enum RelayDialer {
             .flatMap { channel in
                 guard let proxy else { return channel.eventLoop.makeSucceededFuture(channel) }
                 let timeout = channel.eventLoop.scheduleTask(in: connectTimeout) {
-                    tunnel.fail(MemberError.proxyFailed(proxy, reason: "did not open a tunnel to \(url.host):\(url.port) within \(connectTimeout.seconds) s"))
+                    tunnel.fail(MemberError.proxyFailed(proxy, reason: "did not open a tunnel to \(url.address) within \(connectTimeout.seconds) s"))
                 }
                 return tunnel.futureResult.flatMap {
                     timeout.cancel()
@@ -298,6 +298,10 @@ private final class CertificatePinCheck: ChannelInboundHandler, RemovableChannel
                 }
             }
             ready.succeed(())
+            context.fireUserInboundEventTriggered(event)
+            // Its work is done: a later error on the link is not a TLS failure.
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -340,7 +344,7 @@ private final class StreamGreetingCheck: ChannelInboundHandler, RemovableChannel
 
     /// Why the first bytes are not a greeting, in words that name the fix.
     private func describe(first: UInt8, _ bytes: ByteBuffer) -> String {
-        let address = "\(url.host):\(url.port)"
+        let address = url.address
         if bytes.readableBytesView.starts(with: Array("HTTP/".utf8)) {
             return "\(address) answered in HTTP: it is a WebSocket port; use ws:// or wss://, or the relay's --listen-tcp port"
         }

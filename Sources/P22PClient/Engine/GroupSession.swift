@@ -278,7 +278,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         return ForwardListener.start(spec, on: eventLoop) { [weak self] local in self?.accept(local, for: spec) }
             .map { listener in
                 self.listeners[spec] = listener
-                self.logger.info("forwarding \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)",
+                self.logger.info("forwarding \(readableAddress(host: spec.listen.host, port: listener.port)) to \(spec.peer) \(spec.target)",
                                  metadata: ["forward": "\(spec)"])
                 self.emit(.member(.forwardListening(spec, port: listener.port)))
                 return listener.port
@@ -290,7 +290,7 @@ public final class GroupSession: @unchecked Sendable {  // state confined to `ev
         return DatagramListener.start(spec, on: eventLoop, logger: logger) { [weak self] spec in self?.datagramSession(for: spec) }
             .map { listener in
                 self.datagramListeners[spec] = listener
-                self.logger.info("forwarding UDP \(spec.listen.host):\(listener.port) to \(spec.peer) \(spec.target)/udp",
+                self.logger.info("forwarding UDP \(readableAddress(host: spec.listen.host, port: listener.port)) to \(spec.peer) \(spec.target)/udp",
                                  metadata: ["forward": "\(spec)"])
                 self.emit(.member(.forwardListening(spec, port: listener.port)))
                 return listener.port

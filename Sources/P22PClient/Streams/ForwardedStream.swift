@@ -189,7 +189,7 @@ final class ForwardedStream {
         let logger = member.logger
         let id = self.id
         address.assumeIsolated().flatMap { resolved in
-            logger.debug("stream \(id): dialling \(resolved) for \(target)")
+            logger.debug("stream \(id): dialling \(resolved.readable) for \(target)")
             return ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(10))
                 .channelOption(.allowRemoteHalfClosure, value: true)
