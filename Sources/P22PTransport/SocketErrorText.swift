@@ -23,7 +23,7 @@ public func describeConnectFailure(to place: String, _ error: Error) -> String {
         if let first = connection.connectionErrors.first { return describeConnectFailure(to: place, first.error) }
         return unresolvable(connection.host)
     }
-    if case SocketAddressError.unknown(let host, _) = error { return unresolvable(host) }
+    if let unknown = error as? SocketAddressError.UnknownHost { return unresolvable(unknown.host) }
     if case ChannelError.connectTimeout(let limit) = error {
         return "connection to \(place) timed out after \(limit.nanoseconds / 1_000_000_000) s"
     }
