@@ -26,7 +26,7 @@ public enum GroupPassword: Equatable, Sendable {
     /// The file's absolute path, so two spellings of one file are one file.
     public var resolvedFile: String? {
         guard case .file(let path) = self else { return nil }
-        return LocalPath.resolve(path)
+        return URL(fileURLWithPath: LocalPath.resolve(path)).standardizedFileURL.path
     }
 
     /// The password, or a sentence naming the file or variable that lacks one.
