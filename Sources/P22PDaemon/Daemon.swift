@@ -93,16 +93,16 @@ public actor Daemon {
     /// One warning per secret file that others can read, naming every group
     /// that uses it: the quick start's two members share one password file.
     private func warnAboutExposedSecrets(_ groups: [GroupProfile]) {
-        var passwordFiles: [(password: GroupPassword, groups: [String])] = []
+        var passwordFiles: [(file: String, password: GroupPassword, groups: [String])] = []
         for group in groups {
             guard let file = group.password.resolvedFile else { continue }
-            if let index = passwordFiles.firstIndex(where: { $0.password.resolvedFile == file }) {
+            if let index = passwordFiles.firstIndex(where: { $0.file == file }) {
                 if !passwordFiles[index].groups.contains(group.name) { passwordFiles[index].groups.append(group.name) }
             } else {
-                passwordFiles.append((group.password, [group.name]))
+                passwordFiles.append((file, group.password, [group.name]))
             }
         }
-        for (password, names) in passwordFiles {
+        for (_, password, names) in passwordFiles {
             if let warning = password.exposureWarning(groups: names) { logger.warning("\(warning)") }
         }
         var keyFiles = Set<String>()
